@@ -1,0 +1,30 @@
+"""reportgen: turn a customer table into a customer-segmentation report a marketing manager can act on.
+
+Library use (what the CLI does)::
+
+    from reportgen import Settings, run
+    result = run("customers.csv", Settings(features=("Annual Income (k$)", "Spending Score (1-100)")))
+    print(result.folder, result.model.segmentation.k)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .errors import ConfigError, InputError, MailError, OutputError, ReportgenError, SnapshotError
+
+__version__ = "0.1.0"
+
+__all__ = ["ConfigError", "InputError", "MailError", "OutputError", "ReportgenError", "Settings",
+           "SnapshotError", "__version__", "run"]
+
+if TYPE_CHECKING:
+    from .model import RunResult
+
+
+def run(*args: Any, **kwargs: Any) -> RunResult:
+    """Run the whole pipeline; see :func:`reportgen.pipeline.run`. Imported lazily to keep ``--help`` fast."""
+    from .pipeline import run as _run
+
+    return _run(*args, **kwargs)

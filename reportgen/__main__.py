@@ -1,0 +1,6 @@
+"""python -m reportgen"""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

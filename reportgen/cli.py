@@ -1,0 +1,250 @@
+"""The command line: a thin Click layer over the library (parse, call, echo).
+
+This is the only place where errors become messages and exit codes: a ReportgenError prints one
+``Error: ...`` line on stderr (exit 1, or 2 for ConfigError); a usage error prints one line (exit 2); anything
+else is an internal error: one line, and ``--debug`` shows the traceback. stdout carries only the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import LOCALES, MISSING_POLICIES, PAPERS, SCALINGS, find_config, resolve_settings
+from .errors import ReportgenError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _one_line(message: str, hint: str | None = None) -> str:
+    text = " ".join(str(message).split())
+    if hint:
+        text = text.rstrip(".") + ". " + " ".join(hint.split())
+    return f"Error: {text}"
+
+
+class ReportgenGroup(click.Group):
+    """Turns every failure into one line on stderr and an exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args or os.environ.get("REPORTGEN_DEBUG", "") not in ("", "0")
+        code = 0
+        try:
+            with warnings.catch_warnings():
+                if not debug:
+                    warnings.simplefilter("ignore")
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "reportgen"
+            click.echo(_one_line(exc.format_message(), f"See '{where} -h' for help."), err=True)
+            code = 2
+        except click.ClickException as exc:
+            click.echo(_one_line(exc.format_message()), err=True)
+            code = exc.exit_code
+        except ReportgenError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(_one_line(exc.message, exc.hint), err=True)
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Error: interrupted; nothing was written.", err=True)
+            code = 130
+        except BrokenPipeError:
+            code = 1
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(_one_line(f"internal error: {type(exc).__name__}: {exc}",
+                                 "This is a bug in reportgen: run again with --debug for the traceback "
+                                 "and report it."), err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+class StderrProgress:
+    """Progress lines on stderr with the elapsed time (the library only calls ``progress(message)``)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        click.echo(f"[{time.perf_counter() - self.start:5.1f}s] {message}", err=True)
+
+
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Bundle click options into one decorator (shared by several commands)."""
+
+    def apply(function: Any) -> Any:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+analysis_options = _options(
+    click.option("--features", metavar="A,B,...",
+                 help="Numeric columns to cluster on, comma-separated (case-insensitive). "
+                      "Default: every numeric column that is not an ID."),
+    click.option("--k", "k", type=click.IntRange(2, 50), metavar="N",
+                 help="Fix the number of segments instead of choosing it by silhouette."),
+    click.option("--k-range", metavar="LOW-HIGH", help="Range of k to try.  [default: 2-10]"),
+    click.option("--scale", type=click.Choice(SCALINGS, case_sensitive=False),
+                 help="Feature scaling before K-means.  [default: standard]"),
+    click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed for K-means.  [default: 42]"),
+    click.option("--missing", type=click.Choice(MISSING_POLICIES, case_sensitive=False),
+                 help="Rows with a missing feature value: drop them, or fill in the median.  [default: drop]"),
+)
+
+report_options = _options(
+    click.option("--title", help="Report title.  [default: Customer segmentation report]"),
+    click.option("--organisation", help="Organisation named on the cover."),
+    click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="Logo image (PNG, JPEG or SVG) for the cover."),
+    click.option("--accent", metavar="#RRGGBB", help="Accent colour of headings.  [default: #1f4e79]"),
+    click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size.  [default: A4]"),
+    click.option("--locale", type=click.Choice(LOCALES, case_sensitive=False),
+                 help="Language of numbers: decimal and thousands separators.  [default: en]"),
+    click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                 help="Folder of templates that override the packaged ones by file name."),
+    click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="Persona and recommendation rules (TOML); see 'reportgen rules'."),
+    click.option("--format", "formats", metavar="html,pdf", help="Report formats to write.  [default: html,pdf]"),
+)
+
+output_options = _options(
+    click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+                 help="Folder that holds the run folders.  [default: output]"),
+    click.option("--name", help="Name of the run, appended to its folder name.  [default: the input file name]"),
+    click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="TOML config file.  [default: ./reportgen.toml if present]"),
+    click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr."),
+    click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout instead of the path."),
+)
+
+
+@click.group(cls=ReportgenGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="reportgen")
+@click.option("--debug", is_flag=True, help="Show the traceback of internal errors (or set REPORTGEN_DEBUG=1).")
+def cli(debug: bool) -> None:
+    """Turn a customer table into a customer-segmentation report (HTML and PDF).
+
+    \b
+    Example:
+        reportgen run customers.csv
+        reportgen run customers.csv --features "Annual Income (k$),Spending Score (1-100)" --name mall
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@analysis_options
+@report_options
+@output_options
+def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, **flags: Any) -> None:
+    """Segment the customers in DATA and write a run folder with the report.
+
+    DATA is a CSV or TSV file (delimiter and encoding detected) or a Parquet file; '-' reads standard
+    input; without DATA the bundled sample is used. The run folder output/<date>-<time>-<name>/ holds
+    report.html, report.pdf, segments.csv, profiles.csv, metrics.json, manifest.json and charts/. Its path
+    is printed on stdout; progress goes to stderr.
+
+    Options can also come from a config file ([run] and [report] sections); flags override it.
+
+    \b
+    Example:
+        reportgen run
+        reportgen run customers.csv --features "Annual Income (k$),Spending Score (1-100)" --scale none
+        reportgen run customers.csv --k 5 --name march -o reports/ --format pdf
+        cat customers.csv | reportgen run - --name stdin-test
+    """
+    from .pipeline import run as run_pipeline
+
+    config = config or find_config(Path.cwd())
+    settings = resolve_settings(config=config, flags=flags)
+    progress = None if quiet else StderrProgress()
+    if progress and config:
+        progress(f"Using config {config}")
+    if data is not None and str(data) == "-":
+        source: Any = sys.stdin.buffer.read()
+        name = "<stdin>"
+    else:
+        source, name = data, None
+    result = run_pipeline(source, settings, progress=progress, source_name=name)
+    if progress:
+        progress(f"Done: {result.model.segmentation.k} segments, silhouette "
+                 f"{result.model.segmentation.silhouette:.3f}")
+    if as_json:
+        click.echo(json.dumps({
+            "folder": str(result.folder), "k": result.model.segmentation.k,
+            "silhouette": round(result.model.segmentation.silhouette, 4), "files": list(result.files),
+            "segments": [{"segment": s.number, "name": s.name, "size": s.size, "share": round(s.share, 4)}
+                         for s in result.model.segments],
+        }, indent=2))
+    else:
+        click.echo(str(result.folder))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--rows", type=click.IntRange(10, 100_000_000), default=300, show_default=True,
+              help="Number of customers.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=20261125, show_default=True,
+              help="Random seed (the same seed gives the same file).")
+@click.option("--clean", "clean_", is_flag=True, help="Leave out the few dirty values the sample has.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+def sample(out: Path, rows: int, seed: int, clean_: bool, force: bool) -> None:
+    """Write a generated customer table with planted segments to OUT ('-' for stdout).
+
+    Same columns as the Kaggle Mall Customers data; this is how data/sample_customers.csv is made.
+
+    \b
+    Example:
+        reportgen sample customers.csv --rows 10000
+    """
+    from .errors import OutputError
+    from .sample import sample_csv
+
+    data = sample_csv(rows, seed=seed, dirty=not clean_)
+    if str(out) == "-":
+        sys.stdout.buffer.write(data)
+        return
+    if out.exists() and not force:
+        raise OutputError(f"{out} already exists", hint="Choose another file name or pass --force.")
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    click.echo(str(out))
+
+
+@cli.command(context_settings=CONTEXT)
+def rules() -> None:
+    """Print the packaged persona and recommendation rules (TOML), to copy and edit.
+
+    \b
+    Example:
+        reportgen rules > my-rules.toml
+        reportgen run customers.csv --rules my-rules.toml
+    """
+    from .recommend import default_rules_path
+
+    click.echo(default_rules_path().read_text(encoding="utf-8"), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="reportgen")

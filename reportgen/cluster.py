@@ -1,0 +1,181 @@
+"""Choose k (elbow + silhouette + indices over a k range) and fit the final K-means segmentation."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .errors import ConfigError, InputError
+from .model import FeatureMatrix, KCandidate, KSelection, Segmentation
+
+
+def usable_k_max(n_rows: int, n_distinct: int, k_max: int) -> int:
+    """The largest k the data supports: at least two rows per segment and one distinct point per segment."""
+    return min(k_max, n_rows // 2, n_distinct)
+
+
+def check_k_range(fm: FeatureMatrix, *, k_min: int, k_max: int, fixed_k: int | None) -> tuple[int, int]:
+    """The k range to sweep, clipped to what the data supports; raises when not even ``k_min`` fits."""
+    n = len(fm.X)
+    distinct = len(np.unique(fm.X, axis=0)) if n <= 200_000 else n
+    if fixed_k is not None and (n < 2 * fixed_k or distinct < fixed_k):
+        raise ConfigError(
+            f"--k {fixed_k} needs at least {2 * fixed_k} usable rows with {fixed_k} distinct points; "
+            f"the data has {n} usable rows ({distinct} distinct) after cleaning",
+            hint=f"Use a smaller --k (at most {max(usable_k_max(n, distinct, 50), 1)}).")
+    top = usable_k_max(n, distinct, k_max)
+    if top < k_min:
+        raise InputError(
+            f"too few usable rows: {n} after cleaning ({distinct} distinct); "
+            f"{k_min} segments need at least {2 * k_min} rows",
+            hint="Check the cleaning account (missing values are dropped by default; try --missing median) "
+                 "or provide more customers.")
+    return k_min, top
+
+
+def sample_rows(n: int, size: int, seed: int) -> np.ndarray | None:
+    """A fixed-seed sorted sample of row positions, or None when every row is used."""
+    if n <= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def _kmeans(X: np.ndarray, k: int, *, seed: int, n_init: int):
+    from sklearn.cluster import KMeans
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning on duplicate points is handled by check_k_range
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
+
+
+def _pairwise(X: np.ndarray) -> np.ndarray:
+    from sklearn.metrics import pairwise_distances
+
+    return pairwise_distances(X.astype(np.float64), n_jobs=None)
+
+
+def find_elbow(ks: list[int], inertias: list[float]) -> int | None:
+    """The knee of the inertia curve (Kneedle algorithm, via kneed), or None when the curve has none."""
+    if len(ks) < 3:
+        return None
+    from kneed import KneeLocator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        knee = KneeLocator(ks, inertias, curve="convex", direction="decreasing", S=1.0).knee
+    return int(knee) if knee is not None else None
+
+
+def select_k(
+    fm: FeatureMatrix,
+    *,
+    k_min: int = 2,
+    k_max: int = 10,
+    fixed_k: int | None = None,
+    seed: int = 42,
+    n_init: int = 10,
+    silhouette_sample: int = 5000,
+) -> KSelection:
+    """Sweep k over ``k_min..k_max`` with K-means; choose the silhouette maximum (or ``fixed_k``).
+
+    Silhouettes use a fixed-seed sample of ``silhouette_sample`` rows when there are more rows than that; the
+    pairwise distances of the sample are computed once and shared by every k.
+    """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+    low, high = check_k_range(fm, k_min=k_min, k_max=k_max, fixed_k=fixed_k)
+    X = fm.X
+    picked = sample_rows(len(X), silhouette_sample, seed)
+    distances = _pairwise(X if picked is None else X[picked])
+    candidates = []
+    for k in range(low, high + 1):
+        model = _kmeans(X, k, seed=seed, n_init=n_init)
+        labels = model.labels_
+        sample_labels = labels if picked is None else labels[picked]
+        silhouette = (float(silhouette_score(distances, sample_labels, metric="precomputed"))
+                      if len(np.unique(sample_labels)) > 1 else float("nan"))
+        candidates.append(KCandidate(
+            k=k, inertia=float(model.inertia_), silhouette=silhouette,
+            davies_bouldin=float(davies_bouldin_score(X, labels)),
+            calinski_harabasz=float(calinski_harabasz_score(X, labels)),
+        ))
+    ks = [c.k for c in candidates]
+    elbow = find_elbow(ks, [c.inertia for c in candidates])
+    best = max(candidates, key=lambda c: (np.nan_to_num(c.silhouette, nan=-2.0), -c.k))
+    chosen = fixed_k if fixed_k is not None else best.k
+    method = "fixed" if fixed_k is not None else "silhouette"
+    reason = explain_choice(chosen, best, elbow, method=method, k_range=(low, high))
+    return KSelection(candidates=tuple(candidates), elbow_k=elbow, silhouette_k=best.k, chosen_k=chosen,
+                      method=method, reason=reason, n_init=n_init,
+                      silhouette_sample_size=None if picked is None else len(picked))
+
+
+def explain_choice(chosen: int, best: KCandidate, elbow: int | None, *, method: str,
+                   k_range: tuple[int, int]) -> str:
+    """One sentence saying why k is what it is."""
+    span = f"k = {k_range[0]} to {k_range[1]}"
+    if method == "fixed":
+        text = f"k = {chosen} was fixed by the user (--k); the silhouette would pick k = {best.k} in {span}"
+    else:
+        text = f"k = {chosen} has the highest average silhouette ({best.silhouette:.3f}) of {span}"
+    if elbow is None:
+        return text + ", and the inertia curve has no clear elbow."
+    if elbow == chosen:
+        return text + f", and the elbow of the inertia curve is at k = {elbow} too."
+    return text + f"; the elbow of the inertia curve suggests k = {elbow}."
+
+
+def canonical_numbers(labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Map K-means labels to segment numbers 1..k: largest segment first, ties by centroid position."""
+    k = len(centroids)
+    sizes = np.bincount(labels, minlength=k)
+    order = sorted(range(k), key=lambda j: (-sizes[j], *np.round(centroids[j], 9).tolist()))
+    numbers = np.empty(k, dtype=np.int64)
+    numbers[order] = np.arange(1, k + 1)
+    return numbers
+
+
+def fit_segments(
+    fm: FeatureMatrix,
+    k: int,
+    *,
+    seed: int = 42,
+    n_init: int = 10,
+    silhouette_sample: int = 5000,
+) -> Segmentation:
+    """Fit K-means with ``k`` segments, number them by size and measure the solution."""
+    check_k_range(fm, k_min=k, k_max=k, fixed_k=k)
+    model = _kmeans(fm.X, k, seed=seed, n_init=n_init)
+    numbers = canonical_numbers(model.labels_, model.cluster_centers_)
+    centroids = np.empty_like(model.cluster_centers_)
+    centroids[numbers - 1] = model.cluster_centers_
+    return measure(fm, numbers[model.labels_], centroids, seed=seed, n_init=n_init,
+                   silhouette_sample=silhouette_sample, inertia=float(model.inertia_))
+
+
+def measure(fm: FeatureMatrix, labels: np.ndarray, centroids: np.ndarray, *, seed: int, n_init: int,
+            silhouette_sample: int, inertia: float | None = None) -> Segmentation:
+    """A Segmentation for given segment numbers (1..k per row) and centroids: sizes, silhouette, indices."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
+
+    from .features import unscale
+
+    k = len(centroids)
+    X = fm.X
+    if inertia is None:
+        inertia = float(((X - centroids[labels - 1]) ** 2).sum())
+    picked = sample_rows(len(X), silhouette_sample, seed)
+    Xs, ls = (X, labels) if picked is None else (X[picked], labels[picked])
+    several = len(np.unique(labels)) > 1
+    per_row = silhouette_samples(Xs, ls) if len(np.unique(ls)) > 1 else np.zeros(len(ls))
+    return Segmentation(
+        k=k, labels=labels, centroids=centroids, centroids_original=unscale(centroids, fm.scaler),
+        sizes=tuple(int(v) for v in np.bincount(labels, minlength=k + 1)[1:]),
+        inertia=inertia,
+        silhouette=float(per_row.mean()) if several else float("nan"),
+        davies_bouldin=float(davies_bouldin_score(X, labels)) if several else float("nan"),
+        calinski_harabasz=float(calinski_harabasz_score(X, labels)) if several else float("nan"),
+        silhouette_sample_size=None if picked is None else len(picked),
+        sample_silhouettes=per_row, sample_labels=ls, seed=seed, n_init=n_init,
+    )

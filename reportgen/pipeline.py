@@ -1,0 +1,159 @@
+"""``run()``: load -> clean -> features -> k -> segments -> profiles -> personas -> charts -> report -> run folder.
+
+This module only sequences the stages (and times them); each stage lives in its own module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from . import artifacts, charts, snapshot
+from .clean import clean
+from .cluster import fit_segments, select_k
+from .config import Settings
+from .features import build_features, choose_features
+from .load import load_customers
+from .model import RunResult
+from .profiles import profile
+from .recommend import load_rules, recommend
+from .render import build_report_model, make_environment, render_html, write_pdf
+from .sample import sample_path
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class _Clock:
+    """Stage timings of one run (local to that run)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.times: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, key: str, message: str) -> Iterator[None]:
+        self.progress(message)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[key] = round(time.perf_counter() - start, 4)
+
+
+def run(
+    source: Path | str | bytes | BinaryIO | None = None,
+    settings: Settings | None = None,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    source_name: str | None = None,
+    write: bool = True,
+) -> RunResult:
+    """Segment the customers in ``source`` (a path, bytes or a binary stream; None: the bundled sample) and
+    write a run folder under ``settings.output``. ``now`` fixes the run's timestamp (for tests and replays).
+
+    Raises a :class:`~reportgen.errors.ReportgenError` subclass on bad input; nothing is written then.
+    """
+    settings = settings or Settings()
+    now = now or datetime.now().astimezone()
+    clock = _Clock(progress or _quiet)
+    if source is None:
+        source = sample_path()
+    rules = load_rules(settings.rules)  # fail on a bad rules file or template folder before the heavy work
+    make_environment(settings.templates, locale=settings.locale)
+    if write:
+        snapshot.check_output_root(settings.output)
+
+    with clock.stage("load", "Reading the data"):
+        dataset = load_customers(source, name=source_name)
+        features = choose_features(dataset, settings.features)
+    with clock.stage("clean", f"Cleaning {len(dataset.frame):,} rows"):
+        cleaned = clean(dataset, features=features, missing=settings.missing)  # type: ignore[arg-type]
+    with clock.stage("features", "Scaling the features"):
+        matrix = build_features(cleaned, scale=settings.scale)  # type: ignore[arg-type]
+    with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
+        selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
+                             seed=settings.seed, n_init=settings.n_init,
+                             silhouette_sample=settings.silhouette_sample)
+    with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
+        segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
+                                    silhouette_sample=settings.silhouette_sample)
+    with clock.stage("profiles", "Profiling and naming the segments"):
+        profiles = profile(cleaned, segmentation)
+        personas = recommend(profiles, rules)
+    with clock.stage("charts", "Drawing the charts"):
+        chart_set = charts.build_charts(cleaned, matrix, selection, segmentation, profiles, personas)
+    model = build_report_model(
+        settings=settings, dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
+        segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
+        timings=clock.times,
+    )
+    files: dict[str, bytes] = {}
+    if "html" in settings.formats or "pdf" in settings.formats:
+        with clock.stage("html", "Rendering the report"):
+            html = render_html(model, templates=settings.templates)
+        if "html" in settings.formats:
+            files["report.html"] = html.encode("utf-8")
+        if "pdf" in settings.formats:
+            with clock.stage("pdf", "Writing the PDF"):
+                files["report.pdf"] = write_pdf(html)
+    files.update(data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set))
+    folder = None
+    if write:
+        with clock.stage("write", "Writing the run folder"):
+            manifest = build_manifest(model, settings, started=now, timings=clock.times)
+            folder = snapshot.write_run(settings.output, model.run_name, files, manifest)
+    return RunResult(folder=folder, model=model, files=tuple(sorted(files)))
+
+
+def data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set) -> dict[str, bytes]:
+    """Every file of the run folder except the report and the manifest."""
+    files = {
+        "segments.csv": snapshot.csv_bytes(artifacts.segments_table(cleaned, segmentation, personas)),
+        "profiles.csv": snapshot.csv_bytes(artifacts.profiles_table(profiles, personas)),
+        "cleaning.csv": snapshot.csv_bytes(cleaned.log),
+        "metrics.json": snapshot.json_bytes(artifacts.metrics(
+            selection, segmentation, features=matrix.names, scaling=matrix.scaler.method, rows=len(matrix.X))),
+        "model.json": snapshot.json_bytes(artifacts.portable_model(
+            segmentation, personas, features=matrix.names, scaler_method=matrix.scaler.method,
+            center=matrix.scaler.center, scale=matrix.scaler.scale)),
+        "summary.json": snapshot.json_bytes(artifacts.summary(model)),
+    }
+    files.update({f"charts/{chart.name}.png": chart.png for chart in chart_set})
+    return files
+
+
+def build_manifest(model, settings: Settings, *, started: datetime, timings: dict[str, float]) -> dict:
+    return {
+        "schema_version": snapshot.SCHEMA_VERSION,
+        "run": model.run_name,
+        "reportgen": model.version,
+        "versions": dict(model.versions),
+        "settings": settings.to_dict(),
+        "input": {
+            "name": model.source.name, "path": model.source.path, "size": model.source.size,
+            "sha256": model.source.sha256, "format": model.source.format, "encoding": model.source.encoding,
+            "delimiter": model.source.delimiter, "rows": model.rows_read, "columns": len(model.columns),
+            "column_roles": {c.name: c.role for c in model.columns},
+        },
+        "data_quality": {
+            "rows_in": model.account.rows_in, "rows_out": model.account.rows_out,
+            "rows_dropped": model.account.rows_dropped, "missing_policy": model.account.missing_policy,
+            "steps": [vars(step) for step in model.account.steps],
+            "excluded_columns": [{"column": c, "why": why} for c, why in model.account.excluded_columns],
+        },
+        "k": model.segmentation.k,
+        "silhouette": artifacts.sig(model.segmentation.silhouette, 6),
+        "reproduce": model.reproduce,
+        "started": started,
+        "finished": datetime.now().astimezone(),
+        "timings": timings,
+    }

@@ -1,0 +1,266 @@
+"""Jinja2 environment, number filters, HTML rendering and the PDF (WeasyPrint, imported lazily).
+
+Lookup order for templates: a user folder (``--templates DIR``) first, then the packaged templates; the
+``default:`` prefix always reaches the packaged one, so an override can extend it:
+``{% extends "default:report.html" %}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, OutputError
+from .model import Chart, ReportModel
+
+# decimal mark and thousands separator of the number languages reportgen knows
+SEPARATORS = {
+    "en": (".", ","), "de": (",", "."), "fr": (",", "\u202f"), "es": (",", "."), "it": (",", "."),
+    "nl": (",", "."), "ch": (".", "’"),
+}
+
+
+def packaged_templates() -> Path:
+    """The templates shipped with reportgen (inside the installed package, or the source checkout's)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "report.html").is_file():
+            return candidate
+    raise ConfigError(f"reportgen's packaged templates are missing (looked in {here / 'templates'})",
+                      hint="Reinstall reportgen.")
+
+
+def format_number(value: Any, digits: int = 1, locale: str = "en", *, grouping: bool = True) -> str:
+    """``1234.5`` -> ``"1,234.5"`` (en) or ``"1.234,5"`` (de); missing or NaN -> ``"–"``."""
+    if value is None:
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "–"
+    if math.isinf(number):
+        return "∞" if number > 0 else "−∞"
+    text = f"{number:,.{digits}f}" if grouping else f"{number:.{digits}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]
+    decimal, thousands = SEPARATORS.get(locale, SEPARATORS["en"])
+    text = text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+    return text.replace("-", "−")
+
+
+def make_filters(locale: str) -> dict[str, Callable[..., str]]:
+    def num(value: Any, digits: int = 1) -> str:
+        return format_number(value, digits, locale)
+
+    def count(value: Any) -> str:
+        return format_number(value, 0, locale)
+
+    def pct(value: Any, digits: int = 0) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return format_number(float(value) * 100, digits, locale) + "%"
+
+    def signed(value: Any, digits: int = 1) -> str:
+        text = format_number(value, digits, locale)
+        return text if text.startswith(("−", "–")) or float(value) == 0 else "+" + text
+
+    def datauri(chart: Chart | bytes, mime: str = "image/png") -> str:
+        data = chart.png if isinstance(chart, Chart) else chart
+        return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+    def date(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.strftime(fmt)
+
+    def short(text: str, length: int = 12) -> str:
+        return str(text)[:length]
+
+    return {"num": num, "count": count, "pct": pct, "signed": signed, "datauri": datauri, "date": date,
+            "short": short}
+
+
+def make_environment(templates: Path | None = None, *, locale: str = "en"):
+    """A fresh Jinja2 environment (never a module global): autoescape on, StrictUndefined, reportgen's filters."""
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+
+    default = packaged_templates()
+    search = [str(default)]
+    if templates is not None:
+        if not templates.is_dir():
+            raise ConfigError(f"template folder not found: {templates}",
+                              hint="Pass an existing folder with --templates, or leave it out.")
+        search.insert(0, str(templates))
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(search),
+                             PrefixLoader({"default": FileSystemLoader(str(default))}, delimiter=":")]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(make_filters(locale))
+    return env
+
+
+def render_html(model: ReportModel, *, templates: Path | None = None, template: str = "report.html") -> str:
+    """The self-contained HTML report. Template errors become :class:`ConfigError` naming the template."""
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+
+    env = make_environment(templates, locale=model.locale)
+    try:
+        return env.get_template(template).render(report=model, r=model)
+    except TemplateNotFound as exc:
+        raise ConfigError(f"template not found: {exc.name}",
+                          hint="Check the names in your template folder and its {% include %}s.") from exc
+    except TemplateSyntaxError as exc:
+        raise ConfigError(f"template {exc.filename or exc.name} line {exc.lineno}: {exc.message}",
+                          hint="Fix the template syntax.") from exc
+    except UndefinedError as exc:
+        raise ConfigError(f"a template uses an undefined variable: {exc.message}",
+                          hint="See 'Template variables' in the README for what templates can read.") from exc
+    except TemplateError as exc:
+        raise ConfigError(f"the report template failed: {exc}") from exc
+
+
+def _data_only_fetcher():
+    """A WeasyPrint URL fetcher that refuses everything but ``data:`` URLs: the report never fetches anything."""
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint >= 66
+    except ImportError:  # older WeasyPrint: a function
+        from weasyprint.urls import default_url_fetcher
+
+        def fetch(url: str, *args: Any, **kwargs: Any):
+            if not url.startswith("data:"):
+                raise ValueError(f"reportgen does not fetch external resources ({url[:60]})")
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+    return URLFetcher(allowed_protocols={"data"})
+
+
+def write_pdf(html: str) -> bytes:
+    """Render the HTML report to PDF bytes with WeasyPrint."""
+    import logging
+
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: the Pango system libraries are missing
+        raise OutputError(f"cannot make the PDF: WeasyPrint is not usable here ({exc})",
+                          hint="Install Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0) "
+                               "or use --format html.") from exc
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return HTML(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
+
+
+# ----------------------------------------------------------------------------- the report model
+VERDICTS = (
+    (0.5, "clear", "Clear structure: the segments are well separated, and most customers sit firmly in one."),
+    (0.25, "moderate", ("Moderate structure: the segments are distinct on average but overlap at their edges; "
+                        "treat customers near a border with care.")),
+    (-1.0, "weak", ("Weak structure: the customers do not fall into natural groups; treat the segments as a "
+                    "convenience for planning, not as distinct populations.")),
+)
+
+
+def verdict_of(silhouette: float) -> tuple[str, str]:
+    """Plain words for a silhouette value."""
+    for threshold, word, text in VERDICTS:
+        if math.isfinite(silhouette) and silhouette >= threshold:
+            return word, text
+    return VERDICTS[-1][1], VERDICTS[-1][2]
+
+
+def reproduce_command(settings, source_name: str) -> str:
+    """The command line that repeats this analysis."""
+    import shlex
+
+    parts = ["reportgen", "run", source_name if source_name != "<stdin>" else "-"]
+    if settings.features:
+        parts += ["--features", ",".join(settings.features)]
+    if settings.k is not None:
+        parts += ["--k", str(settings.k)]
+    parts += ["--k-range", f"{settings.k_min}-{settings.k_max}", "--scale", settings.scale,
+              "--seed", str(settings.seed), "--missing", settings.missing]
+    if settings.rules:
+        parts += ["--rules", str(settings.rules)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def logo_data_uri(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+            ".gif": "image/gif", ".webp": "image/webp"}.get(path.suffix.lower())
+    if mime is None:
+        raise ConfigError(f"logo {path} is not a PNG, JPEG, SVG, GIF or WebP file",
+                          hint="Pass an image file with --logo.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the logo {path}: {exc.strerror or exc}",
+                          hint="Check the --logo path.") from exc
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+def run_slug(source_name: str) -> str:
+    import re
+
+    stem = Path(source_name).stem if source_name != "<stdin>" else "stdin"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()
+    return slug[:40] or "run"
+
+
+def versions() -> dict[str, str]:
+    """Versions of reportgen, Python and the libraries that shape the numbers and the report."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    found = {"reportgen": __version__, "python": platform.python_version()}
+    for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "seaborn", "jinja2", "weasyprint",
+                    "click", "kneed"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def build_report_model(*, settings, dataset, cleaned, matrix, selection, segmentation, profiles, personas,
+                       charts, now: datetime, timings, comparison=None, statuses=None) -> ReportModel:
+    """Assemble everything the templates read."""
+    from .charts import segment_color
+    from .model import SegmentView
+    from .profiles import summary_statistics
+    from .snapshot import folder_name
+
+    by_number = {p.segment: p for p in personas}
+    statuses = statuses or {}
+    views = tuple(
+        SegmentView(number=seg.segment, name=by_number[seg.segment].name, color=segment_color(seg.segment),
+                    size=seg.size, share=seg.share, profile=seg, persona=by_number[seg.segment],
+                    status=statuses.get(seg.segment, ""))
+        for seg in profiles.segments
+    )
+    verdict, verdict_text = verdict_of(segmentation.silhouette)
+    name = settings.name or run_slug(dataset.source.name)
+    return ReportModel(
+        title=settings.title, organisation=settings.organisation,
+        subtitle=f"{cleaned.account.rows_out:,} customers in {segmentation.k} segments",
+        generated_at=now, run_name=folder_name(now, name), version=versions()["reportgen"],
+        source=dataset.source, rows_read=len(dataset.frame), columns=dataset.columns, account=cleaned.account,
+        summary=summary_statistics(cleaned), features=matrix.names, scaling=matrix.scaler.method,
+        selection=selection, segmentation=segmentation, profiles=profiles, segments=views,
+        charts={c.name: c for c in charts}, verdict=verdict, verdict_text=verdict_text,
+        settings=settings.to_dict(), versions=versions(), reproduce=reproduce_command(settings, dataset.source.name),
+        timings=timings, accent=settings.accent, paper=settings.paper, logo=logo_data_uri(settings.logo),
+        locale=settings.locale, comparison=comparison,
+    )

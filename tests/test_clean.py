@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen.clean import clean, missing_markers, parse_numbers, valid_range
+from reportgen.errors import InputError
+from reportgen.load import load_customers
+
+DIRTY = (
+    "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100),Note\n"
+    "1,Male,19,15,39,a\n"
+    "2,Female,?,\"1,234\",81,b\n"      # '?' age, income with a thousands separator
+    "3,female ,-5,16,6,c\n"           # impossible age, odd spelling
+    "4,Female,23,16,177,d\n"          # score outside 1-100
+    "5,Male,31,n/a,40,e\n"            # missing marker
+    "6,Male,31,17,40,e\n"
+    "6,Male,31,17,40,e\n"             # exact duplicate row
+    "6,Female,50,90,90,f\n"           # duplicate ID
+    "7,,64,19,3,g\n"                  # missing category
+    "8,Male,abc,19,14,h\n"            # not a number
+    ",,,,,\n"                         # empty row
+    "9,Male,40,25,70,i\n"
+)
+FEATURES = ("Age", "Annual Income (k$)", "Spending Score (1-100)")
+
+
+def counts(result) -> dict[tuple[str, str | None], int]:
+    return {(s.step, s.column): s.count for s in result.account.steps}
+
+
+def test_parse_numbers() -> None:
+    values = pd.Series([" 12 ", "1,234", "1,234,567", "$1,200.50", "45%", "3,5", "abc", None])
+    numbers, bad = parse_numbers(values)
+    assert numbers.tolist()[:6] == [12.0, 1234.0, 1234567.0, 1200.5, 45.0, 3.5]
+    assert bad.tolist() == [False] * 6 + [True, False]
+
+
+def test_missing_markers() -> None:
+    assert missing_markers(pd.Series(["?", "N/A", " null ", "x", None, "-"])).tolist() == [
+        True, True, True, False, False, True]
+
+
+def test_valid_range_from_names() -> None:
+    assert valid_range("Spending Score (1-100)")[:2] == (1.0, 100.0)
+    assert valid_range("Age")[:2] == (0.0, 120.0)
+    assert valid_range("Annual Income (k$)")[:2] == (0.0, float("inf"))
+    assert valid_range("Temperature") is None
+    assert valid_range("Page views") is None  # 'age' inside a word is not an age
+
+
+def test_every_dirty_value_is_accounted_for() -> None:
+    ds = load_customers(DIRTY.encode(), name="dirty.csv")
+    result = clean(ds, features=FEATURES, missing="drop")
+    c = counts(result)
+    assert c[("empty_rows", None)] == 1
+    assert c[("missing_marker", "Age")] == 1
+    assert c[("missing_marker", "Annual Income (k$)")] == 1
+    assert c[("numbers_as_text", "Annual Income (k$)")] == 1
+    assert c[("not_a_number", "Age")] == 1
+    assert c[("impossible_value", "Age")] == 1
+    assert c[("impossible_value", "Spending Score (1-100)")] == 1
+    assert c[("spelling", "Gender")] == 1
+    assert c[("missing_category", "Gender")] == 1
+    assert c[("duplicate_rows", None)] == 1
+    assert c[("duplicate_ids", "CustomerID")] == 1
+    # rows 2 (age ?), 3 (age -5), 4 (score 177), 5 (income n/a), 10 (age abc) lose a feature value
+    assert c[("missing_value", "Age")] == 3
+    assert result.account.rows_in == 12 and result.account.rows_out == 4
+    assert sorted(result.frame.index) == [1, 6, 9, 12]
+    assert result.frame.loc[9, "Gender"] == "(missing)"
+    assert set(result.log["row"]) >= {2, 3, 4, 5, 7, 8, 10, 11}
+
+
+def test_median_imputation_keeps_rows() -> None:
+    ds = load_customers(DIRTY.encode(), name="dirty.csv")
+    result = clean(ds, features=FEATURES, missing="median")
+    assert result.account.rows_out == 9
+    assert not result.frame[list(FEATURES)].isna().any().any()
+    imputed = [s for s in result.account.steps if s.action == "imputed median"]
+    assert {s.column for s in imputed} == set(FEATURES)
+    assert result.frame.loc[2, "Annual Income (k$)"] == 1234.0
+
+
+def test_constant_feature_is_excluded_and_none_left_fails() -> None:
+    ds = load_customers(b"id,a,b\n1,5,1\n2,5,2\n3,5,3\n4,5,9\n")
+    result = clean(ds, features=("a", "b"))
+    assert result.features == ("b",)
+    assert ("a", "constant: every value is 5") in result.account.excluded_columns
+    with pytest.raises(InputError, match="no usable feature column"):
+        clean(ds, features=("a",))
+
+
+def test_clean_does_not_mutate_its_input() -> None:
+    ds = load_customers(DIRTY.encode())
+    before = ds.frame.copy()
+    clean(ds, features=FEATURES)
+    pd.testing.assert_frame_equal(ds.frame, before)
+
+
+def test_clean_data_has_empty_account(mall_csv) -> None:
+    ds = load_customers(mall_csv)
+    result = clean(ds, features=FEATURES)
+    assert result.account.steps == ()
+    assert result.account.rows_out == 200 and len(result.log) == 0
+    assert np.isfinite(result.frame[list(FEATURES)].to_numpy()).all()

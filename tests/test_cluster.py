@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportgen.cluster import canonical_numbers, find_elbow, fit_segments, sample_rows, select_k
+from reportgen.errors import ConfigError, InputError
+from reportgen.model import FeatureMatrix, Scaler
+
+
+def matrix(X: np.ndarray) -> FeatureMatrix:
+    p = X.shape[1]
+    return FeatureMatrix(X=X, names=tuple(f"f{i}" for i in range(p)), rows=np.arange(1, len(X) + 1),
+                         scaler=Scaler("none", (0.0,) * p, (1.0,) * p))
+
+
+def blobs(n_per: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = [(0, 0), (10, 0), (0, 10), (10, 10), (5, 20)]
+    return np.vstack([rng.normal(centers[i], 0.8, size=(n, 2)) for i, n in enumerate(n_per)])
+
+
+def test_select_k_finds_the_planted_k() -> None:
+    sel = select_k(matrix(blobs((40, 30, 20, 10))), k_min=2, k_max=8)
+    assert sel.chosen_k == 4 and sel.silhouette_k == 4 and sel.method == "silhouette"
+    assert [c.k for c in sel.candidates] == list(range(2, 9))
+    assert "highest average silhouette" in sel.reason
+
+
+def test_fixed_k_is_used_and_explained() -> None:
+    sel = select_k(matrix(blobs((40, 30, 20, 10))), fixed_k=3)
+    assert sel.chosen_k == 3 and sel.method == "fixed" and sel.silhouette_k == 4
+    assert "fixed by the user" in sel.reason
+
+
+def test_segments_are_numbered_by_size() -> None:
+    seg = fit_segments(matrix(blobs((10, 40, 20, 30))), 4)
+    assert seg.sizes == (40, 30, 20, 10)
+    assert np.bincount(seg.labels)[1:].tolist() == [40, 30, 20, 10]
+    # centroid i belongs to segment i + 1
+    for number in range(1, 5):
+        np.testing.assert_allclose(seg.centroids[number - 1], seg.centroids_original[number - 1])
+        members = matrix(blobs((10, 40, 20, 30))).X[seg.labels == number]
+        np.testing.assert_allclose(members.mean(axis=0), seg.centroids[number - 1], atol=1e-6)
+
+
+def test_canonical_numbers_break_ties_by_position() -> None:
+    labels = np.array([0, 0, 1, 1])
+    centroids = np.array([[5.0, 0.0], [1.0, 0.0]])
+    assert canonical_numbers(labels, centroids).tolist() == [2, 1]
+
+
+def test_results_are_deterministic() -> None:
+    X = blobs((50, 50, 50))
+    a, b = fit_segments(matrix(X), 3, seed=7), fit_segments(matrix(X.copy()), 3, seed=7)
+    assert a.labels.tolist() == b.labels.tolist() and a.silhouette == b.silhouette
+
+
+def test_k_range_is_clipped_to_what_the_data_supports() -> None:
+    sel = select_k(matrix(blobs((4, 4))), k_min=2, k_max=10)
+    assert max(c.k for c in sel.candidates) == 4  # 8 rows: at most 4 segments of 2
+
+
+def test_too_few_rows() -> None:
+    with pytest.raises(InputError, match="too few usable rows: 3"):
+        select_k(matrix(blobs((3,))), k_min=2, k_max=5)
+
+
+def test_k_larger_than_the_rows_allow() -> None:
+    with pytest.raises(ConfigError, match="--k 6 needs at least 12 usable rows"):
+        select_k(matrix(blobs((5, 5))), fixed_k=6)
+
+
+def test_elbow() -> None:
+    ks = list(range(1, 11))
+    inertia = [1000, 600, 300, 120, 100, 90, 82, 76, 71, 67]
+    assert find_elbow(ks, inertia) == 4
+    assert find_elbow([2, 3], [10, 5]) is None
+
+
+def test_silhouette_sample_is_fixed_and_used_above_the_threshold() -> None:
+    X = blobs((300, 300, 300))
+    assert sample_rows(900, 1000, 1) is None
+    picked = sample_rows(900, 200, 1)
+    assert len(picked) == 200 and picked.tolist() == sample_rows(900, 200, 1).tolist()
+    sampled = select_k(matrix(X), k_min=3, k_max=3, silhouette_sample=400)
+    full = select_k(matrix(X), k_min=3, k_max=3, silhouette_sample=10_000)
+    assert sampled.silhouette_sample_size == 400 and full.silhouette_sample_size is None
+    assert abs(sampled.candidates[0].silhouette - full.candidates[0].silhouette) < 0.02

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportgen.config import Settings, find_config, resolve_settings
+from reportgen.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "reportgen.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    s = resolve_settings()
+    assert s == Settings()
+    assert (s.k_min, s.k_max, s.scale, s.seed, s.formats) == (2, 10, "standard", 42, ("html", "pdf"))
+
+
+def test_config_then_flags(tmp_path: Path) -> None:
+    config = write(tmp_path, '[run]\nk_range = "3-6"\nscale = "minmax"\nseed = 7\nfeatures = ["Age", "Income"]\n'
+                             'output = "runs"\n[report]\ntitle = "Q1"\nlogo = "logo.png"\n')
+    s = resolve_settings(config=config, flags={"seed": 9, "scale": None}, cwd=Path("/somewhere"))
+    assert (s.k_min, s.k_max, s.scale, s.seed, s.title) == (3, 6, "minmax", 9, "Q1")
+    assert s.features == ("Age", "Income")
+    assert s.output == tmp_path / "runs" and s.logo == tmp_path / "logo.png"  # relative to the config file
+    flagged = resolve_settings(config=config, flags={"output": "mine"}, cwd=Path("/cwd"))
+    assert flagged.output == Path("/cwd/mine")  # flags are relative to the working folder
+
+
+def test_fixed_k_widens_the_range() -> None:
+    s = resolve_settings(flags={"k": 12})
+    assert (s.k, s.k_min, s.k_max) == (12, 2, 12)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[run]\nscael = 'none'\n", "unknown key 'scael' in \\[run\\]"),
+    ("[runn]\n", "unknown section \\[runn\\]"),
+    ("[run]\nscale = 'zscore'\n", "scale = 'zscore' in reportgen.toml \\[run\\] is not valid"),
+    ("[run]\nk_range = '9-3'\n", "k_range"),
+    ("[run]\nk = 1\n", "between 2 and 50"),
+    ("[report]\naccent = 'blue'\n", "colour"),
+    ("[run\n", "not valid TOML"),
+])
+def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve_settings(config=write(tmp_path, text))
+
+
+def test_bad_flags_name_the_flag() -> None:
+    with pytest.raises(ConfigError, match="--k-range '10-2' is not valid"):
+        resolve_settings(flags={"k_range": "10-2"})
+    with pytest.raises(ConfigError, match="--format 'docx'"):
+        resolve_settings(flags={"formats": "docx"})
+
+
+def test_find_config(tmp_path: Path) -> None:
+    assert find_config(tmp_path) is None
+    write(tmp_path, "")
+    assert find_config(tmp_path) == tmp_path / "reportgen.toml"
+
+
+def test_settings_are_json_ready() -> None:
+    import json
+
+    assert json.loads(json.dumps(Settings(output=Path("x")).to_dict()))["output"] == "x"

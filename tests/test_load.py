@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportgen.errors import InputError
+from reportgen.load import infer_roles, load_customers, looks_like_id_name
+
+CSV = "CustomerID,Gender,Age,Income\n1,Male,19,15\n2,Female,21,16\n3,Female,35,80\n4,Male,40,60\n"
+
+
+def roles(dataset) -> dict[str, str]:
+    return {c.name: c.role for c in dataset.columns}
+
+
+def test_mall_roles(mall_csv: Path) -> None:
+    ds = load_customers(mall_csv)
+    assert roles(ds) == {"CustomerID": "id", "Gender": "categorical", "Age": "numeric",
+                         "Annual Income (k$)": "numeric", "Spending Score (1-100)": "numeric"}
+    assert ds.source.name == "Mall_Customers.csv"
+    assert ds.source.size == mall_csv.stat().st_size
+    assert len(ds.source.sha256) == 64
+    assert len(ds.frame) == 200 and ds.frame.index[0] == 1
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t", ";", "|"])
+def test_delimiter_is_sniffed(delimiter: str) -> None:
+    ds = load_customers(CSV.replace(",", delimiter).encode(), name="x.csv")
+    assert list(ds.frame.columns) == ["CustomerID", "Gender", "Age", "Income"]
+    assert ds.source.delimiter == delimiter
+
+
+def test_utf8_bom_latin1_and_utf16() -> None:
+    text = "Kunde_ID;Geschlecht;Stadt;Alter\n1;männlich;Köln;30\n2;weiblich;Zürich;40\n"
+    assert load_customers(b"\xef\xbb\xbf" + text.encode()).frame.columns[0] == "Kunde_ID"
+    latin = load_customers(text.encode("latin-1"))
+    assert latin.source.encoding == "latin-1"
+    assert latin.frame["Stadt"].tolist() == ["Köln", "Zürich"]
+    assert load_customers(text.encode("utf-16")).frame["Geschlecht"].tolist() == ["männlich", "weiblich"]
+
+
+def test_id_with_leading_zeros_is_kept_as_text() -> None:
+    ds = load_customers(b"customer_id,spend\n007,1\n008,2\n009,3\n")
+    assert ds.frame["customer_id"].tolist() == ["007", "008", "009"]
+    assert roles(ds)["customer_id"] == "id"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("CustomerID", True), ("customer_id", True), ("Client No", True), ("id", True), ("UserId", True),
+    ("Paid", False), ("Valid", False), ("Age", False), ("Income", False),
+])
+def test_id_names(name: str, expected: bool) -> None:
+    assert looks_like_id_name(name) is expected
+
+
+def test_roles_of_dates_text_flags_and_row_numbers() -> None:
+    import pandas as pd
+
+    n = 40
+    frame = pd.DataFrame({
+        "row_no": range(1, n + 1),
+        "signup": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "comment": [f"customer number {i} said something long about the shop" for i in range(n)],
+        "member": [0, 1] * (n // 2),
+        "spend": [float(i) * 1.5 for i in range(n)],
+        "empty": [None] * n,
+    })
+    found = {c.name: c.role for c in infer_roles(frame)}
+    assert found == {"row_no": "id", "signup": "date", "comment": "text", "member": "categorical",
+                     "spend": "numeric", "empty": "empty"}
+
+
+def test_numbers_stored_as_text_are_numeric() -> None:
+    ds = load_customers(b"id,income,score\n1,\"1,200\",?\n2,\"2,500\",40\n3,n/a,50\n4,900,60\n5,1000,70\n")
+    assert roles(ds) == {"id": "id", "income": "numeric", "score": "numeric"}
+
+
+def test_malformed_lines_are_skipped_and_reported() -> None:
+    ds = load_customers(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
+    assert len(ds.frame) == 3
+    assert [line for line, _ in ds.malformed_lines] == [3]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "is empty"),
+    (b"   \n\n", "is empty"),
+    (b"a,b,c\n", "no data rows"),
+    (b"\x00\x01\x02binary\xff\xfe\x00junk" * 50, "binary data"),
+    (b"PK\x03\x04" + b"\x00" * 100, "Excel workbook"),
+])
+def test_unusable_files(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_customers(data, name="bad.csv")
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_customers(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="is a folder"):
+        load_customers(tmp_path)
+
+
+def test_duplicate_column_names() -> None:
+    with pytest.raises(InputError, match="duplicate column names: a"):
+        load_customers(b"a,a,b\n1,2,3\n")
+
+
+def test_parquet(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    path = tmp_path / "c.parquet"
+    pd.DataFrame({"CustomerID": [1, 2, 3], "Income": [1.0, 2.0, 3.0]}).to_parquet(path)
+    ds = load_customers(path)
+    assert ds.source.format == "parquet" and len(ds.frame) == 3
