@@ -25,7 +25,7 @@ PALETTE = ("#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#F
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
 INK = "#222222"
 MUTED = "#6b6b6b"
-DPI = 170
+DPI = 160
 MAX_POINTS = 5000  # scatter plots show a fixed-seed sample above this many customers
 FULL_WIDTH_IN = 6.7  # 170 mm: the text width of an A4 page with 20 mm margins
 
@@ -53,6 +53,7 @@ STYLE = {
     "savefig.dpi": DPI,
     "figure.dpi": DPI,
     "svg.fonttype": "none",
+    "text.parse_math": False,  # "k$" in column names and units is text, not mathtext
 }
 
 
@@ -207,12 +208,321 @@ def segment_scatter(fm_X: np.ndarray, original: np.ndarray, names: Sequence[str]
     return make_chart(fig, "segments_scatter", "Customers by segment", alt, "segments")
 
 
+# ----------------------------------------------------------------------------- exploration
+EXPLORE_SAMPLE = 5000  # KDEs, violins and pairwise scatters use a fixed-seed sample above this many rows
+
+
+def _grid(fig: Figure, count: int, columns: int = 3) -> list[Axes]:
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel().tolist()
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return axes[:count]
+
+
+def _short(label: str, width: int = 28) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def _wrap(label: str, width: int = 14) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, width)[:3]) or label
+
+
+def distributions_chart(frame, columns: Sequence[str], seed: int) -> Chart:
+    """Histogram of every numeric column, with a kernel density estimate scaled to counts."""
+    from scipy.stats import gaussian_kde
+
+    rows = -(-len(columns) // 3)
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 1.9 * rows + 0.2)
+        for ax, column in zip(_grid(fig, len(columns)), columns, strict=True):
+            values = frame[column].dropna().to_numpy(dtype=float)
+            bins = int(np.clip(np.sqrt(len(values)), 8, 40))
+            _, edges, _ = ax.hist(values, bins=bins, color=PALETTE[0], alpha=0.55, edgecolor="white",
+                                       linewidth=0.4)
+            if len(np.unique(values)) > 2:
+                sample = values[sample_positions(len(values), EXPLORE_SAMPLE, seed)]
+                grid = np.linspace(edges[0], edges[-1], 200)
+                density = gaussian_kde(sample)(grid) * len(values) * (edges[1] - edges[0])
+                ax.plot(grid, density, color=PALETTE[3], linewidth=1.3)
+            ax.set_title(_short(column), fontsize=8.5)
+            ax.set_ylabel("customers")
+    alt = ("Histograms with density curves of " + ", ".join(columns) + ", one panel per column.")
+    return make_chart(fig, "distributions", "Distribution of each numeric column", alt, "exploration")
+
+
+def categories_chart(frame, columns: Sequence[str]) -> Chart:
+    """Counts of the (up to ten) most common values of each categorical column."""
+    shown = list(columns)[:3]
+    with chart_style():
+        heights = [min(frame[c].nunique(), 10) for c in shown]
+        fig = new_figure(FULL_WIDTH_IN, max(1.4, 0.28 * max(heights) + 0.9))
+        parts = []
+        for ax, column in zip(_grid(fig, len(shown)), shown, strict=True):
+            counts = frame[column].astype(str).value_counts().head(10)[::-1]
+            total = len(frame)
+            ax.barh([_short(str(v), 18) for v in counts.index], counts.to_numpy(), color=PALETTE[0], height=0.6)
+            for y, count in enumerate(counts.to_numpy()):
+                ax.annotate(f"{count:,} ({count / total:.0%})", (count, y), xytext=(3, 0),
+                            textcoords="offset points", va="center", fontsize=7)
+            ax.set_xlim(0, counts.max() * 1.35)
+            ax.set_title(_short(column), fontsize=8.5)
+            ax.set_xlabel("customers")
+            ax.grid(axis="y", visible=False)
+            parts.append(f"{column}: " + ", ".join(f"{v} {c:,}" for v, c in counts[::-1].items()))
+    alt = "Bar charts of category counts. " + "; ".join(parts) + "."
+    return make_chart(fig, "categories", "Categorical columns", alt, "exploration")
+
+
+def by_category_chart(frame, features: Sequence[str], category: str, seed: int) -> Chart:
+    """Violin plot of every feature split by the values of one categorical column."""
+    import seaborn as sns
+
+    keep = sample_positions(len(frame), EXPLORE_SAMPLE, seed)
+    data = frame.iloc[keep]
+    order = data[category].astype(str).value_counts().index.tolist()[:8]
+    data = data[data[category].astype(str).isin(order)].assign(**{category: lambda d: d[category].astype(str)})
+    rows = -(-len(features) // 3)
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 2.0 * rows + 0.2)
+        for ax, column in zip(_grid(fig, len(features)), features, strict=True):
+            sns.violinplot(data=data, x=category, y=column, order=order, ax=ax, inner="quartile", cut=0,
+                           color=PALETTE[4], linewidth=0.7, density_norm="width")
+            ax.set_title(_short(column), fontsize=8.5)
+            ax.set_ylabel("")
+            ax.set_xlabel(_short(category))
+            ax.tick_params(axis="x", labelrotation=0 if len(order) <= 4 else 30)
+    sampled = f" (a fixed-seed sample of {len(keep):,} customers)" if len(keep) < len(frame) else ""
+    alt = f"Violin plots of {', '.join(features)} for each value of {category}{sampled}."
+    return make_chart(fig, "by_category", f"Features by {category}", alt, "exploration")
+
+
+def pairs_chart(frame, features: Sequence[str], seed: int) -> Chart:
+    """Pairwise scatter plots (below the diagonal), histograms (on it) and correlations (above it)."""
+    shown = list(features)[:5]
+    p = len(shown)
+    keep = sample_positions(len(frame), 2000, seed)
+    data = frame.iloc[keep][shown].to_numpy(dtype=float)
+    full = frame[shown].astype(float)
+    corr = full.corr().to_numpy()
+    size = min(FULL_WIDTH_IN, 1.75 * p + 0.4)
+    with chart_style():
+        fig = new_figure(size, size)
+        axes = fig.subplots(p, p, squeeze=False)
+        for i in range(p):
+            for j in range(p):
+                ax = axes[i, j]
+                ax.grid(False)
+                if i == j:
+                    ax.hist(full.iloc[:, i].dropna(), bins=20, color=PALETTE[0], alpha=0.6, edgecolor="white",
+                            linewidth=0.3)
+                    ax.set_yticks([])
+                elif i > j:
+                    ax.scatter(data[:, j], data[:, i], s=3 if len(keep) > 500 else 6, color=PALETTE[0],
+                               alpha=0.5, linewidths=0)
+                else:
+                    ax.axis("off")
+                    value = corr[i, j]
+                    ax.text(0.5, 0.5, f"r = {value:.2f}", ha="center", va="center", transform=ax.transAxes,
+                            fontsize=8 + 4 * abs(value), color=PALETTE[3] if value < 0 else PALETTE[0])
+                if i == p - 1:
+                    ax.set_xlabel(_short(shown[j], 22), fontsize=7)
+                else:
+                    ax.set_xticklabels([])
+                if j == 0 and i > 0:
+                    ax.set_ylabel(_short(shown[i], 22), fontsize=7)
+                elif i != j:
+                    ax.set_yticklabels([])
+                ax.tick_params(labelsize=6)
+    sampled = f"; points are a fixed-seed sample of {len(keep):,} customers" if len(keep) < len(frame) else ""
+    alt = (f"Scatter-plot matrix of {', '.join(shown)} with histograms on the diagonal and Pearson correlations "
+           f"above it{sampled}.")
+    return make_chart(fig, "pairs", "Pairwise relationships", alt, "exploration", width_mm=min(170, size * 25.4))
+
+
+def correlation_chart(frame, columns: Sequence[str]) -> Chart:
+    """Pearson correlation heatmap of the numeric columns."""
+    import seaborn as sns
+
+    corr = frame[list(columns)].astype(float).corr()
+    n = len(columns)
+    with chart_style():
+        fig = new_figure(min(FULL_WIDTH_IN, 1.0 + 0.75 * n + 1.2), 0.9 + 0.55 * n)
+        ax = fig.add_subplot()
+        sns.heatmap(corr, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", annot=n <= 12, fmt=".2f", square=True,
+                    linewidths=0.5, cbar_kws={"label": "Pearson r", "shrink": 0.8},
+                    xticklabels=[_short(c, 18) for c in columns], yticklabels=[_short(c, 22) for c in columns],
+                    annot_kws={"fontsize": 7})
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+        ax.grid(False)
+    strongest = max(((abs(corr.iloc[i, j]), columns[i], columns[j], corr.iloc[i, j])
+                     for i in range(n) for j in range(i + 1, n)), default=None)
+    note = (f" The strongest is between {strongest[1]} and {strongest[2]} (r = {strongest[3]:.2f})."
+            if strongest else "")
+    alt = f"Heatmap of the Pearson correlations between {', '.join(columns)}.{note}"
+    return make_chart(fig, "correlation", "Correlations", alt, "exploration",
+                      width_mm=min(170.0, (1.0 + 0.75 * n + 1.2) * 25.4))
+
+
+# ----------------------------------------------------------------------------- segments
+def segments_3d_chart(original: np.ndarray, names: Sequence[str], seg: Segmentation) -> Chart:
+    """The three features in 3-D, coloured by segment, with centroids."""
+    keep = sample_positions(len(original), 3000, seg.seed)
+    labels = seg.labels[keep]
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN * 0.8, 4.2)
+        ax = fig.add_subplot(projection="3d")
+        for number in range(1, seg.k + 1):
+            mask = labels == number
+            ax.scatter(*original[keep][mask].T, s=6, color=segment_color(number), alpha=0.7, linewidths=0,
+                       depthshade=False)
+        centers = seg.centroids_original
+        ax.scatter(*centers.T, s=90, marker="X", color="white", edgecolors=INK, linewidths=1.0, depthshade=False)
+        for number, point in enumerate(centers, start=1):
+            ax.text(*point, f" {number}", fontsize=8, fontweight="bold", color=INK)
+        ax.set_xlabel(_short(names[0], 24), labelpad=2)
+        ax.set_ylabel(_short(names[1], 24), labelpad=2)
+        ax.set_zlabel(_short(names[2], 24), labelpad=2)
+        ax.tick_params(labelsize=6, pad=0)
+        ax.view_init(elev=22, azim=-58)
+    alt = (f"Three-dimensional scatter plot of {names[0]}, {names[1]} and {names[2]}, one colour per segment, "
+           f"centroids marked with numbered crosses.")
+    return make_chart(fig, "segments_3d", "The segments in three dimensions", alt, "segments", width_mm=136)
+
+
+def silhouette_plot(seg: Segmentation) -> Chart:
+    """Per-customer silhouette values, sorted within each segment."""
+    values, labels = seg.sample_silhouettes, seg.sample_labels
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 3.0)
+        ax = fig.add_subplot()
+        y = 0
+        ticks = []
+        gap = max(2, len(values) // 60)
+        for number in range(1, seg.k + 1):
+            mine = np.sort(values[labels == number])
+            ax.fill_betweenx(np.arange(y, y + len(mine)), 0, mine, color=segment_color(number), linewidth=0)
+            ticks.append((y + len(mine) / 2, str(number)))
+            y += len(mine) + gap
+        ax.axvline(seg.silhouette, color=INK, linestyle="--", linewidth=1.0,
+                   label=f"average {seg.silhouette:.2f}")
+        ax.set_yticks([t for t, _ in ticks], [f"segment {label}" for _, label in ticks])
+        ax.set_xlabel("silhouette (−1: closer to another segment, 1: well inside its own)")
+        ax.set_xlim(min(-0.1, float(values.min()) - 0.05) if len(values) else -0.1, 1)
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="lower right")
+        ax.set_title("Silhouette of each customer")
+    negative = float((values < 0).mean()) if len(values) else 0.0
+    sampled = (f" on a fixed-seed sample of {seg.silhouette_sample_size:,} customers"
+               if seg.silhouette_sample_size else "")
+    alt = (f"Silhouette plot{sampled}: the silhouette of every customer, sorted within each of the {seg.k} "
+           f"segments; the average is {seg.silhouette:.2f} and {negative:.0%} of customers have a negative value.")
+    return make_chart(fig, "silhouette_plot", "Silhouette of each customer", alt, "segments")
+
+
+def profile_heatmap(profiles, segment_names: dict[int, str], value_text) -> Chart:
+    """Segments x numeric columns: colour = standardized difference from the average, text = the mean."""
+    import seaborn as sns
+
+    columns = list(profiles.numeric)
+    z = np.array([[seg.z[c] for c in columns] for seg in profiles.segments])
+    text = np.array([[value_text(seg.means[c], c) for c in columns] for seg in profiles.segments])
+    rows = [f"{seg.segment}. {_short(segment_names[seg.segment], 48)}" for seg in profiles.segments]
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 0.9 + 0.36 * len(rows))
+        ax = fig.add_subplot()
+        sns.heatmap(z, ax=ax, cmap="RdBu_r", vmin=-2, vmax=2, center=0, annot=text, fmt="", linewidths=0.6,
+                    xticklabels=[_wrap(c) for c in columns], yticklabels=rows, annot_kws={"fontsize": 7.5},
+                    cbar_kws={"label": "standard deviations from the average", "shrink": 0.9})
+        ax.tick_params(axis="x", labelrotation=0, labelsize=7.5)
+        ax.tick_params(axis="y", labelsize=7.5)
+        ax.xaxis.tick_top()
+        ax.grid(False)
+        for label, seg in zip(ax.get_yticklabels(), profiles.segments, strict=True):
+            label.set_color(segment_color(seg.segment))
+            label.set_fontweight("bold")
+    alt = ("Heatmap of the segments (rows) against " + ", ".join(columns) + " (columns); each cell shows the "
+           "segment's mean, coloured red above and blue below the average customer.")
+    return make_chart(fig, "profile_heatmap", "Segment profiles", alt, "segments")
+
+
+def sizes_chart(seg: Segmentation, segment_names: dict[int, str]) -> Chart:
+    total = sum(seg.sizes)
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 0.6 + 0.3 * seg.k)
+        ax = fig.add_subplot()
+        numbers = list(range(1, seg.k + 1))
+        ax.barh([f"{n}. {_short(segment_names[n], 48)}" for n in numbers][::-1], list(seg.sizes)[::-1],
+                color=[segment_color(n) for n in numbers][::-1], height=0.62)
+        for y, size in enumerate(list(seg.sizes)[::-1]):
+            ax.annotate(f"{size:,} ({size / total:.1%})", (size, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=7.5)
+        ax.set_xlim(0, max(seg.sizes) * 1.25)
+        ax.set_xlabel("customers")
+        ax.grid(axis="y", visible=False)
+    alt = "Bar chart of segment sizes: " + "; ".join(
+        f"segment {n} {seg.sizes[n - 1]:,} customers ({seg.sizes[n - 1] / total:.0%})" for n in numbers) + "."
+    return make_chart(fig, "sizes", "Segment sizes", alt, "segments")
+
+
+def segment_difference_chart(seg_profile, profiles, name: str, value_text) -> Chart:
+    """How one segment differs from the average customer, column by column (in standard deviations)."""
+    columns = list(profiles.numeric)
+    z = [seg_profile.z[c] for c in columns]
+    color = segment_color(seg_profile.segment)
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 0.55 + 0.36 * len(columns))
+        ax = fig.add_subplot()
+        ys = np.arange(len(columns))[::-1]
+        ax.barh(ys, z, color=color, height=0.55)
+        ax.axvline(0, color=INK, linewidth=0.8)
+        limit = max(2.0, max(abs(v) for v in z) * 1.15 + 0.6)
+        ax.set_xlim(-limit, limit)
+        for y, value, column in zip(ys, z, columns, strict=True):
+            label = (f"{value_text(seg_profile.means[column], column)} "
+                     f"(avg {value_text(profiles.overall_means[column], column)})")
+            ax.annotate(label, (value, y), xytext=(4 if value >= 0 else -4, 0), textcoords="offset points",
+                        ha="left" if value >= 0 else "right", va="center", fontsize=7.5)
+        ax.set_yticks(ys, [_short(c, 30) for c in columns])
+        ax.set_xlabel("difference from the average customer (standard deviations)")
+        ax.grid(axis="y", visible=False)
+    parts = [f"{c} {value_text(seg_profile.means[c], c)} against {value_text(profiles.overall_means[c], c)}"
+             for c in columns]
+    alt = f"Bar chart of how segment {seg_profile.segment} ({name}) differs from the average: " + "; ".join(parts)
+    return make_chart(fig, f"segment_{seg_profile.segment}", f"Segment {seg_profile.segment} against the average",
+                      alt + ".", "segment")
+
+
 def build_charts(cleaned, matrix, selection, segmentation, profiles, personas) -> tuple[Chart, ...]:
     """Every chart of the report, in report order."""
+    from .recommend import format_value
+
     names = {p.segment: p.name for p in personas}
-    original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
-    return (
-        elbow_chart(selection),
-        silhouette_k_chart(selection),
-        segment_scatter(matrix.X, original, matrix.names, segmentation, names),
-    )
+    frame = cleaned.frame
+    seed = segmentation.seed
+    original = frame[list(matrix.names)].to_numpy(dtype=float)
+    numeric = list(profiles.numeric)
+    charts: list[Chart] = [distributions_chart(frame, numeric, seed)]
+    if cleaned.categorical:
+        charts.append(categories_chart(frame, cleaned.categorical))
+        category = next((c for c in cleaned.categorical if 2 <= frame[c].nunique() <= 8), None)
+        if category is not None:
+            charts.append(by_category_chart(frame, list(matrix.names), category, seed))
+    if len(matrix.names) >= 2:
+        charts.append(pairs_chart(frame, list(matrix.names), seed))
+    if len(numeric) >= 2:
+        charts.append(correlation_chart(frame, numeric))
+    charts += [elbow_chart(selection), silhouette_k_chart(selection),
+               segment_scatter(matrix.X, original, matrix.names, segmentation, names)]
+    if len(matrix.names) == 3:
+        charts.append(segments_3d_chart(original, matrix.names, segmentation))
+    charts += [silhouette_plot(segmentation), profile_heatmap(profiles, names, format_value),
+               sizes_chart(segmentation, names)]
+    charts += [segment_difference_chart(seg, profiles, names[seg.segment], format_value)
+               for seg in profiles.segments]
+    return tuple(charts)

@@ -205,7 +205,8 @@ class Persona:
     persona: str
     recommendations: tuple[Recommendation, ...]
     rule_id: str
-    traits: tuple[str, ...]  # short phrases, most distinctive first, e.g. "income 87 k$ (average 61)"
+    traits: tuple[str, ...]  # phrases, most distinctive first: "a higher annual income (87 k$ vs 61 k$ overall)"
+    highlights: tuple[str, ...] = ()  # short forms for tables: "annual income 87 k$ (avg 61 k$)"
 
 
 # --------------------------------------------------------------------------- charts, report

@@ -21,7 +21,7 @@ from .load import load_customers
 from .model import RunResult
 from .profiles import profile
 from .recommend import load_rules, recommend
-from .render import build_report_model, make_environment, render_html, write_pdf
+from .render import build_report_model, check_templates, logo_data_uri, render_html, write_pdf
 from .sample import sample_path
 
 Progress = Callable[[str], None]
@@ -68,7 +68,8 @@ def run(
     if source is None:
         source = sample_path()
     rules = load_rules(settings.rules)  # fail on a bad rules file or template folder before the heavy work
-    make_environment(settings.templates, locale=settings.locale)
+    check_templates(settings.templates, locale=settings.locale)
+    logo = logo_data_uri(settings.logo)
     if write:
         snapshot.check_output_root(settings.output)
 
@@ -94,7 +95,7 @@ def run(
     model = build_report_model(
         settings=settings, dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
         segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
-        timings=clock.times,
+        timings=clock.times, logo=logo, rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
     )
     files: dict[str, bytes] = {}
     if "html" in settings.formats or "pdf" in settings.formats:

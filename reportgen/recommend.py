@@ -234,6 +234,14 @@ def _traits(seg: SegmentProfile, profiles: Profiles, columns: tuple[str, ...]) -
             for c in ordered if seg.levels[c] != "average"]
 
 
+def highlights(seg: SegmentProfile, profiles: Profiles) -> tuple[str, ...]:
+    """Short trait phrases for tables, features first: ``"annual income 87 k$ (avg 61 k$)"``."""
+    ordered = sorted(profiles.features, key=lambda c: -abs(seg.z[c]))
+    ordered += sorted((c for c in profiles.numeric if c not in profiles.features), key=lambda c: -abs(seg.z[c]))
+    return tuple(f"{label_of(c)} {format_value(seg.means[c], c)} (avg {format_value(profiles.overall_means[c], c)})"
+                 for c in ordered if seg.levels[c] != "average")
+
+
 def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -289,7 +297,7 @@ def write_persona(seg: SegmentProfile, name: str, profiles: Profiles, rules: Rul
         Recommendation(**{k: " ".join(getattr(r, k).format_map(values).split()) for k in RECOMMENDATION_KEYS})
         for r in rule.recommendations)
     return Persona(segment=seg.segment, name=name, persona=text, recommendations=recommendations,
-                   rule_id=rule.id, traits=tuple(traits))
+                   rule_id=rule.id, traits=tuple(traits), highlights=highlights(seg, profiles))
 
 
 def recommend(profiles: Profiles, rules: Rules) -> tuple[Persona, ...]:

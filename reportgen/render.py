@@ -54,6 +54,15 @@ def format_number(value: Any, digits: int = 1, locale: str = "en", *, grouping: 
     return text.replace("-", "−")
 
 
+def css_string(text: str):
+    """A quoted CSS string literal for any text (safe inside <style>: quotes, backslashes, < and newlines escaped)."""
+    from markupsafe import Markup
+
+    plain = " .,:;!?()[]{}@#%&*+=_-/·'"
+    escaped = "".join(ch if ch.isalnum() or ch in plain else f"\\{ord(ch):x} " for ch in str(text))
+    return Markup(f'"{escaped}"')
+
+
 def make_filters(locale: str) -> dict[str, Callable[..., str]]:
     def num(value: Any, digits: int = 1) -> str:
         return format_number(value, digits, locale)
@@ -81,7 +90,7 @@ def make_filters(locale: str) -> dict[str, Callable[..., str]]:
         return str(text)[:length]
 
     return {"num": num, "count": count, "pct": pct, "signed": signed, "datauri": datauri, "date": date,
-            "short": short}
+            "short": short, "css_string": css_string}
 
 
 def make_environment(templates: Path | None = None, *, locale: str = "en"):
@@ -106,6 +115,21 @@ def make_environment(templates: Path | None = None, *, locale: str = "en"):
     )
     env.filters.update(make_filters(locale))
     return env
+
+
+def check_templates(templates: Path | None, *, locale: str = "en") -> None:
+    """Parse every template of a user folder now, so a syntax error stops the run before the heavy work."""
+    from jinja2 import TemplateSyntaxError
+
+    env = make_environment(templates, locale=locale)
+    if templates is None:
+        return
+    for path in sorted(templates.glob("*.html")):
+        try:
+            env.get_template(path.name)
+        except TemplateSyntaxError as exc:
+            raise ConfigError(f"template {exc.filename or path} line {exc.lineno}: {exc.message}",
+                              hint="Fix the template syntax.") from exc
 
 
 def render_html(model: ReportModel, *, templates: Path | None = None, template: str = "report.html") -> str:
@@ -235,7 +259,8 @@ def versions() -> dict[str, str]:
 
 
 def build_report_model(*, settings, dataset, cleaned, matrix, selection, segmentation, profiles, personas,
-                       charts, now: datetime, timings, comparison=None, statuses=None) -> ReportModel:
+                       charts, now: datetime, timings, rules_source: str = "packaged default", logo: str | None = None,
+                       comparison=None, statuses=None) -> ReportModel:
     """Assemble everything the templates read."""
     from .charts import segment_color
     from .model import SegmentView
@@ -261,6 +286,8 @@ def build_report_model(*, settings, dataset, cleaned, matrix, selection, segment
         selection=selection, segmentation=segmentation, profiles=profiles, segments=views,
         charts={c.name: c for c in charts}, verdict=verdict, verdict_text=verdict_text,
         settings=settings.to_dict(), versions=versions(), reproduce=reproduce_command(settings, dataset.source.name),
-        timings=timings, accent=settings.accent, paper=settings.paper, logo=logo_data_uri(settings.logo),
+        timings=dict(timings), accent=settings.accent, paper=settings.paper, logo=logo,
         locale=settings.locale, comparison=comparison,
+        extra={"scaler_center": matrix.scaler.center, "scaler_scale": matrix.scaler.scale,
+               "rules_source": rules_source},
     )

@@ -227,3 +227,27 @@ def test_rules_command_prints_valid_rules(invoke, tmp_path: Path) -> None:
     result = invoke("rules")
     (tmp_path / "r.toml").write_text(result.stdout, encoding="utf-8")
     assert load_rules(tmp_path / "r.toml").rules
+
+
+def test_templates_option_overrides_one_block(invoke, blobs_csv: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "my-templates"
+    custom.mkdir()
+    (custom / "report.html").write_text(
+        '{% extends "default:report.html" %}{% block appendix %}{{ super() }}'
+        '<p id="custom">Prepared by the CRM team for {{ r.organisation }}.</p>{% endblock %}', encoding="utf-8")
+    result = invoke("run", str(blobs_csv), "--templates", str(custom), "--organisation", "ACME", "--format", "html",
+                    "-q")
+    assert result.exit_code == 0, result.stderr
+    html = (tmp_path / result.stdout.strip() / "report.html").read_text(encoding="utf-8")
+    assert '<p id="custom">Prepared by the CRM team for ACME.</p>' in html
+    assert "Executive summary" in html
+
+
+def test_broken_template_is_a_clear_error(invoke, blobs_csv: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "broken"
+    custom.mkdir()
+    (custom / "_segment.html").write_text("{% if %}", encoding="utf-8")
+    result = invoke("run", str(blobs_csv), "--templates", str(custom), "--format", "html", "-q")
+    assert result.exit_code == 2
+    assert re.match(r"Error: template \S+broken/_segment.html line 1: ", result.stderr)
+    assert run_folders(tmp_path / "output") == []

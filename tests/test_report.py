@@ -21,27 +21,121 @@ def mall_result(mall_csv: Path, tmp_path_factory):
     return run(mall_csv, Settings(features=(INCOME, SCORE), scale="none", output=out, name="mall"))
 
 
-def pdf_text(path: Path) -> tuple[int, str]:
+def pdf_pages(path: Path) -> list[str]:
+    """The text of every page, whitespace collapsed."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(path.read_bytes()))
-    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+    return [" ".join(page.extract_text().split()) for page in reader.pages]
 
 
-def test_pdf_has_the_pages_and_the_segment_names(mall_result) -> None:
-    pages, text = pdf_text(mall_result.folder / "report.pdf")
-    assert pages >= 5
-    flat = " ".join(text.split())
+def test_pdf_structure_on_the_mall_data(mall_result) -> None:
+    import pandas as pd
+
+    pages = pdf_pages(mall_result.folder / "report.pdf")
+    assert len(pages) >= 8
+    cover, summary = pages[0], pages[1]
+    assert "Customer segmentation report" in cover and "Mall_Customers.csv" in cover and "Contents" in cover
+    assert summary.startswith("Executive summary")
+    names = pd.read_csv(mall_result.folder / "segments.csv").groupby("segment")["segment_name"].first()
+    assert names.is_unique and len(names) == 5
+    text = " ".join(pages)
+    for name in names:
+        assert name in summary, name  # every segment is named on the executive summary page
+        assert f"Segment {names[names == name].index[0]}: {name}" in text  # and has its own page
+    for heading in ("The data", "Data quality account", "Exploration", "Choosing the number of segments",
+                    "The segments", "Recommendations", "Key numbers", "Methodology"):
+        assert heading in text, heading
+    assert "Page 2 of" in summary  # footer page numbers
+    assert "Clear" in summary  # the verdict in plain words
+
+
+def test_every_segment_page_starts_a_page(mall_result) -> None:
+    pages = pdf_pages(mall_result.folder / "report.pdf")
     for segment in mall_result.model.segments:
-        assert segment.name in flat
-    assert "Choosing the number of segments" in flat
+        starts = [p for p in pages if p.startswith(f"Segment {segment.number}: {segment.name}")]
+        assert len(starts) == 1, segment.name
+
+
+def test_all_charts_are_in_the_report_and_the_folder(mall_result) -> None:
+    import re
+
+    from pypdf import PdfReader
+
+    charts = mall_result.model.charts
+    expected = {"distributions", "categories", "by_category", "pairs", "correlation", "elbow", "silhouette_k",
+                "segments_scatter", "silhouette_plot", "profile_heatmap", "sizes",
+                *(f"segment_{n}" for n in range(1, 6))}
+    assert set(charts) == expected
+    assert {p.stem for p in (mall_result.folder / "charts").iterdir()} == expected
+    html = (mall_result.folder / "report.html").read_text(encoding="utf-8")
+    for chart in charts.values():
+        assert render_datauri(chart) in html, chart.name
+    reader = PdfReader(io.BytesIO((mall_result.folder / "report.pdf").read_bytes()))
+    drawn = set()
+    for page in reader.pages:  # the image XObjects each page's content stream draws ("/name Do")
+        xobjects = page["/Resources"]["/XObject"]
+        for name in re.findall(rb"/([^\s/]+) Do", page.get_contents().get_data()):
+            if xobjects["/" + name.decode()]["/Subtype"] == "/Image":
+                drawn.add(xobjects["/" + name.decode()].indirect_reference.idnum)
+    assert len(drawn) == len(expected)
+
+
+def render_datauri(chart) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(chart.png).decode()
+
+
+def test_charts_are_sharp_enough_for_print(mall_result) -> None:
+    import struct
+
+    for chart in mall_result.model.charts.values():
+        width_px = struct.unpack(">I", chart.png[16:20])[0]
+        assert width_px / (chart.width_mm / 25.4) >= 150, chart.name  # at least 150 dpi at the printed width
+
+
+def test_three_features_add_a_3d_view(mall_csv: Path, tmp_path: Path) -> None:
+    result = run(mall_csv, Settings(output=tmp_path, formats=("html",)), write=False)
+    assert "segments_3d" in result.model.charts
+    assert "PCA projection" in result.model.charts["segments_scatter"].alt
 
 
 def test_html_is_self_contained(mall_result) -> None:
+    import re
+
     html = (mall_result.folder / "report.html").read_text(encoding="utf-8")
     assert "http://" not in html and "https://" not in html
-    assert html.count('src="data:image/png;base64,') >= 3
-    assert "<script" not in html
+    sources = re.findall(r'(?:src|href)="([^"#][^"]*)"', html)
+    assert sources and all(s.startswith("data:") for s in sources)
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+    assert '<meta name="viewport"' in html and "@media screen and (max-width: 700px)" in html
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+def test_html_loads_in_headless_chromium_without_console_errors(mall_result, tmp_path: Path) -> None:
+    import subprocess
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    page = mall_result.folder / "report.html"
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         "--enable-logging=stderr", "--v=1", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Executive summary" in done.stdout  # the page was loaded and parsed
+    log = done.stderr.splitlines()
+    assert not [line for line in log if ":CONSOLE" in line]
+    loads = [line.split("Start: ", 1)[1] for line in log if "URLLoader::Start: " in line]
+    assert all(url == page.as_uri() for url in loads), loads  # nothing fetched but the report itself
 
 
 def test_templates_render_under_strict_undefined(mall_result, tmp_path: Path) -> None:
@@ -92,3 +186,52 @@ def test_packaged_templates_exist() -> None:
 ])
 def test_format_number(value, digits, locale, expected) -> None:
     assert format_number(value, digits, locale) == expected
+
+
+def test_branding_paper_and_locale(mall_csv: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from .conftest import ROOT
+
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(next((ROOT / "tests").parent.glob("data/*.csv")).read_bytes()[:0] or _tiny_png())
+    settings = Settings(features=(INCOME, SCORE), output=tmp_path, title="Kundensegmente", organisation="Muster AG",
+                        logo=logo, accent="#7a1f5c", paper="letter", locale="de")
+    result = run(mall_csv, settings)
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "--accent: #7a1f5c" in html and "Muster AG" in html
+    assert 'class="logo" src="data:image/png;base64,' in html
+    assert "60,6" in html  # German decimal comma in the tables
+    reader = PdfReader(io.BytesIO((result.folder / "report.pdf").read_bytes()))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)  # US letter
+    assert "Kundensegmente" in pdf_pages(result.folder / "report.pdf")[0]
+
+
+def _tiny_png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"\x00\xff\x00\x00"
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_a4_is_the_default(mall_result) -> None:
+    from pypdf import PdfReader
+
+    box = PdfReader(io.BytesIO((mall_result.folder / "report.pdf").read_bytes())).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+
+
+def test_title_with_quotes_is_safe_in_the_footer(mall_result, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    model = replace(mall_result.model, title='Q1 "final" </style><b>x</b> \\ report')
+    html = render_html(model)
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "</style" not in style and "<b>" not in style
+    assert "Q1 &#34;final&#34;" in html or "Q1 &quot;final&quot;" in html
