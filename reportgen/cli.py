@@ -132,6 +132,9 @@ output_options = _options(
     click.option("--name", help="Name of the run, appended to its folder name.  [default: the input file name]"),
     click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="TOML config file.  [default: ./reportgen.toml if present]"),
+    click.option("--workers", type=click.IntRange(1, 2),
+                 help="2: a helper process draws the charts and the PDF while K-means runs; 1: one process.  "
+                      "[default: 2]"),
     click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr."),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout instead of the path."),
 )

@@ -41,10 +41,14 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
+SMALL = 20_000  # below this many rows K-means runs on one thread: OpenMP start-up and spinning cost more
+
+
 def _kmeans(X: np.ndarray, k: int, *, seed: int, n_init: int):
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1 if len(X) < SMALL else None):
         warnings.simplefilter("ignore")  # ConvergenceWarning on duplicate points is handled by check_k_range
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
 
@@ -55,16 +59,36 @@ def _pairwise(X: np.ndarray) -> np.ndarray:
     return pairwise_distances(X.astype(np.float64), n_jobs=None)
 
 
-def find_elbow(ks: list[int], inertias: list[float]) -> int | None:
-    """The knee of the inertia curve (Kneedle algorithm, via kneed), or None when the curve has none."""
-    if len(ks) < 3:
-        return None
-    from kneed import KneeLocator
+def find_elbow(ks: list[int], inertias: list[float], sensitivity: float = 1.0) -> int | None:
+    """The elbow of a convex, decreasing inertia curve by the Kneedle algorithm (Satopää et al., 2011), offline
+    mode; None when the curve has none.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        knee = KneeLocator(ks, inertias, curve="convex", direction="decreasing", S=1.0).knee
-    return int(knee) if knee is not None else None
+    The same result as ``kneed.KneeLocator(ks, inertias, curve="convex", direction="decreasing").knee`` (a test
+    checks this), without kneed's import of matplotlib.pyplot (global state, a third of a second) for a
+    ten-point computation.
+    """
+    x, y = np.asarray(ks, dtype=float), np.asarray(inertias, dtype=float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    x_norm = (x - x.min()) / np.ptp(x)
+    y_norm = (y - y.min()) / np.ptp(y)
+    difference = (y_norm.max() - y_norm) - x_norm  # the convex decreasing curve turned into a concave increasing one
+    before = np.r_[difference[0], difference[:-1]]
+    after = np.r_[difference[1:], difference[-1]]
+    maxima = np.flatnonzero((difference >= before) & (difference >= after))
+    minima = set(np.flatnonzero((difference <= before) & (difference <= after)).tolist())
+    if not maxima.size:
+        return None
+    thresholds = difference[maxima] - sensitivity * np.abs(np.diff(x_norm).mean())
+    threshold, threshold_index, seen, active = 0.0, int(maxima[0]), 0, True
+    for i in range(int(maxima[0]), len(difference) - 1):
+        if i in maxima:
+            threshold, threshold_index, seen, active = thresholds[seen], i, seen + 1, True
+        if i in minima:
+            threshold, active = 0.0, False
+        if active and difference[i + 1] < threshold:
+            return int(x[threshold_index])
+    return None
 
 
 def select_k(

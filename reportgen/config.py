@@ -37,12 +37,13 @@ class Settings:
     seed: int = 42
     n_init: int = 10
     missing: str = "drop"
-    silhouette_sample: int = 10_000
+    silhouette_sample: int = 5000
     output: Path = Path("output")
     name: str | None = None
     formats: tuple[str, ...] = FORMATS
     engine: str = "pandas"
     spark_master: str = "local[*]"
+    workers: int = 2  # processes that draw the report: 2 = a helper process draws charts while K-means runs
     # [report]
     title: str = "Customer segmentation report"
     organisation: str = ""
@@ -52,6 +53,17 @@ class Settings:
     locale: str = "en"
     templates: Path | None = None
     rules: Path | None = None
+
+    def __post_init__(self) -> None:
+        """Accept the natural Python forms in a notebook: str paths, lists, "A,B" feature strings."""
+        for name in ("output", "logo", "templates", "rules"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
+        if isinstance(self.features, str | list):
+            object.__setattr__(self, "features", tuple(split_list(self.features)) or None)
+        if isinstance(self.formats, str | list):
+            object.__setattr__(self, "formats", tuple(split_list(self.formats)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for the manifest."""
@@ -184,6 +196,7 @@ PARSERS: dict[str, tuple[str, Callable[[str, Any, str, Path], Any]]] = {
     "name": ("run", _name),
     "formats": ("run", _formats),
     "engine": ("run", _choice(ENGINES)),
+    "workers": ("run", _int(1, 2)),
     "spark_master": ("run", _text),
     "title": ("report", _text),
     "organisation": ("report", _text),

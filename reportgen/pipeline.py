@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import artifacts, charts, snapshot
+from .background import start_renderer
 from .clean import clean
 from .cluster import fit_segments, select_k
 from .config import Settings
@@ -21,7 +22,7 @@ from .load import load_customers
 from .model import RunResult
 from .profiles import profile
 from .recommend import load_rules, recommend
-from .render import build_report_model, check_templates, logo_data_uri, render_html, write_pdf
+from .render import build_report_model, check_templates, logo_data_uri, render_html
 from .sample import sample_path
 
 Progress = Callable[[str], None]
@@ -67,45 +68,61 @@ def run(
     clock = _Clock(progress or _quiet)
     if source is None:
         source = sample_path()
-    rules = load_rules(settings.rules)  # fail on a bad rules file or template folder before the heavy work
+    rules = load_rules(settings.rules)  # fail on a bad rules file, template folder or logo before the heavy work
     check_templates(settings.templates, locale=settings.locale)
     logo = logo_data_uri(settings.logo)
     if write:
         snapshot.check_output_root(settings.output)
-
-    with clock.stage("load", "Reading the data"):
-        dataset = load_customers(source, name=source_name)
-        features = choose_features(dataset, settings.features)
-    with clock.stage("clean", f"Cleaning {len(dataset.frame):,} rows"):
-        cleaned = clean(dataset, features=features, missing=settings.missing)  # type: ignore[arg-type]
-    with clock.stage("features", "Scaling the features"):
-        matrix = build_features(cleaned, scale=settings.scale)  # type: ignore[arg-type]
-    with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
-        selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
-                             seed=settings.seed, n_init=settings.n_init,
-                             silhouette_sample=settings.silhouette_sample)
-    with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
-        segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
-                                    silhouette_sample=settings.silhouette_sample)
-    with clock.stage("profiles", "Profiling and naming the segments"):
-        profiles = profile(cleaned, segmentation)
-        personas = recommend(profiles, rules)
-    with clock.stage("charts", "Drawing the charts"):
-        chart_set = charts.build_charts(cleaned, matrix, selection, segmentation, profiles, personas)
-    model = build_report_model(
-        settings=settings, dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
-        segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
-        timings=clock.times, logo=logo, rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
-    )
-    files: dict[str, bytes] = {}
-    if "html" in settings.formats or "pdf" in settings.formats:
-        with clock.stage("html", "Rendering the report"):
-            html = render_html(model, templates=settings.templates)
-        if "html" in settings.formats:
-            files["report.html"] = html.encode("utf-8")
-        if "pdf" in settings.formats:
-            with clock.stage("pdf", "Writing the PDF"):
-                files["report.pdf"] = write_pdf(html)
+    report = bool(settings.formats)
+    renderer = start_renderer(settings.workers if report else 1)
+    try:
+        with clock.stage("load", "Reading the data"):
+            dataset = load_customers(source, name=source_name)
+            features = choose_features(dataset, settings.features)
+        with clock.stage("clean", f"Cleaning {len(dataset.frame):,} rows"):
+            cleaned = clean(dataset, features=features, missing=settings.missing)  # type: ignore[arg-type]
+        if report:  # drawn by the helper process while K-means runs
+            renderer.submit("exploration_charts", charts.exploration_frame(cleaned), cleaned.numeric,
+                            cleaned.categorical, cleaned.features, settings.seed)
+        with clock.stage("features", "Scaling the features"):
+            matrix = build_features(cleaned, scale=settings.scale)  # type: ignore[arg-type]
+        with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
+            selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
+                                 seed=settings.seed, n_init=settings.n_init,
+                                 silhouette_sample=settings.silhouette_sample)
+        with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
+            segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
+                                        silhouette_sample=settings.silhouette_sample)
+        with clock.stage("profiles", "Profiling and naming the segments"):
+            profiles = profile(cleaned, segmentation)
+            personas = recommend(profiles, rules)
+        chart_set: tuple = ()
+        if report:
+            with clock.stage("charts", "Drawing the charts"):
+                names = {p.segment: p.name for p in personas}
+                original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
+                overview = charts.analysis_charts(matrix.X, original, matrix.names, selection, segmentation,
+                                                  profiles, names)
+                pages = charts.segment_page_charts(profiles, names)
+                (exploration,) = renderer.collect()
+                chart_set = (*exploration, *overview, *pages)
+        model = build_report_model(
+            settings=settings, dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
+            segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
+            timings=clock.times, logo=logo,
+            rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
+        )
+        files: dict[str, bytes] = {}
+        if report:
+            with clock.stage("html", "Rendering the report"):
+                html = render_html(model, templates=settings.templates)
+            if "html" in settings.formats:
+                files["report.html"] = html.encode("utf-8")
+            if "pdf" in settings.formats:
+                with clock.stage("pdf", "Writing the PDF"):
+                    files["report.pdf"] = renderer.pdf(html)
+    finally:
+        renderer.close()
     files.update(data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set))
     folder = None
     if write:

@@ -250,7 +250,7 @@ def versions() -> dict[str, str]:
 
     found = {"reportgen": __version__, "python": platform.python_version()}
     for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "seaborn", "jinja2", "weasyprint",
-                    "click", "kneed"):
+                    "click"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

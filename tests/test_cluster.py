@@ -71,6 +71,18 @@ def test_k_larger_than_the_rows_allow() -> None:
         select_k(matrix(blobs((5, 5))), fixed_k=6)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_elbow_agrees_with_kneed(seed: int) -> None:
+    from kneed import KneeLocator
+
+    rng = np.random.default_rng(seed)
+    ks = list(range(2, 2 + int(rng.integers(4, 12))))
+    drops = np.sort(rng.exponential(1.0, size=len(ks)))[::-1] * rng.uniform(0.2, 5)
+    inertia = (np.cumsum(drops[::-1])[::-1] + rng.uniform(0, 3)).tolist()  # convex and decreasing
+    expected = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
+    assert find_elbow(ks, inertia) == (int(expected) if expected is not None else None)
+
+
 def test_elbow() -> None:
     ks = list(range(1, 11))
     inertia = [1000, 600, 300, 120, 100, 90, 82, 76, 71, 67]
