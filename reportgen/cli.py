@@ -123,7 +123,8 @@ report_options = _options(
                  help="Folder of templates that override the packaged ones by file name."),
     click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="Persona and recommendation rules (TOML); see 'reportgen rules'."),
-    click.option("--format", "formats", metavar="html,pdf", help="Report formats to write.  [default: html,pdf]"),
+    click.option("--format", "formats", metavar="html,pdf",
+                 help="Report formats to write; 'none' writes the data files only.  [default: html,pdf]"),
 )
 
 output_options = _options(

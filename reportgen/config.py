@@ -159,8 +159,10 @@ def _formats(key: str, value: Any, where: str, base: Path) -> tuple[str, ...]:
     if not isinstance(value, str | list | tuple):
         raise _fail(key, value, where, '"html", "pdf" or "html,pdf"')
     names = [name.lower() for name in split_list(value)]
+    if names == ["none"]:
+        return ()  # the data files only, no report
     if not names or any(name not in FORMATS for name in names):
-        raise _fail(key, value, where, '"html", "pdf" or "html,pdf"')
+        raise _fail(key, value, where, '"html", "pdf", "html,pdf" or "none"')
     return tuple(f for f in FORMATS if f in names)
 
 
