@@ -97,18 +97,30 @@ def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ..
 
 
 def portable_model(seg: Segmentation, personas: tuple[Persona, ...], *, features: tuple[str, ...],
-                   scaler_method: str, center: tuple[float, ...], scale: tuple[float, ...]) -> dict[str, Any]:
-    """Scaler and centroids as JSON, enough to assign new customers to these segments (no pickle)."""
+                   scaler_method: str, center: tuple[float, ...], scale: tuple[float, ...],
+                   cleaned: CleanResult | None = None) -> dict[str, Any]:
+    """Scaler and centroids as JSON, enough to assign new customers to these segments (no pickle), and the
+    features' statistics, for drift against a later run."""
     names = {p.segment: p.name for p in personas}
+    stats = {}
+    if cleaned is not None:
+        for feature in features:
+            values = cleaned.frame[feature].astype(float)
+            stats[feature] = {"mean": sig(values.mean()), "std": sig(values.std(ddof=0)),
+                              "median": sig(values.median()), "min": sig(values.min()), "max": sig(values.max())}
     return {
         "kind": "kmeans",
+        "schema_version": 1,
         "features": list(features),
+        "id_column": cleaned.id_column if cleaned is not None else None,
+        "rows": len(seg.labels),
+        "feature_stats": stats,
         "scaler": {"method": scaler_method, "center": list(center), "scale": list(scale)},
         "segments": [
-            {"segment": number, "name": names[number], "size": seg.sizes[number - 1],
-             "centroid": [float(v) for v in seg.centroids[number - 1]],
-             "centroid_original": [float(v) for v in seg.centroids_original[number - 1]]}
-            for number in range(1, seg.k + 1)
+            {"segment": number, "name": names[number], "size": seg.sizes[i],
+             "centroid": [float(v) for v in seg.centroids[i]],
+             "centroid_original": [float(v) for v in seg.centroids_original[i]]}
+            for i, number in enumerate(seg.numbers)
         ],
     }
 

@@ -179,7 +179,7 @@ def segment_scatter(fm_X: np.ndarray, original: np.ndarray, names: Sequence[str]
     elif len(names) == 1:
         jitter = np.random.default_rng(seg.seed).uniform(-0.3, 0.3, size=len(keep))
         points = np.column_stack([original[keep, 0], labels + jitter])
-        centers = np.column_stack([seg.centroids_original[:, 0], np.arange(1, seg.k + 1)])
+        centers = np.column_stack([seg.centroids_original[:, 0], np.asarray(seg.numbers)])
         xlabel, ylabel, how = names[0], "segment", f"{names[0]} by segment"
     else:
         points, centers, xlabel, ylabel, how = _projection(fm_X[keep], names, seg.centroids, seg.seed)
@@ -187,20 +187,20 @@ def segment_scatter(fm_X: np.ndarray, original: np.ndarray, names: Sequence[str]
         fig = new_figure(FULL_WIDTH_IN, 4.0)
         ax = fig.add_subplot()
         size = 14 if len(keep) <= 1000 else 5
-        for number in range(1, seg.k + 1):
+        for number in seg.numbers:
             mask = labels == number
             ax.scatter(points[mask, 0], points[mask, 1], s=size, color=segment_color(number),
                        marker=segment_marker(number), alpha=0.75 if len(keep) <= 1000 else 0.45, linewidths=0,
                        label=f"{number}. {segment_names.get(number, '')}", zorder=2)
         ax.scatter(centers[:, 0], centers[:, 1], s=110, marker="X", color="white", edgecolors=INK,
                    linewidths=1.2, zorder=4, label="centroid")
-        for number, (x, y) in enumerate(centers, start=1):
+        for number, (x, y) in zip(seg.numbers, centers, strict=True):
             ax.annotate(str(number), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8,
                         fontweight="bold", color=INK, zorder=5)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if len(names) == 1:
-            ax.set_yticks(range(1, seg.k + 1))
+            ax.set_yticks(list(seg.numbers))
         ax.set_title("Customers by segment, with centroids")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.6 if size < 10 else 1.0)
     sampled = f" A fixed-seed sample of {len(keep):,} of {n:,} customers is drawn." if len(keep) < n else ""
@@ -378,13 +378,13 @@ def segments_3d_chart(original: np.ndarray, names: Sequence[str], seg: Segmentat
     with chart_style():
         fig = new_figure(FULL_WIDTH_IN * 0.8, 4.2)
         ax = fig.add_subplot(projection="3d")
-        for number in range(1, seg.k + 1):
+        for number in seg.numbers:
             mask = labels == number
             ax.scatter(*original[keep][mask].T, s=6, color=segment_color(number), alpha=0.7, linewidths=0,
                        depthshade=False)
         centers = seg.centroids_original
         ax.scatter(*centers.T, s=90, marker="X", color="white", edgecolors=INK, linewidths=1.0, depthshade=False)
-        for number, point in enumerate(centers, start=1):
+        for number, point in zip(seg.numbers, centers, strict=True):
             ax.text(*point, f" {number}", fontsize=8, fontweight="bold", color=INK)
         ax.set_xlabel(_short(names[0], 24), labelpad=2)
         ax.set_ylabel(_short(names[1], 24), labelpad=2)
@@ -405,7 +405,7 @@ def silhouette_plot(seg: Segmentation) -> Chart:
         y = 0
         ticks = []
         gap = max(2, len(values) // 60)
-        for number in range(1, seg.k + 1):
+        for number in seg.numbers:
             mine = np.sort(values[labels == number])
             ax.fill_betweenx(np.arange(y, y + len(mine)), 0, mine, color=segment_color(number), linewidth=0)
             ticks.append((y + len(mine) / 2, str(number)))
@@ -465,7 +465,7 @@ def sizes_chart(seg: Segmentation, segment_names: dict[int, str]) -> Chart:
     with chart_style():
         fig = new_figure(FULL_WIDTH_IN, 0.6 + 0.3 * seg.k)
         ax = fig.add_subplot()
-        numbers = list(range(1, seg.k + 1))
+        numbers = list(seg.numbers)
         ax.barh([f"{n}. {_short(segment_names[n], 48)}" for n in numbers][::-1], list(seg.sizes)[::-1],
                 color=[segment_color(n) for n in numbers][::-1], height=0.62)
         for y, size in enumerate(list(seg.sizes)[::-1]):
@@ -475,7 +475,8 @@ def sizes_chart(seg: Segmentation, segment_names: dict[int, str]) -> Chart:
         ax.set_xlabel("customers")
         ax.grid(axis="y", visible=False)
     alt = "Bar chart of segment sizes: " + "; ".join(
-        f"segment {n} {seg.sizes[n - 1]:,} customers ({seg.sizes[n - 1] / total:.0%})" for n in numbers) + "."
+        f"segment {n} {size:,} customers ({size / total:.0%})" for n, size in zip(numbers, seg.sizes, strict=True)
+    ) + "."
     return make_chart(fig, "sizes", "Segment sizes", alt, "segments")
 
 
@@ -505,6 +506,70 @@ def segment_difference_chart(seg_profile, profiles, name: str, value_text) -> Ch
     alt = f"Bar chart of how segment {seg_profile.segment} ({name}) differs from the average: " + "; ".join(parts)
     return make_chart(fig, f"segment_{seg_profile.segment}", f"Segment {seg_profile.segment} against the average",
                       alt + ".", "segment")
+
+
+# ----------------------------------------------------------------------------- comparison with a baseline
+def share_change_chart(comparison) -> Chart:
+    """Share of customers per segment in the baseline run and now."""
+    changes = list(comparison.changes)
+    labels = [f"{c.number}. {_short(c.name, 40)}" + ("" if c.status == "kept" else f" ({c.status})")
+              for c in changes]
+    before = [c.share_before or 0.0 for c in changes]
+    now = [c.share_now or 0.0 for c in changes]
+    with chart_style():
+        fig = new_figure(FULL_WIDTH_IN, 0.8 + 0.42 * len(changes))
+        ax = fig.add_subplot()
+        ys = np.arange(len(changes))[::-1]
+        ax.barh(ys + 0.19, before, height=0.36, color="#bbbbbb", label=f"baseline ({comparison.baseline_run})")
+        ax.barh(ys - 0.19, now, height=0.36, color=[segment_color(c.number) for c in changes], label="now")
+        for y, b, n in zip(ys, before, now, strict=True):
+            ax.annotate(f"{b:.0%}", (b, y + 0.19), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=7, color=MUTED)
+            ax.annotate(f"{n:.0%}", (n, y - 0.19), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=7)
+        ax.set_yticks(ys, labels)
+        ax.set_xlim(0, max([*before, *now, 0.05]) * 1.25)
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.set_xlabel("share of customers")
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="lower right")
+    alt = "Bar chart of each segment's share of customers in the baseline run and now: " + "; ".join(
+        f"segment {c.number} {(c.share_before or 0):.0%} then, {(c.share_now or 0):.0%} now" for c in changes) + "."
+    return make_chart(fig, "share_change", "Segment shares, baseline and now", alt, "comparison")
+
+
+def migration_chart(comparison) -> Chart:
+    """Where the customers of each baseline segment are now (row percentages, with counts)."""
+    matrix = comparison.migration
+    counts = matrix.to_numpy()
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    with chart_style():
+        fig = new_figure(min(FULL_WIDTH_IN, 1.6 + 0.75 * counts.shape[1]), 0.9 + 0.42 * counts.shape[0])
+        ax = fig.add_subplot()
+        ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        for i in range(counts.shape[0]):
+            for j in range(counts.shape[1]):
+                if counts[i, j]:
+                    ax.text(j, i, f"{counts[i, j]:,}\n{shares[i, j]:.0%}", ha="center", va="center", fontsize=7,
+                            color="white" if shares[i, j] > 0.6 else INK)
+        ax.set_xticks(range(counts.shape[1]), [str(c) for c in matrix.columns])
+        ax.set_yticks(range(counts.shape[0]), [str(r) for r in matrix.index])
+        ax.set_xlabel("segment now")
+        ax.set_ylabel("segment in the baseline")
+        ax.grid(False)
+        ax.tick_params(length=0)
+    stayed = comparison.stayed / comparison.shared_customers if comparison.shared_customers else 0
+    alt = (f"Migration heatmap of the {comparison.shared_customers:,} customers in both runs: rows are baseline "
+           f"segments, columns today's; {stayed:.0%} kept their segment.")
+    return make_chart(fig, "migration", "Customer migration between segments", alt, "comparison",
+                      width_mm=min(170.0, (1.6 + 0.75 * counts.shape[1]) * 25.4))
+
+
+def comparison_charts(comparison) -> tuple[Chart, ...]:
+    charts = [share_change_chart(comparison)]
+    if comparison.migration is not None:
+        charts.append(migration_chart(comparison))
+    return tuple(charts)
 
 
 def exploration_charts(frame, numeric: Sequence[str], categorical: Sequence[str], features: Sequence[str],

@@ -29,7 +29,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 def _one_line(message: str, hint: str | None = None) -> str:
     text = " ".join(str(message).split())
     if hint:
-        text = text.rstrip(".") + ". " + " ".join(hint.split())
+        text = (text if text.endswith(("?", "!")) else text.rstrip(".") + ".") + " " + " ".join(hint.split())
     return f"Error: {text}"
 
 
@@ -108,6 +108,11 @@ analysis_options = _options(
     click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed for K-means.  [default: 42]"),
     click.option("--missing", type=click.Choice(MISSING_POLICIES, case_sensitive=False),
                  help="Rows with a missing feature value: drop them, or fill in the median.  [default: drop]"),
+    click.option("--baseline", metavar="RUN",
+                 help="An earlier run ('latest', a run folder, or a run name in the output folder): segments keep "
+                      "its numbers and names, and the report shows what changed."),
+    click.option("--assign-only", is_flag=True, default=None,
+                 help="With --baseline: label the customers with the baseline's segments, without re-clustering."),
 )
 
 report_options = _options(
@@ -252,3 +257,183 @@ def rules() -> None:
 
 def main() -> None:
     cli(prog_name="reportgen")
+
+
+# ------------------------------------------------------------------------------------------- archived runs
+def _root(output: Path | None, config: Path | None) -> Path:
+    """The folder that holds the runs: --output, else the config's, else ./output."""
+    config = config or find_config(Path.cwd())
+    return output or resolve_settings(config=config).output
+
+
+runs_options = _options(
+    click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+                 help="Folder that holds the run folders.  [default: output]"),
+    click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="TOML config file (for its output folder).  [default: ./reportgen.toml if present]"),
+)
+
+
+def _table(rows: list[list[str]], headers: list[str], right: set[int] = frozenset()) -> str:
+    widths = [max(len(str(v)) for v in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(values: list[str]) -> str:
+        cells = [str(v).rjust(w) if i in right else str(v).ljust(w) for i, (v, w) in enumerate(zip(values, widths,
+                                                                                               strict=True))]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+@cli.command(context_settings=CONTEXT)
+@runs_options
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+def history(output: Path | None, config: Path | None, as_json: bool) -> None:
+    """List the archived runs, oldest first.
+
+    \b
+    Example:
+        reportgen history
+        reportgen history -o reports/ --json
+    """
+    from .snapshot import list_runs
+
+    runs = list_runs(_root(output, config))
+    if as_json:
+        click.echo(json.dumps([{"run": r.run, "folder": str(r.folder), "created": r.created, "title": r.title,
+                                "input": r.input_name, "rows": r.rows, "k": r.k, "silhouette": r.silhouette,
+                                "input_sha256": r.input_sha256, "baseline": r.baseline, "deliveries": r.deliveries}
+                               for r in runs], indent=2))
+        return
+    if not runs:
+        click.echo(f"No runs in {_root(output, config)}.", err=True)
+        return
+    rows = [[r.run, r.created[:16].replace("T", " "), r.input_name, f"{r.rows:,}", str(r.k or "–"),
+             f"{r.silhouette:.3f}" if r.silhouette is not None else "–", r.input_sha256[:12], r.baseline or "",
+             str(r.deliveries)] for r in runs]
+    click.echo(_table(rows, ["run", "date", "input", "rows", "k", "silhouette", "sha256", "baseline", "emailed"],
+                      right={3, 4, 5, 8}))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("run_ref", metavar="RUN", default="latest")
+@runs_options
+@click.option("--json", "as_json", is_flag=True, help="The run's summary.json on stdout.")
+def show(run_ref: str, output: Path | None, config: Path | None, as_json: bool) -> None:
+    """Print the summary of one run: segments, shares and headline recommendations.
+
+    RUN is a run folder, a run name in the output folder, or 'latest' (the default).
+
+    \b
+    Example:
+        reportgen show latest
+        reportgen show output/20261125-093000-mall --json
+    """
+    from .snapshot import read_json, read_manifest, resolve_run
+
+    folder = resolve_run(run_ref, _root(output, config))
+    manifest = read_manifest(folder)
+    summary = read_json(folder / "summary.json") or {}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    lines = [f"{summary.get('title', '')}: run {manifest.get('run', folder.name)} of {manifest.get('started', '')}",
+             (f"input {manifest['input']['name']} ({manifest['input']['rows']:,} rows, sha256 "
+             f"{manifest['input']['sha256'][:12]}), {summary.get('customers', 0):,} customers segmented"),
+             f"k = {summary.get('k')}, silhouette {summary.get('silhouette')} ({summary.get('verdict')})"]
+    if manifest.get("baseline"):
+        lines.append(f"baseline: {manifest['baseline']['run']}")
+    lines.append("")
+    rows = [[str(s["segment"]), s["name"] + (f" [{s['status']}]" if s.get("status") else ""), f"{s['size']:,}",
+             f"{s['share']:.1%}", s["recommendations"][0]["action"]] for s in summary.get("segments", [])]
+    lines.append(_table(rows, ["#", "segment", "customers", "share", "headline recommendation"], right={0, 2, 3}))
+    comparison = read_json(folder / "comparison.json")
+    if comparison and comparison["customers"]["shared"]:
+        c = comparison["customers"]
+        lines += ["", (f"since {comparison['baseline']['run']}: {c['same_segment_share']:.0%} of {c['shared']:,} "
+                      f"shared customers kept their segment; {c['entered']:,} entered, {c['left']:,} left")]
+    click.echo("\n".join(lines))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("before", metavar="RUN_A")
+@click.argument("after", metavar="RUN_B")
+@runs_options
+@click.option("--json", "as_json", is_flag=True, help="The comparison as JSON (as comparison.json) on stdout.")
+def compare(before: str, after: str, output: Path | None, config: Path | None, as_json: bool) -> None:
+    """Compare two runs: segments matched by centroid, sizes, centroid shifts, drift and migration.
+
+    Works from the run folders alone (model.json, segments.csv), without the data.
+
+    \b
+    Example:
+        reportgen compare output/20261001-080000-october output/20261101-080000-november
+        reportgen compare october-run latest --json
+    """
+    from .compare import compare_folders, comparison_dict
+    from .snapshot import resolve_run
+
+    root = _root(output, config)
+    result = compare_folders(resolve_run(before, root), resolve_run(after, root))
+    if as_json:
+        click.echo(json.dumps(comparison_dict(result), indent=2, ensure_ascii=False))
+        return
+    rows = [[str(c.number), c.name, c.status, f"{c.size_before or 0:,} -> {c.size_now or 0:,}",
+             f"{(c.share_before or 0):.1%} -> {(c.share_now or 0):.1%}",
+             ", ".join(f"{f} {v:+.1f}" for f, v in c.shift.items())] for c in result.changes]
+    lines = [f"{result.baseline_run} -> {resolve_run(after, root).name}", "",
+             _table(rows, ["#", "segment", "status", "customers", "share", "centroid shift"], right={0})]
+    if result.shared_customers:
+        lines += ["", (f"{result.stayed / result.shared_customers:.0%} of {result.shared_customers:,} shared customers "
+                      f"kept their segment; {result.entered:,} entered, {result.left:,} left")]
+    click.echo("\n".join(lines))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("target", metavar="RUN_OR_ZIP")
+@runs_options
+def verify(target: str, output: Path | None, config: Path | None) -> None:
+    """Check every file of a run folder (or an archive made by 'reportgen archive') against the sha256 in its
+    manifest. Exits 1 and names the files that differ.
+
+    \b
+    Example:
+        reportgen verify output/20261125-093000-mall
+        reportgen verify output/20261125-093000-mall.zip
+    """
+    from .errors import SnapshotError
+    from .snapshot import resolve_run
+    from .snapshot import verify as verify_files
+
+    path = Path(target)
+    if not (path.is_file() and path.suffix.lower() == ".zip"):
+        path = resolve_run(target, _root(output, config))
+    checked, problems = verify_files(path)
+    if problems:
+        described = "; ".join(f"{name} ({what})" for name, what in problems)
+        raise SnapshotError(f"{path}: {len(problems)} file{'s' if len(problems) > 1 else ''} "
+                            f"{'do' if len(problems) > 1 else 'does'} not match the manifest: {described}",
+                            hint="The run was changed after it was written; rerun it or restore it from an archive.")
+    click.echo(f"OK: {path}: all {checked} files match the manifest")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("run_ref", metavar="RUN")
+@runs_options
+@click.option("--zip", "zip_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the archive.  [default: the run folder's path + .zip]")
+@click.option("--force", is_flag=True, help="Overwrite an existing archive.")
+def archive(run_ref: str, output: Path | None, config: Path | None, zip_path: Path | None, force: bool) -> None:
+    """Write one .zip snapshot of a verified run (every file and its manifest), for the record.
+
+    'reportgen verify' accepts the archive too.
+
+    \b
+    Example:
+        reportgen archive output/20261125-093000-mall
+        reportgen archive latest --zip records/november.zip
+    """
+    from .snapshot import archive as archive_run
+    from .snapshot import resolve_run
+
+    click.echo(str(archive_run(resolve_run(run_ref, _root(output, config)), zip_path, overwrite=force)))

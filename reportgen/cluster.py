@@ -179,27 +179,57 @@ def fit_segments(
 
 
 def measure(fm: FeatureMatrix, labels: np.ndarray, centroids: np.ndarray, *, seed: int, n_init: int,
-            silhouette_sample: int, inertia: float | None = None) -> Segmentation:
-    """A Segmentation for given segment numbers (1..k per row) and centroids: sizes, silhouette, indices."""
+            silhouette_sample: int, inertia: float | None = None, numbers: tuple[int, ...] | None = None
+            ) -> Segmentation:
+    """A Segmentation for given segment numbers per row and centroids (row i is segment ``numbers[i]``,
+    1..k by default): sizes, silhouette, indices."""
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
     from .features import unscale
 
     k = len(centroids)
+    numbers = tuple(numbers or range(1, k + 1))
     X = fm.X
     if inertia is None:
-        inertia = float(((X - centroids[labels - 1]) ** 2).sum())
+        row_of = {number: i for i, number in enumerate(numbers)}
+        nearest = centroids[np.array([row_of[int(n)] for n in labels], dtype=np.int64)] if len(X) else centroids[:0]
+        inertia = float(((X - nearest) ** 2).sum())
     picked = sample_rows(len(X), silhouette_sample, seed)
     Xs, ls = (X, labels) if picked is None else (X[picked], labels[picked])
-    several = len(np.unique(labels)) > 1
-    per_row = silhouette_samples(Xs, ls) if len(np.unique(ls)) > 1 else np.zeros(len(ls))
+    several = 1 < len(np.unique(labels)) < len(X)  # the indices need 2 <= segments <= rows - 1
+    per_row = silhouette_samples(Xs, ls) if 1 < len(np.unique(ls)) < len(ls) else np.zeros(len(ls))
     return Segmentation(
         k=k, labels=labels, centroids=centroids, centroids_original=unscale(centroids, fm.scaler),
-        sizes=tuple(int(v) for v in np.bincount(labels, minlength=k + 1)[1:]),
+        sizes=tuple(int(np.count_nonzero(labels == number)) for number in numbers),
         inertia=inertia,
         silhouette=float(per_row.mean()) if several else float("nan"),
         davies_bouldin=float(davies_bouldin_score(X, labels)) if several else float("nan"),
         calinski_harabasz=float(calinski_harabasz_score(X, labels)) if several else float("nan"),
         silhouette_sample_size=None if picked is None else len(picked),
-        sample_silhouettes=per_row, sample_labels=ls, seed=seed, n_init=n_init,
+        sample_silhouettes=per_row, sample_labels=ls, seed=seed, n_init=n_init, numbers=numbers,
     )
+
+
+def renumber(seg: Segmentation, mapping: dict[int, int]) -> Segmentation:
+    """The same segmentation with its segments renumbered (``old -> new``); centroid rows sorted by number."""
+    from dataclasses import replace
+
+    new = [mapping[n] for n in seg.numbers]
+    order = np.argsort(new, kind="stable")
+    lookup = np.zeros(max([*seg.numbers, 0]) + 1, dtype=np.int64)
+    lookup[list(seg.numbers)] = new
+    return replace(seg, labels=lookup[seg.labels], centroids=seg.centroids[order],
+                   centroids_original=seg.centroids_original[order],
+                   sizes=tuple(seg.sizes[i] for i in order), sample_labels=lookup[seg.sample_labels],
+                   numbers=tuple(sorted(new)))
+
+
+def assign(fm: FeatureMatrix, centroids: np.ndarray, numbers: tuple[int, ...], *, seed: int, n_init: int,
+           silhouette_sample: int) -> Segmentation:
+    """Label every row with the nearest of given centroids (in ``fm``'s scaled space), without re-clustering."""
+    from sklearn.metrics import pairwise_distances_argmin
+
+    nearest = pairwise_distances_argmin(fm.X, centroids) if len(fm.X) else np.zeros(0, dtype=np.int64)
+    labels = np.asarray(numbers, dtype=np.int64)[nearest]
+    return measure(fm, labels, centroids, seed=seed, n_init=n_init, silhouette_sample=silhouette_sample,
+                   numbers=numbers)

@@ -33,7 +33,7 @@ class Settings:
     k: int | None = None
     k_min: int = 2
     k_max: int = 10
-    scale: str = "standard"
+    scale: str | None = None  # None: standard, or the baseline's scaling
     seed: int = 42
     n_init: int = 10
     missing: str = "drop"
@@ -44,6 +44,8 @@ class Settings:
     engine: str = "pandas"
     spark_master: str = "local[*]"
     workers: int = 2  # processes that draw the report: 2 = a helper process draws charts while K-means runs
+    baseline: str | None = None  # "latest", a run folder, or a run name under output
+    assign_only: bool = False  # label customers with the baseline's segments, no re-clustering
     # [report]
     title: str = "Customer segmentation report"
     organisation: str = ""
@@ -116,6 +118,12 @@ def _text(key: str, value: Any, where: str, base: Path) -> str:
     if not isinstance(value, str):
         raise _fail(key, value, where, "text")
     return value
+
+
+def _bool(key: str, value: Any, where: str, base: Path) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _fail(key, value, where, "true or false")
 
 
 def _name(key: str, value: Any, where: str, base: Path) -> str:
@@ -199,6 +207,8 @@ PARSERS: dict[str, tuple[str, Callable[[str, Any, str, Path], Any]]] = {
     "formats": ("run", _formats),
     "engine": ("run", _choice(ENGINES)),
     "workers": ("run", _int(1, 2)),
+    "baseline": ("run", _text),
+    "assign_only": ("run", _bool),
     "spark_master": ("run", _text),
     "title": ("report", _text),
     "organisation": ("report", _text),
@@ -280,6 +290,9 @@ def resolve_settings(
             raise ValueError(f"unknown setting {key!r}")  # a programming error, not a user error
         _apply(values, key, raw, FLAG_NAMES.get(key, f"--{key.replace('_', '-')}"), cwd)
     settings = replace(base or Settings(), **values)
+    if settings.assign_only and not settings.baseline:
+        raise ConfigError("--assign-only needs a baseline run to take the segments from",
+                          hint="Add --baseline latest (or a run folder).")
     if settings.k is not None and not settings.k_min <= settings.k <= settings.k_max:
         settings = replace(settings, k_min=min(settings.k_min, settings.k), k_max=max(settings.k_max, settings.k))
     return settings

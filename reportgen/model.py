@@ -136,7 +136,7 @@ class KSelection:
     elbow_k: int | None
     silhouette_k: int
     chosen_k: int
-    method: Literal["silhouette", "fixed"]
+    method: Literal["silhouette", "fixed", "baseline"]
     reason: str
     silhouette_sample_size: int | None  # None: silhouette on every row
     n_init: int
@@ -161,6 +161,11 @@ class Segmentation:
     sample_labels: np.ndarray  # segment number of each of those rows
     seed: int
     n_init: int
+    numbers: tuple[int, ...] = ()  # the segment number of each centroid row: 1..k, or a baseline's numbers
+
+    def __post_init__(self) -> None:
+        if not self.numbers:
+            object.__setattr__(self, "numbers", tuple(range(1, self.k + 1)))
 
 
 # --------------------------------------------------------------------------- profiles
@@ -207,6 +212,76 @@ class Persona:
     rule_id: str
     traits: tuple[str, ...]  # phrases, most distinctive first: "a higher annual income (87 k$ vs 61 k$ overall)"
     highlights: tuple[str, ...] = ()  # short forms for tables: "annual income 87 k$ (avg 61 k$)"
+
+
+# --------------------------------------------------------------------------- snapshots
+@dataclass(frozen=True)
+class RunInfo:
+    """One archived run, as `reportgen history` lists it."""
+
+    folder: Path
+    run: str
+    created: str
+    title: str
+    input_name: str
+    input_sha256: str
+    rows: int
+    k: int | None
+    silhouette: float | None
+    baseline: str | None
+    deliveries: int
+
+
+@dataclass(frozen=True)
+class BaselineModel:
+    """What a later run needs from an earlier one (its model.json and segments.csv), without its data."""
+
+    folder: Path | None  # None: the run being made
+    run: str
+    created: str
+    input_name: str
+    features: tuple[str, ...]
+    scaler: Scaler
+    numbers: tuple[int, ...]
+    names: Mapping[int, str]
+    centroids: np.ndarray  # (k, p) in the baseline's scaled space, row i is segment numbers[i]
+    centroids_original: np.ndarray
+    sizes: tuple[int, ...]
+    feature_stats: Mapping[str, Mapping[str, float]]
+    id_column: str | None
+
+
+# --------------------------------------------------------------------------- compare
+@dataclass(frozen=True)
+class SegmentChange:
+    """One segment between a baseline run and this one."""
+
+    number: int  # this run's number (a kept segment keeps the baseline's)
+    name: str
+    status: Literal["kept", "new", "gone"]
+    size_before: int | None
+    size_now: int | None
+    share_before: float | None
+    share_now: float | None
+    shift: Mapping[str, float]  # centroid now minus before, per feature, in the features' units
+    distance: float | None  # centroid distance in the baseline's scaled space
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed since a baseline run: segment sizes and centroids, feature drift, customer migration."""
+
+    baseline_run: str
+    baseline_created: str
+    baseline_input: str
+    features: tuple[str, ...]
+    changes: tuple[SegmentChange, ...]
+    drift: tuple[Mapping[str, Any], ...]  # per feature: mean and std before and now, shift in baseline stds
+    migration: pd.DataFrame | None  # rows: baseline segment, columns: this run's segment, cells: customers
+    shared_customers: int
+    stayed: int  # shared customers whose segment number did not change
+    entered: int  # customers in this run only
+    left: int  # customers in the baseline only
 
 
 # --------------------------------------------------------------------------- charts, report

@@ -15,7 +15,8 @@ from typing import BinaryIO
 from . import artifacts, charts, snapshot
 from .background import start_renderer
 from .clean import clean
-from .cluster import fit_segments, select_k
+from .cluster import assign, fit_segments, renumber, select_k
+from .compare import check_features, compare_runs, comparison_dict, migration_table, stable_numbers
 from .config import Settings
 from .features import build_features, choose_features
 from .load import load_customers
@@ -73,29 +74,54 @@ def run(
     logo = logo_data_uri(settings.logo)
     if write:
         snapshot.check_output_root(settings.output)
+    baseline = snapshot.load_baseline(snapshot.resolve_run(settings.baseline, settings.output)) \
+        if settings.baseline else None
     report = bool(settings.formats)
     renderer = start_renderer(settings.workers if report else 1)
     try:
         with clock.stage("load", "Reading the data"):
             dataset = load_customers(source, name=source_name)
-            features = choose_features(dataset, settings.features)
+            features = (check_features(baseline, settings.features, dataset) if baseline
+                        else choose_features(dataset, settings.features))
+            scale = resolve_scale(settings.scale, baseline)
         with clock.stage("clean", f"Cleaning {len(dataset.frame):,} rows"):
             cleaned = clean(dataset, features=features, missing=settings.missing)  # type: ignore[arg-type]
         if report:  # drawn by the helper process while K-means runs
             renderer.submit("exploration_charts", charts.exploration_frame(cleaned), cleaned.numeric,
                             cleaned.categorical, cleaned.features, settings.seed)
-        with clock.stage("features", "Scaling the features"):
-            matrix = build_features(cleaned, scale=settings.scale)  # type: ignore[arg-type]
-        with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
-            selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
-                                 seed=settings.seed, n_init=settings.n_init,
-                                 silhouette_sample=settings.silhouette_sample)
-        with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
-            segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
-                                        silhouette_sample=settings.silhouette_sample)
+        statuses: dict[int, str] = {}
+        if settings.assign_only and baseline is not None:
+            with clock.stage("features", "Scaling the features as the baseline did"):
+                matrix = build_features(cleaned, scaler=baseline.scaler)
+            with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
+                selection = snapshot.baseline_selection(baseline)
+                segmentation = assign(matrix, baseline.centroids, baseline.numbers, seed=settings.seed,
+                                      n_init=settings.n_init, silhouette_sample=settings.silhouette_sample)
+                statuses = dict.fromkeys(baseline.numbers, "kept")
+        else:
+            with clock.stage("features", "Scaling the features"):
+                matrix = build_features(cleaned, scale=scale)  # type: ignore[arg-type]
+            with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
+                selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
+                                     seed=settings.seed, n_init=settings.n_init,
+                                     silhouette_sample=settings.silhouette_sample)
+            with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
+                segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
+                                            silhouette_sample=settings.silhouette_sample)
+                if baseline is not None:  # keep the baseline's segment numbers and names
+                    renumbering, statuses = stable_numbers(baseline, segmentation)
+                    segmentation = renumber(segmentation, renumbering)
         with clock.stage("profiles", "Profiling and naming the segments"):
             profiles = profile(cleaned, segmentation)
-            personas = recommend(profiles, rules)
+            kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
+            personas = recommend(profiles, rules, names=kept)
+            comparison = None
+            if baseline is not None:
+                comparison = compare_runs(
+                    baseline, current_model(cleaned, matrix, segmentation, personas, now=now, source=dataset.source),
+                    before_ids=snapshot.baseline_segments(baseline),
+                    after_ids=artifacts.segments_table(cleaned, segmentation, personas).iloc[:, :2]
+                    if cleaned.id_column else None)
         chart_set: tuple = ()
         if report:
             with clock.stage("charts", "Drawing the charts"):
@@ -104,6 +130,8 @@ def run(
                 overview = charts.analysis_charts(matrix.X, original, matrix.names, selection, segmentation,
                                                   profiles, names)
                 pages = charts.segment_page_charts(profiles, names)
+                if comparison is not None:
+                    overview = (*overview, *charts.comparison_charts(comparison))
                 (exploration,) = renderer.collect()
                 chart_set = (*exploration, *overview, *pages)
         model = build_report_model(
@@ -111,6 +139,7 @@ def run(
             segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
             timings=clock.times, logo=logo,
             rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
+            comparison=comparison, statuses={n: s for n, s in statuses.items() if s == "new"},
         )
         files: dict[str, bytes] = {}
         if report:
@@ -124,12 +153,42 @@ def run(
     finally:
         renderer.close()
     files.update(data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set))
+    if comparison is not None:
+        files["comparison.json"] = snapshot.json_bytes(comparison_dict(comparison))
+        migration = migration_table(comparison)
+        if migration is not None:
+            files["migration.csv"] = snapshot.csv_bytes(migration)
     folder = None
     if write:
         with clock.stage("write", "Writing the run folder"):
             manifest = build_manifest(model, settings, started=now, timings=clock.times)
+            if baseline is not None:
+                manifest["baseline"] = {"run": baseline.run, "folder": str(baseline.folder),
+                                        "assign_only": settings.assign_only}
             folder = snapshot.write_run(settings.output, model.run_name, files, manifest)
     return RunResult(folder=folder, model=model, files=tuple(sorted(files)))
+
+
+def resolve_scale(scale: str | None, baseline) -> str:
+    """The scaling to use: the one asked for, else the baseline's, else standard. A baseline with another
+    scaling is an error (its segments would not mean the same)."""
+    if baseline is None:
+        return scale or "standard"
+    if scale is not None and scale != baseline.scaler.method:
+        from .errors import ConfigError
+
+        raise ConfigError(f"the baseline run {baseline.run} scales its features with {baseline.scaler.method!r}; "
+                          f"this run asks for --scale {scale}",
+                          hint=f"Leave out --scale (or use --scale {baseline.scaler.method}) to compare with it.")
+    return baseline.scaler.method
+
+
+def current_model(cleaned, matrix, segmentation, personas, *, now: datetime, source):
+    """This run's portable model, in the form a later run reads as its baseline."""
+    data = artifacts.portable_model(segmentation, personas, features=matrix.names, scaler_method=matrix.scaler.method,
+                                    center=matrix.scaler.center, scale=matrix.scaler.scale, cleaned=cleaned)
+    return snapshot.baseline_from_dict(snapshot.jsonable(data), folder=None, run="this run",
+                                       created=now.isoformat(timespec="seconds"), input_name=source.name)
 
 
 def data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set) -> dict[str, bytes]:
@@ -142,7 +201,7 @@ def data_files(model, cleaned, matrix, selection, segmentation, profiles, person
             selection, segmentation, features=matrix.names, scaling=matrix.scaler.method, rows=len(matrix.X))),
         "model.json": snapshot.json_bytes(artifacts.portable_model(
             segmentation, personas, features=matrix.names, scaler_method=matrix.scaler.method,
-            center=matrix.scaler.center, scale=matrix.scaler.scale)),
+            center=matrix.scaler.center, scale=matrix.scaler.scale, cleaned=cleaned)),
         "summary.json": snapshot.json_bytes(artifacts.summary(model)),
     }
     files.update({f"charts/{chart.name}.png": chart.png for chart in chart_set})

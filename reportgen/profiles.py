@@ -39,8 +39,7 @@ def profile(cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
     means, medians = grouped.mean(), grouped.median()
     total = len(frame)
     segments = []
-    for number in range(1, segmentation.k + 1):
-        size = int(segmentation.sizes[number - 1])
+    for number, size in zip(segmentation.numbers, segmentation.sizes, strict=True):
         in_segment = seg == number
         m = {c: float(means.at[number, c]) if number in means.index else float("nan") for c in numeric}
         z = {c: (m[c] - float(overall_mean[c])) / float(overall_std[c]) if overall_std[c] > 0 else 0.0

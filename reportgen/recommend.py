@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 from .model import Persona, Profiles, Recommendation, SegmentProfile
 
@@ -163,7 +165,9 @@ def label_of(column: str) -> str:
 
 
 def format_value(value: float, column: str) -> str:
-    """A segment average as prose shows it: ``87 k$``, ``$1,200``, ``82/100``, ``4.5``."""
+    """A segment average as prose shows it: ``87 k$``, ``$1,200``, ``82/100``, ``4.5``; ``–`` for none."""
+    if value is None or not np.isfinite(value):
+        return "–"
     unit = unit_of(column)
     digits = 0 if abs(value) >= 10 or float(value).is_integer() else 1
     text = f"{value:,.{digits}f}"
@@ -300,7 +304,18 @@ def write_persona(seg: SegmentProfile, name: str, profiles: Profiles, rules: Rul
                    rule_id=rule.id, traits=tuple(traits), highlights=highlights(seg, profiles))
 
 
-def recommend(profiles: Profiles, rules: Rules) -> tuple[Persona, ...]:
-    """Name, persona and recommendations for every segment."""
-    names = unique_names(profiles, rules)
+def recommend(profiles: Profiles, rules: Rules, *, names: Mapping[int, str] | None = None
+              ) -> tuple[Persona, ...]:
+    """Name, persona and recommendations for every segment. ``names`` fixes the names of some segments (those
+    that keep a baseline run's identity); the others are named from their profile, distinct from those."""
+    fixed = dict(names or {})
+    generated = unique_names(profiles, rules)
+    taken = set(fixed.values())
+    names = {}
+    for number, name in generated.items():
+        if number in fixed:
+            names[number] = fixed[number]
+        else:
+            names[number] = name if name not in taken else f"{name} (new)"
+            taken.add(names[number])
     return tuple(write_persona(seg, names[seg.segment], profiles, rules) for seg in profiles.segments)

@@ -201,17 +201,18 @@ def verdict_of(silhouette: float) -> tuple[str, str]:
     return VERDICTS[-1][1], VERDICTS[-1][2]
 
 
-def reproduce_command(settings, source_name: str) -> str:
+def reproduce_command(settings, source_name: str, features: tuple[str, ...], scaling: str) -> str:
     """The command line that repeats this analysis."""
     import shlex
 
-    parts = ["reportgen", "run", source_name if source_name != "<stdin>" else "-"]
-    if settings.features:
-        parts += ["--features", ",".join(settings.features)]
+    parts = ["reportgen", "run", source_name if source_name != "<stdin>" else "-",
+             "--features", ",".join(features)]
     if settings.k is not None:
         parts += ["--k", str(settings.k)]
-    parts += ["--k-range", f"{settings.k_min}-{settings.k_max}", "--scale", settings.scale,
+    parts += ["--k-range", f"{settings.k_min}-{settings.k_max}", "--scale", scaling,
               "--seed", str(settings.seed), "--missing", settings.missing]
+    if settings.baseline:
+        parts += ["--baseline", settings.baseline] + (["--assign-only"] if settings.assign_only else [])
     if settings.rules:
         parts += ["--rules", str(settings.rules)]
     return " ".join(shlex.quote(p) for p in parts)
@@ -285,7 +286,8 @@ def build_report_model(*, settings, dataset, cleaned, matrix, selection, segment
         summary=summary_statistics(cleaned), features=matrix.names, scaling=matrix.scaler.method,
         selection=selection, segmentation=segmentation, profiles=profiles, segments=views,
         charts={c.name: c for c in charts}, verdict=verdict, verdict_text=verdict_text,
-        settings=settings.to_dict(), versions=versions(), reproduce=reproduce_command(settings, dataset.source.name),
+        settings=settings.to_dict(), versions=versions(),
+        reproduce=reproduce_command(settings, dataset.source.name, matrix.names, matrix.scaler.method),
         timings=dict(timings), accent=settings.accent, paper=settings.paper, logo=logo,
         locale=settings.locale, comparison=comparison,
         extra={"scaler_center": matrix.scaler.center, "scaler_scale": matrix.scaler.scale,

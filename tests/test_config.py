@@ -17,7 +17,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults() -> None:
     s = resolve_settings()
     assert s == Settings()
-    assert (s.k_min, s.k_max, s.scale, s.seed, s.formats) == (2, 10, "standard", 42, ("html", "pdf"))
+    assert (s.k_min, s.k_max, s.scale, s.seed, s.formats) == (2, 10, None, 42, ("html", "pdf"))  # None: standard
 
 
 def test_config_then_flags(tmp_path: Path) -> None:

@@ -1,0 +1,194 @@
+"""Stable segment identities across runs: match segments to a baseline run, drift and customer migration.
+
+Segments are matched by an optimal assignment (scipy's ``linear_sum_assignment``: the Hungarian method, exact
+and maintained, where a greedy nearest-centroid pass can give two segments the same partner) on the centroids in
+the baseline's scaled feature space. A match counts only when the new centroid lies closer to its baseline
+centroid than half the distance from that centroid to the nearest other baseline centroid; a new segment without
+such a match is "new", a baseline segment left without one is "gone".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, InputError
+from .features import apply_scaler
+from .model import BaselineModel, Comparison, Dataset, Segmentation, SegmentChange
+
+
+def check_features(baseline: BaselineModel, requested: tuple[str, ...] | None, dataset: Dataset) -> tuple[str, ...]:
+    """The baseline's features, which this run must use and the data must have."""
+    if requested is not None and [r.casefold() for r in requested] != [f.casefold() for f in baseline.features]:
+        raise ConfigError(
+            f"the baseline run {baseline.run} clusters on {', '.join(baseline.features)}; this run asks for "
+            f"{', '.join(requested)}",
+            hint="Leave out --features to use the baseline's, or choose another baseline.")
+    present = {c.name.casefold(): c.name for c in dataset.columns}
+    missing = [f for f in baseline.features if f.casefold() not in present]
+    if missing:
+        raise InputError(
+            f"the baseline run {baseline.run} clusters on {', '.join(baseline.features)}, but "
+            f"{dataset.source.name} has no column {', '.join(missing)}",
+            hint="Use data with the same columns as the baseline's, or another baseline.")
+    return tuple(present[f.casefold()] for f in baseline.features)
+
+
+def centroid_distances(baseline: BaselineModel, centroids_original: np.ndarray) -> np.ndarray:
+    """Distances (rows: new centroids, columns: baseline centroids) in the baseline's scaled space."""
+    scaled = apply_scaler(np.asarray(centroids_original, dtype=float), baseline.scaler)
+    return np.sqrt(((scaled[:, None, :] - baseline.centroids[None, :, :]) ** 2).sum(axis=2))
+
+
+def match_segments(baseline: BaselineModel, centroids_original: np.ndarray, numbers: tuple[int, ...]
+                   ) -> dict[int, int]:
+    """``{new segment number: baseline segment number}`` for the segments with a good match."""
+    from scipy.optimize import linear_sum_assignment
+
+    distances = centroid_distances(baseline, centroids_original)
+    base = baseline.centroids
+    gaps = np.sqrt(((base[:, None, :] - base[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(gaps, np.inf)
+    limits = 0.5 * gaps.min(axis=1) if len(base) > 1 else np.array([np.inf])
+    rows, columns = linear_sum_assignment(distances)
+    return {numbers[r]: baseline.numbers[c] for r, c in zip(rows, columns, strict=True)
+            if distances[r, c] <= limits[c]}
+
+
+def stable_numbers(baseline: BaselineModel, seg: Segmentation) -> tuple[dict[int, int], dict[int, str]]:
+    """Renumbering ``{current number: stable number}``: a matched segment takes its baseline number, a new one
+    the next free number after the baseline's (largest first). Also ``{stable number: status}``."""
+    matches = match_segments(baseline, seg.centroids_original, seg.numbers)
+    mapping, statuses = {}, {}
+    following = max(baseline.numbers, default=0) + 1
+    for number in seg.numbers:  # already largest first
+        if number in matches:
+            mapping[number] = matches[number]
+            statuses[matches[number]] = "kept"
+        else:
+            mapping[number] = following
+            statuses[following] = "new"
+            following += 1
+    return mapping, statuses
+
+
+def migration_matrix(before: pd.DataFrame | None, after: pd.DataFrame | None) -> tuple[pd.DataFrame | None, int,
+                                                                                          int, int, int]:
+    """Customers by (baseline segment, current segment) over the IDs in both runs; also shared, stayed, entered
+    and left counts. Frames are (id, segment); None when a run has no customer IDs."""
+    if before is None or after is None:
+        return None, 0, 0, 0, 0
+    left_ids = before.set_axis(["id", "before"], axis=1).astype({"id": str}).drop_duplicates("id")
+    right_ids = after.set_axis(["id", "after"], axis=1).astype({"id": str}).drop_duplicates("id")
+    joined = left_ids.merge(right_ids, on="id", how="outer", indicator=True)
+    both = joined[joined["_merge"] == "both"]
+    entered = int((joined["_merge"] == "right_only").sum())
+    left = int((joined["_merge"] == "left_only").sum())
+    if both.empty:
+        return None, 0, 0, entered, left
+    matrix = pd.crosstab(both["before"].astype(int), both["after"].astype(int))
+    matrix.index.name, matrix.columns.name = "baseline segment", "segment"
+    stayed = int((both["before"].astype(int) == both["after"].astype(int)).sum())
+    return matrix, len(both), stayed, entered, left
+
+
+def drift(before: Mapping[str, Mapping[str, float]], now: Mapping[str, Mapping[str, float]],
+          features: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """Per feature: mean and standard deviation before and now, and the shift of the mean in baseline stds."""
+    rows = []
+    for feature in features:
+        b, n = before.get(feature, {}), now.get(feature, {})
+        mean_b, mean_n, std_b = b.get("mean"), n.get("mean"), b.get("std")
+        shift = (mean_n - mean_b) / std_b if None not in (mean_b, mean_n, std_b) and std_b else None
+        rows.append({"feature": feature, "mean_before": mean_b, "mean_now": mean_n, "std_before": std_b,
+                     "std_now": n.get("std"), "shift_in_std": shift})
+    return tuple(rows)
+
+
+def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.DataFrame | None,
+                 after_ids: pd.DataFrame | None) -> Comparison:
+    """What changed from ``before`` to ``after`` (both as portable models, so two archived runs compare
+    without their data)."""
+    if [f.casefold() for f in before.features] != [f.casefold() for f in after.features]:
+        raise ConfigError(f"the runs cluster on different features ({', '.join(before.features)} and "
+                          f"{', '.join(after.features)}), so their segments cannot be compared",
+                          hint="Compare runs made with the same --features.")
+    matches = match_segments(before, after.centroids_original, after.numbers)
+    distances = centroid_distances(before, after.centroids_original)
+    row_before = {number: i for i, number in enumerate(before.numbers)}
+    total_before, total_after = sum(before.sizes) or 1, sum(after.sizes) or 1
+    changes = []
+    for j, number in enumerate(after.numbers):
+        partner = matches.get(number)
+        i = row_before.get(partner) if partner is not None else None
+        changes.append(SegmentChange(
+            number=number, name=after.names[number], status="kept" if i is not None else "new",
+            size_before=before.sizes[i] if i is not None else None, size_now=after.sizes[j],
+            share_before=before.sizes[i] / total_before if i is not None else None,
+            share_now=after.sizes[j] / total_after,
+            shift={f: float(after.centroids_original[j, p] - before.centroids_original[i, p])
+                   for p, f in enumerate(after.features)} if i is not None else {},
+            distance=float(distances[j, i]) if i is not None else None,
+        ))
+    for i, number in enumerate(before.numbers):
+        if number not in matches.values():
+            changes.append(SegmentChange(number=number, name=before.names[number], status="gone",
+                                         size_before=before.sizes[i], size_now=None,
+                                         share_before=before.sizes[i] / total_before, share_now=None,
+                                         shift={}, distance=None))
+    matrix, shared, stayed, entered, left = migration_matrix(before_ids, after_ids)
+    return Comparison(
+        baseline_run=before.run, baseline_created=before.created, baseline_input=before.input_name,
+        features=after.features, changes=tuple(changes),
+        drift=drift(before.feature_stats, after.feature_stats, after.features),
+        migration=matrix, shared_customers=shared, stayed=stayed, entered=entered, left=left,
+    )
+
+
+def compare_folders(before: Path, after: Path) -> Comparison:
+    """Compare two archived runs from their run folders alone (model.json and segments.csv)."""
+    from .snapshot import baseline_segments, load_baseline
+
+    first, second = load_baseline(before), load_baseline(after)
+    return compare_runs(first, second, before_ids=baseline_segments(first), after_ids=baseline_segments(second))
+
+
+def comparison_dict(comparison: Comparison) -> dict[str, Any]:
+    """comparison.json."""
+    from .artifacts import sig
+
+    migration = None
+    if comparison.migration is not None:
+        migration = {str(b): {str(a): int(v) for a, v in row.items()} for b, row in comparison.migration.iterrows()}
+    return {
+        "baseline": {"run": comparison.baseline_run, "created": comparison.baseline_created,
+                     "input": comparison.baseline_input},
+        "features": list(comparison.features),
+        "segments": [
+            {"segment": c.number, "name": c.name, "status": c.status, "size_before": c.size_before,
+             "size_now": c.size_now, "share_before": sig(c.share_before, 6) if c.share_before is not None else None,
+             "share_now": sig(c.share_now, 6) if c.share_now is not None else None,
+             "centroid_shift": {f: sig(v, 6) for f, v in c.shift.items()},
+             "distance": sig(c.distance, 6) if c.distance is not None else None}
+            for c in comparison.changes
+        ],
+        "drift": [{k: (sig(v, 6) if isinstance(v, float) else v) for k, v in row.items()} for row in comparison.drift],
+        "customers": {"shared": comparison.shared_customers, "same_segment": comparison.stayed,
+                      "same_segment_share": sig(comparison.stayed / comparison.shared_customers, 6)
+                      if comparison.shared_customers else None,
+                      "entered": comparison.entered, "left": comparison.left},
+        "migration": migration,
+    }
+
+
+def migration_table(comparison: Comparison) -> pd.DataFrame | None:
+    """migration.csv: one row per baseline segment, one column per current segment."""
+    if comparison.migration is None:
+        return None
+    table = comparison.migration.copy()
+    table.columns = [f"segment {c}" for c in table.columns]
+    return table.reset_index()

@@ -1,0 +1,184 @@
+"""Stable identities across runs (issue 5): matching, renumbering, migration, assign-only, verify, archive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen.compare import match_segments, migration_matrix
+from reportgen.model import BaselineModel, Scaler
+
+from .conftest import INCOME, SCORE, run_folders
+
+
+def second_period(mall_csv: Path, path: Path) -> Path:
+    """The Mall data a month later: shuffled, 20 customers gone, 10 new ones, small noise on the numbers."""
+    rng = np.random.default_rng(7)
+    frame = pd.read_csv(mall_csv).sample(frac=1.0, random_state=3).iloc[20:].copy()
+    newcomers = frame.sample(10, random_state=4).assign(CustomerID=range(1001, 1011))
+    frame = pd.concat([frame, newcomers], ignore_index=True)
+    for column in ("Age", INCOME, SCORE):
+        frame[column] = (frame[column] + rng.normal(0, 1.5, len(frame))).round().clip(lower=1).astype(int)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def october(invoke, mall_csv: Path, tmp_path: Path) -> Path:
+    result = invoke("run", str(mall_csv), "--features", f"{INCOME},{SCORE}", "--name", "october", "-q",
+                    "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    return tmp_path / result.stdout.strip()
+
+
+def test_second_period_keeps_segment_numbers(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
+    november_csv = second_period(mall_csv, tmp_path / "november.csv")
+    result = invoke("run", str(november_csv), "--baseline", "latest", "--name", "november", "-q", "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    november = tmp_path / result.stdout.strip()
+    before = pd.read_csv(october / "segments.csv").set_index("CustomerID")["segment"]
+    after = pd.read_csv(november / "segments.csv").set_index("CustomerID")["segment"]
+    shared = before.index.intersection(after.index)
+    assert len(shared) == 180
+    assert (before[shared] == after[shared]).mean() >= 0.95
+    comparison = json.loads((november / "comparison.json").read_text())
+    assert comparison["baseline"]["run"] == october.name
+    assert comparison["customers"]["shared"] == 180 and comparison["customers"]["entered"] == 10
+    assert comparison["customers"]["left"] == 20 and comparison["customers"]["same_segment_share"] >= 0.95
+    assert {s["status"] for s in comparison["segments"]} == {"kept"}
+    migration = pd.read_csv(november / "migration.csv")
+    assert migration.columns[0] == "baseline segment" and migration.iloc[:, 1:].to_numpy().sum() == 180
+    names_then = pd.read_csv(october / "segments.csv").groupby("segment")["segment_name"].first()
+    names_now = pd.read_csv(november / "segments.csv").groupby("segment")["segment_name"].first()
+    assert names_now.to_dict() == names_then.to_dict()  # the names travel with the numbers
+    html = (november / "report.html").read_text(encoding="utf-8")
+    assert "Changes since the baseline" in html and october.name in html
+    history = invoke("history", "--json")
+    assert [r["run"] for r in json.loads(history.stdout)] == [october.name, november.name]
+    assert json.loads(history.stdout)[1]["baseline"] == october.name
+    table = invoke("history").stdout
+    assert october.name in table and november.name in table and "november.csv" in table
+
+
+def test_new_and_gone_segments(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(mall_csv), "--baseline", str(october), "--k", "6", "-q", "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    comparison = json.loads((tmp_path / result.stdout.strip() / "comparison.json").read_text())
+    statuses = [s["status"] for s in comparison["segments"]]
+    assert statuses.count("new") >= 1
+    new_numbers = [s["segment"] for s in comparison["segments"] if s["status"] == "new"]
+    assert min(new_numbers) >= 6  # new segments are numbered after the baseline's
+    fewer = invoke("run", str(mall_csv), "--baseline", str(october), "--k", "4", "-q", "--format", "html")
+    gone = json.loads((tmp_path / fewer.stdout.strip() / "comparison.json").read_text())
+    assert [s["status"] for s in gone["segments"]].count("gone") >= 1
+
+
+def test_assign_only_reproduces_the_baseline(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(mall_csv), "--baseline", str(october), "--assign-only", "-q", "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / result.stdout.strip()
+    assert (folder / "segments.csv").read_bytes() == (october / "segments.csv").read_bytes()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["k_selection"]["method"] == "baseline"
+    assert json.loads((folder / "comparison.json").read_text())["customers"]["same_segment_share"] == 1.0
+
+
+def test_assign_only_labels_new_customers(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
+    newcomers = tmp_path / "new.csv"
+    pd.DataFrame({"CustomerID": [5001, 5002], "Gender": ["Female", "Male"], "Age": [30, 50],
+                  INCOME: [120, 20], SCORE: [90, 10]}).to_csv(newcomers, index=False)
+    result = invoke("run", str(newcomers), "--baseline", str(october), "--assign-only", "-q", "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    labels = pd.read_csv(tmp_path / result.stdout.strip() / "segments.csv")
+    assert labels["segment_name"].tolist() == ["High income, high spending", "Low income, low spending"]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--baseline", "no-such-run"], 1, "no run 'no-such-run'"),
+    (["--assign-only"], 2, "--assign-only needs a baseline"),
+    (["--baseline", "latest", "--features", "Age"], 2, "clusters on Annual Income (k$), Spending Score (1-100)"),
+    (["--baseline", "latest", "--scale", "minmax"], 2, "scales its features with 'standard'"),
+])
+def test_bad_baseline(invoke, october: Path, mall_csv: Path, tmp_path: Path, args, code, message) -> None:
+    before = run_folders(tmp_path / "output")
+    result = invoke("run", str(mall_csv), *args)
+    assert result.exit_code == code and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("[")]  # not progress lines
+    assert len(errors) == 1 and errors[0].startswith("Error: ") and message in errors[0]
+    assert run_folders(tmp_path / "output") == before
+
+
+def test_baseline_with_missing_columns(invoke, october: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"id": range(30), "Age": range(30), "Visits": range(30)}).to_csv(other, index=False)
+    result = invoke("run", str(other), "--baseline", "latest")
+    assert result.exit_code == 1 and "has no column Annual Income (k$), Spending Score (1-100)" in result.stderr
+
+
+def test_verify_archive_and_tampering(invoke, october: Path) -> None:
+    ok = invoke("verify", str(october))
+    assert ok.exit_code == 0 and "match the manifest" in ok.stdout
+    zipped = invoke("archive", str(october))
+    assert zipped.exit_code == 0 and zipped.stdout.strip() == str(october) + ".zip"
+    assert invoke("verify", zipped.stdout.strip()).exit_code == 0
+    again = invoke("archive", str(october))
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    data = bytearray((october / "segments.csv").read_bytes())
+    data[40] = ord("9") if data[40] != ord("9") else ord("8")
+    (october / "segments.csv").write_bytes(bytes(data))
+    bad = invoke("verify", str(october))
+    assert bad.exit_code == 1 and bad.stdout == ""
+    assert "segments.csv (changed)" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    refused = invoke("archive", str(october), "--zip", "copy.zip")
+    assert refused.exit_code == 1 and "does not match its manifest" in refused.stderr
+    (october / "charts" / "elbow.png").unlink()
+    (october / "extra.txt").write_text("x")
+    worse = invoke("verify", str(october))
+    assert "charts/elbow.png (missing)" in worse.stderr and "extra.txt (not in the manifest)" in worse.stderr
+
+
+def test_show_and_compare_commands(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
+    shown = invoke("show")
+    assert shown.exit_code == 0 and "High income, high spending" in shown.stdout and "k = 5" in shown.stdout
+    assert json.loads(invoke("show", str(october), "--json").stdout)["k"] == 5
+    november = invoke("run", str(second_period(mall_csv, tmp_path / "n.csv")), "--baseline", "latest", "-q",
+                      "--format", "none").stdout.strip()
+    compared = invoke("compare", str(october), november, "--json")
+    assert compared.exit_code == 0
+    assert json.loads(compared.stdout)["customers"]["shared"] == 180
+    text = invoke("compare", october.name, "latest").stdout
+    assert "kept" in text and "shared customers kept their segment" in text
+
+
+def test_history_of_an_empty_folder(invoke) -> None:
+    result = invoke("history")
+    assert result.exit_code == 0 and result.stdout == "" and "No runs" in result.stderr
+
+
+def _baseline(centroids) -> BaselineModel:
+    centroids = np.asarray(centroids, dtype=float)
+    k, p = centroids.shape
+    return BaselineModel(folder=None, run="b", created="", input_name="", features=tuple(f"f{i}" for i in range(p)),
+                         scaler=Scaler("none", (0.0,) * p, (1.0,) * p), numbers=tuple(range(1, k + 1)),
+                         names={i: f"s{i}" for i in range(1, k + 1)}, centroids=centroids,
+                         centroids_original=centroids, sizes=(10,) * k, feature_stats={}, id_column="id")
+
+
+def test_matching_is_an_optimal_assignment_with_a_distance_limit() -> None:
+    base = _baseline([[0, 0], [10, 0], [0, 10]])
+    moved = np.array([[0.5, 9.5], [9.0, 1.0], [0.2, -0.3]])
+    assert match_segments(base, moved, (1, 2, 3)) == {1: 3, 2: 2, 3: 1}
+    far = np.array([[0.5, 9.5], [30.0, 30.0]])
+    assert match_segments(base, far, (1, 2)) == {1: 3}  # (30, 30) is too far from any baseline segment
+
+
+def test_migration_matrix() -> None:
+    before = pd.DataFrame({"id": ["a", "b", "c", "d"], "segment": [1, 1, 2, 2]})
+    after = pd.DataFrame({"id": ["a", "b", "c", "e"], "segment": [1, 2, 2, 1]})
+    matrix, shared, stayed, entered, left = migration_matrix(before, after)
+    assert (shared, stayed, entered, left) == (3, 2, 1, 1)
+    assert matrix.loc[1, 2] == 1 and matrix.loc[2, 2] == 1 and matrix.loc[1, 1] == 1
