@@ -138,6 +138,9 @@ output_options = _options(
     click.option("--name", help="Name of the run, appended to its folder name.  [default: the input file name]"),
     click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="TOML config file.  [default: ./reportgen.toml if present]"),
+    click.option("--email-to", "email_to", multiple=True, metavar="ADDRESS",
+                 help="After the run, email the report to ADDRESS (repeatable); SMTP settings as for "
+                      "'reportgen email'."),
     click.option("--workers", type=click.IntRange(1, 2),
                  help="2: a helper process draws the charts and the PDF while K-means runs; 1: one process.  "
                       "[default: 2]"),
@@ -164,7 +167,8 @@ def cli(debug: bool) -> None:
 @analysis_options
 @report_options
 @output_options
-def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, **flags: Any) -> None:
+def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, email_to: tuple[str, ...],
+        **flags: Any) -> None:
     """Segment the customers in DATA and write a run folder with the report.
 
     DATA is a CSV or TSV file (delimiter and encoding detected) or a Parquet file; '-' reads standard
@@ -185,6 +189,12 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, **fl
 
     config = config or find_config(Path.cwd())
     settings = resolve_settings(config=config, flags=flags)
+    mail = None
+    if email_to:  # check the email settings before the work, not after
+        from .config import email_section
+        from .mailer import resolve_email_settings
+
+        mail = resolve_email_settings(email_section(config), to=email_to)
     progress = None if quiet else StderrProgress()
     if progress and config:
         progress(f"Using config {config}")
@@ -206,6 +216,14 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, **fl
         }, indent=2))
     else:
         click.echo(str(result.folder))
+    if mail is not None and result.folder is not None:
+        from .mailer import email_run
+
+        if progress:
+            progress(f"Emailing the report to {', '.join(mail.to)}")
+        email_run(result.folder, mail)  # a failure is one Error: line and exit 1; the run folder stays
+        if progress:
+            progress("Sent")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -437,3 +455,42 @@ def archive(run_ref: str, output: Path | None, config: Path | None, zip_path: Pa
     from .snapshot import resolve_run
 
     click.echo(str(archive_run(resolve_run(run_ref, _root(output, config)), zip_path, overwrite=force)))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("run_ref", metavar="RUN")
+@click.option("--to", "to", multiple=True, metavar="ADDRESS", help="Recipient (repeatable).")
+@click.option("--cc", "cc", multiple=True, metavar="ADDRESS", help="Copy recipient (repeatable).")
+@click.option("--subject", help="Subject.  [default: '<title>, <month year>: <k> customer segments']")
+@click.option("--attach", type=click.Choice(["html"]), multiple=True,
+              help="Also attach the HTML report (the PDF is always attached).")
+@click.option("--dry-run", "dry_run", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.eml",
+              help="Write the message to FILE.eml instead of sending it.")
+@runs_options
+def email(run_ref: str, to: tuple[str, ...], cc: tuple[str, ...], subject: str | None, attach: tuple[str, ...],
+          dry_run: Path | None, output: Path | None, config: Path | None) -> None:
+    """Email a run's report: the executive summary in the message, the PDF attached.
+
+    RUN is a run folder, a run name, or 'latest'. SMTP settings come from the [email] section of the config
+    and the environment: REPORTGEN_SMTP_HOST, REPORTGEN_SMTP_PORT, REPORTGEN_SMTP_USER,
+    REPORTGEN_SMTP_SECURITY (starttls, ssl or none), REPORTGEN_MAIL_FROM, REPORTGEN_SMTP_CA_FILE; the password
+    only from REPORTGEN_SMTP_PASSWORD or the file named in REPORTGEN_SMTP_PASSWORD_FILE. Every sending is
+    recorded in the run folder's deliveries.json.
+
+    \b
+    Example:
+        reportgen email output/20261125-093000-mall --to cmo@example.com --to team@example.com
+        reportgen email latest --to a@example.com --dry-run message.eml
+    """
+    from .config import email_section
+    from .mailer import email_run, resolve_email_settings
+    from .snapshot import resolve_run
+
+    config = config or find_config(Path.cwd())
+    folder = resolve_run(run_ref, _root(output, config))
+    settings = resolve_email_settings(email_section(config), to=to, cc=cc, subject=subject)
+    result = email_run(folder, settings, attach_html="html" in attach, dry_run=dry_run)
+    if dry_run is not None:
+        click.echo(str(dry_run))
+    else:
+        click.echo(f"Sent {result.message_id} to {', '.join([*settings.to, *settings.cc])}")

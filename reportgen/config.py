@@ -220,8 +220,8 @@ PARSERS: dict[str, tuple[str, Callable[[str, Any, str, Path], Any]]] = {
     "rules": ("report", _path),
 }
 FLAG_NAMES = {"formats": "--format"}
-EMAIL_KEYS = ("host", "port", "user", "security", "from", "to", "cc", "subject", "max_attachment_mb",
-              "password_file", "timeout")
+EMAIL_KEYS = ("host", "port", "user", "security", "from", "to", "cc", "subject", "max_attachment_mb", "timeout",
+              "ca_file")
 SECTIONS = ("run", "report", "email")
 
 
@@ -246,6 +246,10 @@ def read_config(path: Path) -> dict[str, dict[str, Any]]:
         if not isinstance(body, dict):
             raise ConfigError(f"config file {path}: {section} must be a section ([{section}])")
         known = EMAIL_KEYS if section == "email" else [k for k, (s, _) in PARSERS.items() if s == section]
+        if section == "email" and ({"password", "password_file"} & set(body)):
+            raise ConfigError(f"config file {path}: the SMTP password must not be in a config file",
+                              hint="Set REPORTGEN_SMTP_PASSWORD, or REPORTGEN_SMTP_PASSWORD_FILE naming a file "
+                                   "that holds it.")
         for key in body:
             if key not in known:
                 raise ConfigError(f"config file {path}: unknown key {key!r} in [{section}]",
@@ -299,10 +303,14 @@ def resolve_settings(
 
 
 def email_section(config: Path | None) -> dict[str, Any]:
-    """The raw ``[email]`` section of a config file ({} without one); mailer.py validates it."""
+    """The ``[email]`` section of a config file ({} without one); mailer.py validates the values. A relative
+    ca_file is relative to the config file."""
     if config is None:
         return {}
-    return dict(read_config(config).get("email", {}))
+    section = dict(read_config(config).get("email", {}))
+    if section.get("ca_file") and not Path(section["ca_file"]).expanduser().is_absolute():
+        section["ca_file"] = str(config.parent / section["ca_file"])
+    return section
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings))

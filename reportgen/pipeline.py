@@ -74,8 +74,11 @@ def run(
     logo = logo_data_uri(settings.logo)
     if write:
         snapshot.check_output_root(settings.output)
-    baseline = snapshot.load_baseline(snapshot.resolve_run(settings.baseline, settings.output)) \
-        if settings.baseline else None
+    baseline = None
+    if settings.baseline == "latest" and not snapshot.run_folders(settings.output):
+        clock.progress(f"No earlier run in {settings.output}: this run has no baseline")  # the first month
+    elif settings.baseline:
+        baseline = snapshot.load_baseline(snapshot.resolve_run(settings.baseline, settings.output))
     report = bool(settings.formats)
     renderer = start_renderer(settings.workers if report else 1)
     try:

@@ -65,8 +65,8 @@ def invoke(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI in tmp_path (so output/ lands there)."""
     monkeypatch.chdir(tmp_path)
 
-    def call(*args: str, input: bytes | str | None = None):
-        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    def call(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None):
+        return runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
 
     return call
 

@@ -182,3 +182,12 @@ def test_migration_matrix() -> None:
     matrix, shared, stayed, entered, left = migration_matrix(before, after)
     assert (shared, stayed, entered, left) == (3, 2, 1, 1)
     assert matrix.loc[1, 2] == 1 and matrix.loc[2, 2] == 1 and matrix.loc[1, 1] == 1
+
+
+def test_latest_without_any_run_means_no_baseline(invoke, mall_csv: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(mall_csv), "--baseline", "latest", "--format", "none")
+    assert result.exit_code == 0, result.stderr
+    assert "No earlier run" in result.stderr
+    folder = tmp_path / result.stdout.strip().splitlines()[-1]
+    assert not (folder / "comparison.json").exists()
+    assert "baseline" not in json.loads((folder / "manifest.json").read_text())
