@@ -21,20 +21,27 @@ def sig(value: float, digits: int = 8) -> float | None:
     return float(f"{float(value):.{digits}g}")
 
 
-def segments_table(cleaned: CleanResult, seg: Segmentation, personas: tuple[Persona, ...]) -> pd.DataFrame:
-    """One row per kept customer, in input order: ID (or row), segment, segment_name."""
+def segments_table(cleaned: CleanResult, seg: Segmentation, personas: tuple[Persona, ...],
+                   every_row: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per kept customer, in input order: ID (or row), segment, segment_name. ``every_row`` gives the
+    (ID or row, segment) pairs when ``cleaned`` holds only a sample (the Spark engine)."""
     names = {p.segment: p.name for p in personas}
+    if every_row is not None:
+        numbers = sorted(names)
+        codes = np.searchsorted(numbers, every_row["segment"].to_numpy())
+        return every_row.assign(segment_name=pd.Categorical.from_codes(codes, [names[n] for n in numbers]))
     if cleaned.id_column is not None:
-        ids = cleaned.frame[cleaned.id_column]
-        if pd.api.types.is_float_dtype(ids) and ids.dropna().mod(1).eq(0).all():
-            ids = ids.astype("Int64")
-        first = pd.Series(ids.to_numpy(), name=cleaned.id_column)
+        first = cleaned.frame[cleaned.id_column].reset_index(drop=True)
+        if pd.api.types.is_float_dtype(first) and first.dropna().mod(1).eq(0).all():
+            first = first.astype("Int64")
     else:
         first = pd.Series(cleaned.frame.index.to_numpy(), name="row")
+    numbers = sorted(names)
+    codes = np.searchsorted(numbers, seg.labels)  # a categorical: a million rows, a few names
     return pd.DataFrame({
         first.name: first,
         "segment": seg.labels.astype(np.int64),
-        "segment_name": [names[int(n)] for n in seg.labels],
+        "segment_name": pd.Categorical.from_codes(codes, categories=[names[n] for n in numbers]),
     })
 
 
@@ -63,8 +70,9 @@ def profiles_table(profiles: Profiles, personas: tuple[Persona, ...]) -> pd.Data
 
 
 def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ...], scaling: str,
-            rows: int) -> dict[str, Any]:
+            rows: int, engine: str = "pandas") -> dict[str, Any]:
     return {
+        "engine": engine,
         "k": seg.k,
         "features": list(features),
         "scaling": scaling,

@@ -66,7 +66,7 @@ def _serve(inbox, outbox) -> None:  # pragma: no cover - runs in the helper proc
     import warnings
 
     warnings.simplefilter("ignore")
-    _warm_up()  # imports and fonts first: the first job arrives only after the data is read and cleaned
+    _warm_up_pdf()  # imports and fonts first: the first job arrives only once the data is read and cleaned
     while True:
         try:
             message = inbox.recv()
@@ -88,7 +88,7 @@ def _serve(inbox, outbox) -> None:  # pragma: no cover - runs in the helper proc
             return
 
 
-def _warm_up() -> None:  # pragma: no cover - runs in the helper process
+def _warm_up_pdf() -> None:  # pragma: no cover - runs in the helper process
     try:
         import matplotlib.figure  # noqa: F401
         import weasyprint

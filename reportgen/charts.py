@@ -480,34 +480,6 @@ def sizes_chart(seg: Segmentation, segment_names: dict[int, str]) -> Chart:
     return make_chart(fig, "sizes", "Segment sizes", alt, "segments")
 
 
-def segment_difference_chart(seg_profile, profiles, name: str, value_text) -> Chart:
-    """How one segment differs from the average customer, column by column (in standard deviations)."""
-    columns = list(profiles.numeric)
-    z = [seg_profile.z[c] for c in columns]
-    color = segment_color(seg_profile.segment)
-    with chart_style():
-        fig = new_figure(FULL_WIDTH_IN, 0.55 + 0.36 * len(columns))
-        ax = fig.add_subplot()
-        ys = np.arange(len(columns))[::-1]
-        ax.barh(ys, z, color=color, height=0.55)
-        ax.axvline(0, color=INK, linewidth=0.8)
-        limit = max(2.0, max(abs(v) for v in z) * 1.15 + 0.6)
-        ax.set_xlim(-limit, limit)
-        for y, value, column in zip(ys, z, columns, strict=True):
-            label = (f"{value_text(seg_profile.means[column], column)} "
-                     f"(avg {value_text(profiles.overall_means[column], column)})")
-            ax.annotate(label, (value, y), xytext=(4 if value >= 0 else -4, 0), textcoords="offset points",
-                        ha="left" if value >= 0 else "right", va="center", fontsize=7.5)
-        ax.set_yticks(ys, [_short(c, 30) for c in columns])
-        ax.set_xlabel("difference from the average customer (standard deviations)")
-        ax.grid(axis="y", visible=False)
-    parts = [f"{c} {value_text(seg_profile.means[c], c)} against {value_text(profiles.overall_means[c], c)}"
-             for c in columns]
-    alt = f"Bar chart of how segment {seg_profile.segment} ({name}) differs from the average: " + "; ".join(parts)
-    return make_chart(fig, f"segment_{seg_profile.segment}", f"Segment {seg_profile.segment} against the average",
-                      alt + ".", "segment")
-
-
 # ----------------------------------------------------------------------------- comparison with a baseline
 def share_change_chart(comparison) -> Chart:
     """Share of customers per segment in the baseline run and now."""
@@ -588,26 +560,22 @@ def exploration_charts(frame, numeric: Sequence[str], categorical: Sequence[str]
     return tuple(charts)
 
 
-def analysis_charts(X: np.ndarray, original: np.ndarray, names: Sequence[str], selection: KSelection,
-                    segmentation: Segmentation, profiles, segment_names: dict[int, str]) -> tuple[Chart, ...]:
-    """Choosing k and the segments overview."""
+def k_charts(selection: KSelection) -> tuple[Chart, ...]:
+    """Choosing k: the elbow curve and the silhouette per k."""
+    return elbow_chart(selection), silhouette_k_chart(selection)
+
+
+def analysis_charts(X: np.ndarray, original: np.ndarray, names: Sequence[str], segmentation: Segmentation,
+                    profiles, segment_names: dict[int, str]) -> tuple[Chart, ...]:
+    """The segments overview."""
     from .recommend import format_value
 
-    charts = [elbow_chart(selection), silhouette_k_chart(selection),
-              segment_scatter(X, original, names, segmentation, segment_names)]
+    charts = [segment_scatter(X, original, names, segmentation, segment_names)]
     if len(names) == 3:
         charts.append(segments_3d_chart(original, names, segmentation))
     charts += [silhouette_plot(segmentation), profile_heatmap(profiles, segment_names, format_value),
                sizes_chart(segmentation, segment_names)]
     return tuple(charts)
-
-
-def segment_page_charts(profiles, segment_names: dict[int, str]) -> tuple[Chart, ...]:
-    """The difference-from-average chart of every segment's page."""
-    from .recommend import format_value
-
-    return tuple(segment_difference_chart(seg, profiles, segment_names[seg.segment], format_value)
-                 for seg in profiles.segments)
 
 
 def exploration_frame(cleaned):
@@ -624,6 +592,6 @@ def build_charts(cleaned, matrix, selection, segmentation, profiles, personas) -
     return (
         *exploration_charts(exploration_frame(cleaned), cleaned.numeric, cleaned.categorical, matrix.names,
                             segmentation.seed),
-        *analysis_charts(matrix.X, original, matrix.names, selection, segmentation, profiles, names),
-        *segment_page_charts(profiles, names),
+        *k_charts(selection),
+        *analysis_charts(matrix.X, original, matrix.names, segmentation, profiles, names),
     )

@@ -34,12 +34,27 @@ _NON_NEGATIVE = re.compile(
 MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan", "#n/a", "missing", ".", "nil"})
 
 
+def _per_unique(values: pd.Series, function) -> pd.Series:
+    """``function`` applied to the distinct values only, then spread back (a million rows of "Male"/"Female"
+    are two values to look at). ``function`` takes and returns a Series; missing values stay missing."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    result = function(pd.Series(uniques, dtype=values.dtype if len(uniques) else object)).to_numpy()
+    if codes.min(initial=0) >= 0 and len(uniques):
+        return pd.Series(result[codes], index=values.index)
+    padded = np.concatenate([result, np.array([None], dtype=object)]) if result.dtype == object else \
+        np.concatenate([result, np.array([np.nan])])
+    return pd.Series(padded[codes], index=values.index)
+
+
 def missing_markers(values: pd.Series) -> pd.Series:
     """True where a value is text that stands for a missing value: ``"?"``, ``"n/a"``, ``"NULL"``, ``"-"``..."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return pd.Series(False, index=values.index)
-    text = values.astype("string").str.strip().str.lower()
-    return text.isin(MARKERS).fillna(False).astype(bool)
+
+    def check(uniques: pd.Series) -> pd.Series:
+        return uniques.astype("string").str.strip().str.lower().isin(MARKERS).fillna(False).astype(object)
+
+    return _per_unique(values, check).fillna(False).astype(bool)
 
 
 def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -51,11 +66,15 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.astype(float)
         return numbers, pd.Series(False, index=values.index)
-    text = values.astype("string").str.strip().str.replace(r"[\s$€£¥%]", "", regex=True)
-    for _ in range(3):  # 1,234,567: each pass removes one separator per group boundary
-        text = text.str.replace(r"([0-9])[,']([0-9]{3})\b", r"\1\2", regex=True)
-    text = text.str.replace(r"^(-?[0-9]+),([0-9]+)$", r"\1.\2", regex=True)
-    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+
+    def parse(uniques: pd.Series) -> pd.Series:
+        text = uniques.astype("string").str.strip().str.replace(r"[\s$€£¥%]", "", regex=True)
+        for _ in range(3):  # 1,234,567: each pass removes one separator per group boundary
+            text = text.str.replace(r"([0-9])[,']([0-9]{3})\b", r"\1\2", regex=True)
+        text = text.str.replace(r"^(-?[0-9]+),([0-9]+)$", r"\1.\2", regex=True)
+        return pd.to_numeric(text, errors="coerce").astype(float)
+
+    numbers = _per_unique(values, parse).astype(float)
     unreadable = numbers.isna() & values.notna()
     return numbers, unreadable.astype(bool)
 
@@ -119,16 +138,16 @@ class _Account:
 
 def _unify_spellings(values: pd.Series) -> tuple[pd.Series, pd.Index]:
     """Strip spaces and merge values that differ only by case ("male", "Male ") into the most common one."""
-    text = values.astype("string").str.strip()
-    text = text.mask(text == "")
-    present = text.dropna()
-    counts = present.value_counts()
-    canonical = {}
-    for value in counts.index:  # most common spelling first
-        canonical.setdefault(str(value).casefold(), str(value))
-    unified = text.map(lambda v: canonical[str(v).casefold()] if pd.notna(v) else v)
+    codes, uniques = pd.factorize(values.astype("string").str.strip(), use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    canonical: dict[str, str] = {}
+    for i in np.argsort(-counts, kind="stable"):  # most common spelling first
+        canonical.setdefault(str(uniques[i]).casefold(), str(uniques[i]))
+    spelled = np.array([canonical[str(u).casefold()] if str(u) != "" else None for u in uniques] + [None],
+                       dtype=object)
+    unified = pd.Series(spelled[codes], index=values.index, dtype=object)
     changed = values.index[(unified.astype(object) != values.astype(object)) & values.notna() & unified.notna()]
-    return unified.astype(object), changed
+    return unified, changed
 
 
 def clean(

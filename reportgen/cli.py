@@ -141,6 +141,10 @@ output_options = _options(
     click.option("--email-to", "email_to", multiple=True, metavar="ADDRESS",
                  help="After the run, email the report to ADDRESS (repeatable); SMTP settings as for "
                       "'reportgen email'."),
+    click.option("--engine", type=click.Choice(["pandas", "spark"], case_sensitive=False),
+                 help="pandas (one machine) or spark (PySpark: pip install 'reportgen[spark]', needs Java 17+).  "
+                      "[default: pandas]"),
+    click.option("--spark-master", metavar="URL", help="Spark master for --engine spark.  [default: local[*]]"),
     click.option("--workers", type=click.IntRange(1, 2),
                  help="2: a helper process draws the charts and the PDF while K-means runs; 1: one process.  "
                       "[default: 2]"),
@@ -274,7 +278,15 @@ def rules() -> None:
 
 
 def main() -> None:
-    cli(prog_name="reportgen")
+    """The console entry point. After the command has finished and everything is written and flushed, the
+    process ends at once: tearing down pandas, scikit-learn, matplotlib and their thread pools takes about half
+    a second that a user would wait for and nothing needs."""
+    code = cli.main(prog_name="reportgen", standalone_mode=False)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code if isinstance(code, int) else 0)
 
 
 # ------------------------------------------------------------------------------------------- archived runs

@@ -42,6 +42,7 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray | None:
 
 
 SMALL = 20_000  # below this many rows K-means runs on one thread: OpenMP start-up and spinning cost more
+SAMPLED_SWEEP_INITS = 3  # a sweep on a sample tries fewer initialisations; the final fit keeps n_init
 
 
 def _kmeans(X: np.ndarray, k: int, *, seed: int, n_init: int):
@@ -100,21 +101,26 @@ def select_k(
     seed: int = 42,
     n_init: int = 10,
     silhouette_sample: int = 5000,
+    sweep_sample: int = 20_000,
 ) -> KSelection:
     """Sweep k over ``k_min..k_max`` with K-means; choose the silhouette maximum (or ``fixed_k``).
 
-    Silhouettes use a fixed-seed sample of ``silhouette_sample`` rows when there are more rows than that; the
-    pairwise distances of the sample are computed once and shared by every k.
+    Above ``sweep_sample`` rows the sweep runs on a fixed-seed sample of that many rows (the final fit, in
+    :func:`fit_segments`, uses every row). Silhouettes use a fixed-seed sample of ``silhouette_sample`` rows
+    when there are more rows than that; the pairwise distances of the sample are computed once and shared by
+    every k.
     """
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
     low, high = check_k_range(fm, k_min=k_min, k_max=k_max, fixed_k=fixed_k)
-    X = fm.X
+    swept = sample_rows(len(fm.X), sweep_sample, seed)
+    X = fm.X if swept is None else fm.X[swept]
+    sweep_inits = n_init if swept is None else min(n_init, SAMPLED_SWEEP_INITS)
     picked = sample_rows(len(X), silhouette_sample, seed)
     distances = _pairwise(X if picked is None else X[picked])
     candidates = []
     for k in range(low, high + 1):
-        model = _kmeans(X, k, seed=seed, n_init=n_init)
+        model = _kmeans(X, k, seed=seed, n_init=sweep_inits)
         labels = model.labels_
         sample_labels = labels if picked is None else labels[picked]
         silhouette = (float(silhouette_score(distances, sample_labels, metric="precomputed"))
@@ -130,9 +136,13 @@ def select_k(
     chosen = fixed_k if fixed_k is not None else best.k
     method = "fixed" if fixed_k is not None else "silhouette"
     reason = explain_choice(chosen, best, elbow, method=method, k_range=(low, high))
+    if swept is not None:
+        reason += (f" (The sweep used a fixed-seed sample of {len(swept):,} of the {len(fm.X):,} customers and "
+                   f"{sweep_inits} initialisations per k; the final fit uses every customer.)")
     return KSelection(candidates=tuple(candidates), elbow_k=elbow, silhouette_k=best.k, chosen_k=chosen,
-                      method=method, reason=reason, n_init=n_init,
-                      silhouette_sample_size=None if picked is None else len(picked))
+                      method=method, reason=reason, n_init=sweep_inits,
+                      silhouette_sample_size=None if picked is None else len(picked),
+                      sweep_sample_size=None if swept is None else len(swept))
 
 
 def explain_choice(chosen: int, best: KCandidate, elbow: int | None, *, method: str,

@@ -37,7 +37,8 @@ class Settings:
     seed: int = 42
     n_init: int = 10
     missing: str = "drop"
-    silhouette_sample: int = 5000
+    silhouette_sample: int = 5000  # above this many rows, silhouettes use a fixed-seed sample of this size
+    sweep_sample: int = 20_000  # above this many rows, the k sweep runs on a fixed-seed sample of this size
     output: Path = Path("output")
     name: str | None = None
     formats: tuple[str, ...] = FORMATS
@@ -202,6 +203,7 @@ PARSERS: dict[str, tuple[str, Callable[[str, Any, str, Path], Any]]] = {
     "n_init": ("run", _int(1, 100)),
     "missing": ("run", _choice(MISSING_POLICIES)),
     "silhouette_sample": ("run", _int(100)),
+    "sweep_sample": ("run", _int(1000)),
     "output": ("run", _path),
     "name": ("run", _name),
     "formats": ("run", _formats),

@@ -346,6 +346,21 @@ class ReportModel:
 
 
 @dataclass(frozen=True)
+class Analysis:
+    """What an engine (pandas, Spark) hands to the rest of the pipeline."""
+
+    dataset: Dataset
+    cleaned: CleanResult  # with the Spark engine: a fixed-seed sample of the cleaned rows, for the charts
+    matrix: FeatureMatrix  # the same rows as ``cleaned``
+    selection: KSelection
+    segmentation: Segmentation  # labels of the rows in ``cleaned``; sizes and centroids of every row
+    statuses: Mapping[int, str] = field(default_factory=dict)  # segment -> "kept" / "new" against a baseline
+    profiles: Profiles | None = None  # None: profile ``cleaned`` (every row)
+    segments: pd.DataFrame | None = None  # (ID or row, segment) of every row, when ``cleaned`` is a sample
+    summary: tuple[Mapping[str, Any], ...] | None = None  # summary statistics, when ``cleaned`` is a sample
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What ``reportgen.run`` returns: the run folder and everything that was computed."""
 

@@ -20,7 +20,7 @@ from .compare import check_features, compare_runs, comparison_dict, migration_ta
 from .config import Settings
 from .features import build_features, choose_features
 from .load import load_customers
-from .model import RunResult
+from .model import Analysis, CleanResult, RunResult
 from .profiles import profile
 from .recommend import load_rules, recommend
 from .render import build_report_model, check_templates, logo_data_uri, render_html
@@ -82,40 +82,22 @@ def run(
     report = bool(settings.formats)
     renderer = start_renderer(settings.workers if report else 1)
     try:
-        with clock.stage("load", "Reading the data"):
-            dataset = load_customers(source, name=source_name)
-            features = (check_features(baseline, settings.features, dataset) if baseline
-                        else choose_features(dataset, settings.features))
-            scale = resolve_scale(settings.scale, baseline)
-        with clock.stage("clean", f"Cleaning {len(dataset.frame):,} rows"):
-            cleaned = clean(dataset, features=features, missing=settings.missing)  # type: ignore[arg-type]
-        if report:  # drawn by the helper process while K-means runs
-            renderer.submit("exploration_charts", charts.exploration_frame(cleaned), cleaned.numeric,
-                            cleaned.categorical, cleaned.features, settings.seed)
-        statuses: dict[int, str] = {}
-        if settings.assign_only and baseline is not None:
-            with clock.stage("features", "Scaling the features as the baseline did"):
-                matrix = build_features(cleaned, scaler=baseline.scaler)
-            with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
-                selection = snapshot.baseline_selection(baseline)
-                segmentation = assign(matrix, baseline.centroids, baseline.numbers, seed=settings.seed,
-                                      n_init=settings.n_init, silhouette_sample=settings.silhouette_sample)
-                statuses = dict.fromkeys(baseline.numbers, "kept")
+        def explore(cleaned) -> None:  # drawn by the helper process while this one clusters
+            if report:
+                renderer.submit("exploration_charts", charts.exploration_frame(cleaned), cleaned.numeric,
+                                cleaned.categorical, cleaned.features, settings.seed)
+
+        if settings.engine == "spark":
+            analysis = _analyse_spark(source, settings, clock)
+            explore(analysis.cleaned)
         else:
-            with clock.stage("features", "Scaling the features"):
-                matrix = build_features(cleaned, scale=scale)  # type: ignore[arg-type]
-            with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
-                selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
-                                     seed=settings.seed, n_init=settings.n_init,
-                                     silhouette_sample=settings.silhouette_sample)
-            with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
-                segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
-                                            silhouette_sample=settings.silhouette_sample)
-                if baseline is not None:  # keep the baseline's segment numbers and names
-                    renumbering, statuses = stable_numbers(baseline, segmentation)
-                    segmentation = renumber(segmentation, renumbering)
+            analysis = _analyse(source, source_name, settings, baseline, clock, on_clean=explore)
+        dataset, cleaned, matrix = analysis.dataset, analysis.cleaned, analysis.matrix
+        selection, segmentation, statuses = analysis.selection, analysis.segmentation, analysis.statuses
+        if report:
+            renderer.submit("k_charts", selection)
         with clock.stage("profiles", "Profiling and naming the segments"):
-            profiles = profile(cleaned, segmentation)
+            profiles = analysis.profiles or profile(cleaned, segmentation)
             kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
             personas = recommend(profiles, rules, names=kept)
             comparison = None
@@ -125,24 +107,24 @@ def run(
                     before_ids=snapshot.baseline_segments(baseline),
                     after_ids=artifacts.segments_table(cleaned, segmentation, personas).iloc[:, :2]
                     if cleaned.id_column else None)
+            segments = artifacts.segments_table(cleaned, segmentation, personas, every_row=analysis.segments)
         chart_set: tuple = ()
         if report:
             with clock.stage("charts", "Drawing the charts"):
                 names = {p.segment: p.name for p in personas}
                 original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
-                overview = charts.analysis_charts(matrix.X, original, matrix.names, selection, segmentation,
-                                                  profiles, names)
-                pages = charts.segment_page_charts(profiles, names)
+                overview = charts.analysis_charts(matrix.X, original, matrix.names, segmentation, profiles, names)
                 if comparison is not None:
                     overview = (*overview, *charts.comparison_charts(comparison))
-                (exploration,) = renderer.collect()
-                chart_set = (*exploration, *overview, *pages)
+                exploration, choosing_k = renderer.collect()
+                chart_set = (*exploration, *choosing_k, *overview)
         model = build_report_model(
             settings=settings, dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
             segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
             timings=clock.times, logo=logo,
             rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
             comparison=comparison, statuses={n: s for n, s in statuses.items() if s == "new"},
+            summary=analysis.summary,
         )
         files: dict[str, bytes] = {}
         if report:
@@ -155,7 +137,9 @@ def run(
                     files["report.pdf"] = renderer.pdf(html)
     finally:
         renderer.close()
-    files.update(data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set))
+    with clock.stage("files", "Writing segments.csv and the other data files"):
+        files.update(data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set,
+                                segments))
     if comparison is not None:
         files["comparison.json"] = snapshot.json_bytes(comparison_dict(comparison))
         migration = migration_table(comparison)
@@ -170,6 +154,58 @@ def run(
                                         "assign_only": settings.assign_only}
             folder = snapshot.write_run(settings.output, model.run_name, files, manifest)
     return RunResult(folder=folder, model=model, files=tuple(sorted(files)))
+
+
+def _analyse(source, source_name, settings: Settings, baseline, clock: _Clock,
+             on_clean: Callable[[CleanResult], None]) -> Analysis:
+    """The pandas engine: load, clean, scale, choose k, fit (or assign to a baseline's segments)."""
+    with clock.stage("load", "Reading the data"):
+        dataset = load_customers(source, name=source_name)
+        features = (check_features(baseline, settings.features, dataset) if baseline
+                    else choose_features(dataset, settings.features))
+        scale = resolve_scale(settings.scale, baseline)
+    with clock.stage("clean", f"Cleaning {len(dataset.frame):,} rows"):
+        cleaned = clean(dataset, features=features, missing=settings.missing)  # type: ignore[arg-type]
+    on_clean(cleaned)
+    statuses: dict[int, str] = {}
+    if settings.assign_only and baseline is not None:
+        with clock.stage("features", "Scaling the features as the baseline did"):
+            matrix = build_features(cleaned, scaler=baseline.scaler)
+        with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
+            selection = snapshot.baseline_selection(baseline)
+            segmentation = assign(matrix, baseline.centroids, baseline.numbers, seed=settings.seed,
+                                  n_init=settings.n_init, silhouette_sample=settings.silhouette_sample)
+            statuses = dict.fromkeys(baseline.numbers, "kept")
+    else:
+        with clock.stage("features", "Scaling the features"):
+            matrix = build_features(cleaned, scale=scale)  # type: ignore[arg-type]
+        with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
+            selection = select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k,
+                                 seed=settings.seed, n_init=settings.n_init,
+                                 silhouette_sample=settings.silhouette_sample, sweep_sample=settings.sweep_sample)
+        with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
+            segmentation = fit_segments(matrix, selection.chosen_k, seed=settings.seed, n_init=settings.n_init,
+                                        silhouette_sample=settings.silhouette_sample)
+            if baseline is not None:  # keep the baseline's segment numbers and names
+                renumbering, statuses = stable_numbers(baseline, segmentation)
+                segmentation = renumber(segmentation, renumbering)
+    return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
+                    segmentation=segmentation, statuses=statuses)
+
+
+def _analyse_spark(source, settings: Settings, clock: _Clock) -> Analysis:
+    """The Spark engine (the stages that touch every row run on Spark)."""
+    from .errors import ConfigError
+
+    if settings.baseline or settings.assign_only:
+        raise ConfigError("--baseline and --assign-only are not available with --engine spark yet",
+                          hint="Compare two Spark runs with 'reportgen compare RUN_A RUN_B'.")
+    if not isinstance(source, str | Path):
+        raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
+    from . import spark_engine
+
+    with clock.stage("spark", "Running the analysis on Spark"):
+        return spark_engine.analyse(Path(source), settings, progress=clock.progress)
 
 
 def resolve_scale(scale: str | None, baseline) -> str:
@@ -194,14 +230,16 @@ def current_model(cleaned, matrix, segmentation, personas, *, now: datetime, sou
                                        created=now.isoformat(timespec="seconds"), input_name=source.name)
 
 
-def data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set) -> dict[str, bytes]:
+def data_files(model, cleaned, matrix, selection, segmentation, profiles, personas, chart_set, segments
+               ) -> dict[str, bytes]:
     """Every file of the run folder except the report and the manifest."""
     files = {
-        "segments.csv": snapshot.csv_bytes(artifacts.segments_table(cleaned, segmentation, personas)),
+        "segments.csv": snapshot.csv_bytes(segments),
         "profiles.csv": snapshot.csv_bytes(artifacts.profiles_table(profiles, personas)),
         "cleaning.csv": snapshot.csv_bytes(cleaned.log),
         "metrics.json": snapshot.json_bytes(artifacts.metrics(
-            selection, segmentation, features=matrix.names, scaling=matrix.scaler.method, rows=len(matrix.X))),
+            selection, segmentation, features=matrix.names, scaling=matrix.scaler.method,
+            rows=cleaned.account.rows_out, engine=model.settings.get("engine", "pandas"))),
         "model.json": snapshot.json_bytes(artifacts.portable_model(
             segmentation, personas, features=matrix.names, scaler_method=matrix.scaler.method,
             center=matrix.scaler.center, scale=matrix.scaler.scale, cleaned=cleaned)),

@@ -89,8 +89,16 @@ def make_filters(locale: str) -> dict[str, Callable[..., str]]:
     def short(text: str, length: int = 12) -> str:
         return str(text)[:length]
 
+    def amount(value: Any, column: str) -> str:
+        """A value in its column's unit, as the personas write it: ``87 k$``, ``82/100``, ``$1,200``."""
+        from .recommend import format_value
+
+        text = format_value(float(value), column) if value is not None else "–"
+        decimal, thousands = SEPARATORS.get(locale, SEPARATORS["en"])
+        return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+
     return {"num": num, "count": count, "pct": pct, "signed": signed, "datauri": datauri, "date": date,
-            "short": short, "css_string": css_string}
+            "short": short, "css_string": css_string, "amount": amount}
 
 
 def make_environment(templates: Path | None = None, *, locale: str = "en"):
@@ -261,7 +269,7 @@ def versions() -> dict[str, str]:
 
 def build_report_model(*, settings, dataset, cleaned, matrix, selection, segmentation, profiles, personas,
                        charts, now: datetime, timings, rules_source: str = "packaged default", logo: str | None = None,
-                       comparison=None, statuses=None) -> ReportModel:
+                       comparison=None, statuses=None, summary=None) -> ReportModel:
     """Assemble everything the templates read."""
     from .charts import segment_color
     from .model import SegmentView
@@ -282,8 +290,9 @@ def build_report_model(*, settings, dataset, cleaned, matrix, selection, segment
         title=settings.title, organisation=settings.organisation,
         subtitle=f"{cleaned.account.rows_out:,} customers in {segmentation.k} segments",
         generated_at=now, run_name=folder_name(now, name), version=versions()["reportgen"],
-        source=dataset.source, rows_read=len(dataset.frame), columns=dataset.columns, account=cleaned.account,
-        summary=summary_statistics(cleaned), features=matrix.names, scaling=matrix.scaler.method,
+        source=dataset.source, rows_read=cleaned.account.rows_in - len(dataset.malformed_lines),
+        columns=dataset.columns, account=cleaned.account,
+        summary=summary or summary_statistics(cleaned), features=matrix.names, scaling=matrix.scaler.method,
         selection=selection, segmentation=segmentation, profiles=profiles, segments=views,
         charts={c.name: c for c in charts}, verdict=verdict, verdict_text=verdict_text,
         settings=settings.to_dict(), versions=versions(),

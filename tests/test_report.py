@@ -55,6 +55,19 @@ def test_every_segment_page_starts_a_page(mall_result) -> None:
     for segment in mall_result.model.segments:
         starts = [p for p in pages if p.startswith(f"Segment {segment.number}: {segment.name}")]
         assert len(starts) == 1, segment.name
+        assert "below average" in starts[0] and "above average" in starts[0]  # the difference bars
+
+
+def test_difference_bars_follow_the_profile(mall_result) -> None:
+    import re
+
+    html = (mall_result.folder / "report.html").read_text(encoding="utf-8")
+    section = html.split('id="segment-2"', 1)[1].split("</section>", 1)[0]  # high income, high spending
+    bars = re.findall(r'class="bar" style="margin-left: ([\d.]+)%; width: ([\d.]+)%', section)
+    assert len(bars) == 3  # income, spending score, age
+    assert all(float(left) == 50 for left, _ in bars[:2])  # above average: bars start at the centre
+    assert float(bars[2][0]) < 50  # age below average: the bar ends at the centre
+    assert "87 k$ <span class=\"muted\">(avg 61 k$)" in section
 
 
 def test_all_charts_are_in_the_report_and_the_folder(mall_result) -> None:
@@ -64,8 +77,7 @@ def test_all_charts_are_in_the_report_and_the_folder(mall_result) -> None:
 
     charts = mall_result.model.charts
     expected = {"distributions", "categories", "by_category", "pairs", "correlation", "elbow", "silhouette_k",
-                "segments_scatter", "silhouette_plot", "profile_heatmap", "sizes",
-                *(f"segment_{n}" for n in range(1, 6))}
+                "segments_scatter", "silhouette_plot", "profile_heatmap", "sizes"}
     assert set(charts) == expected
     assert {p.stem for p in (mall_result.folder / "charts").iterdir()} == expected
     html = (mall_result.folder / "report.html").read_text(encoding="utf-8")

@@ -44,3 +44,4 @@ def test_write_run_cleans_up_after_a_failure(tmp_path: Path) -> None:
 
 def test_folder_name() -> None:
     assert folder_name(datetime(2026, 3, 14, 9, 5, 7), "mall") == "20260314-090507-mall"
+

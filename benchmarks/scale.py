@@ -1,0 +1,105 @@
+"""Speed and memory of `reportgen run` against two baselines (issue 7).
+
+    python benchmarks/scale.py [--sizes 200,100000,1000000] [--repeat 3]
+
+For each size: the 200-row case is the Mall data (../shared/data/Mall_Customers.csv), the others a generated
+table (`reportgen sample --clean`: ID, Gender and three numeric columns). It times, in this run:
+  * one bare scikit-learn `KMeans(n_clusters=5, n_init=10)` fit on the three numeric columns (in-process);
+  * the plain notebook-style script benchmarks/notebook_baseline.py (whole process; 200 rows only);
+  * the whole `reportgen run` process with default options (HTML and PDF), its max RSS (from wait4) and the stage
+    times from its manifest.
+and prints one table. Goals: 1M rows within 8x the bare fit and under 1.5 GiB; 200 rows within 1.5x the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MALL = ROOT.parent / "shared" / "data" / "Mall_Customers.csv"
+FEATURES = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
+STAGES = ("load", "clean", "k_sweep", "final_fit", "profiles", "charts", "html", "pdf", "files")
+
+
+def timed_process(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, max RSS in MiB (of the process itself) and stdout of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(args)}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def bare_fit(csv: Path) -> float:
+    import pandas as pd
+    from sklearn.cluster import KMeans
+
+    X = pd.read_csv(csv)[FEATURES].to_numpy(dtype=float)
+    start = time.perf_counter()
+    KMeans(n_clusters=5, n_init=10).fit(X)
+    return time.perf_counter() - start
+
+
+def data_for(size: int, folder: Path) -> Path:
+    if size == 200 and MALL.is_file():
+        return MALL
+    path = folder / f"customers-{size}.csv"
+    subprocess.run([sys.executable, "-m", "reportgen", "sample", str(path), "--rows", str(size), "--clean",
+                    "--force"], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="200,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size below 1M rows (1M: once)")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for size in (int(s) for s in args.sizes.split(",")):
+            csv = data_for(size, folder)
+            repeat = 1 if size >= 1_000_000 else args.repeat
+            fits = [bare_fit(csv) for _ in range(repeat)]
+            runs = [timed_process([sys.executable, "-m", "reportgen", "run", str(csv), "-q", "-o", str(folder / "out")],
+                                  folder) for _ in range(repeat)]
+            notebook = None
+            if size <= 1000:
+                notebook = statistics.median(
+                    timed_process([sys.executable, str(ROOT / "benchmarks" / "notebook_baseline.py"), str(csv),
+                                   str(folder / "nb")], folder)[0] for _ in range(repeat))
+            stages = [json.loads((folder / out.strip() / "manifest.json").read_text())["timings"]
+                      for _, _, out in runs]
+            rows.append({
+                "rows": size, "bare_fit": statistics.median(fits),
+                "run": statistics.median(w for w, _, _ in runs), "rss": max(r for _, r, _ in runs),
+                "notebook": notebook,
+                "stages": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
+            })
+    print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs (1M rows: 1); whole processes\n")
+    print(f"{'rows':>9} {'bare fit s':>10} {'run s':>7} {'run/fit':>8} {'notebook s':>10} {'run/nb':>7} "
+          f"{'max RSS MiB':>11}")
+    for r in rows:
+        nb = f"{r['notebook']:>10.2f} {r['run'] / r['notebook']:>7.2f}" if r["notebook"] else f"{'':>10} {'':>7}"
+        print(f"{r['rows']:>9,} {r['bare_fit']:>10.2f} {r['run']:>7.2f} {r['run'] / r['bare_fit']:>8.1f} {nb} "
+              f"{r['rss']:>11.0f}")
+    print("\nstage seconds (from manifest.json):")
+    print(f"{'rows':>9} " + " ".join(f"{s:>9}" for s in STAGES))
+    for r in rows:
+        print(f"{r['rows']:>9,} " + " ".join(f"{r['stages'][s]:>9.2f}" for s in STAGES))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,356 @@
+"""The Spark engine (``--engine spark``): the stages that touch every row, on Spark.
+
+Load (CSV or Parquet), clean, scale, the k sweep (Spark MLlib KMeans with k-means|| initialisation, silhouette
+from Spark's ``ClusteringEvaluator``), the final fit and the profiles run on Spark; the result is the same
+dataclasses as the pandas engine produces, with the cleaned table replaced by a fixed-seed sample pulled to the
+driver for the charts. Everything after that (names, personas, charts, report, run folder) is shared.
+
+Needs ``pip install 'reportgen[spark]'`` and Java 17+ (``apt-get install openjdk-17-jre-headless``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .clean import MARKERS, MISSING_LABEL, ROLE_NOTES, valid_range
+from .cluster import canonical_numbers, check_k_range, explain_choice, find_elbow, sample_rows
+from .errors import ConfigError, InputError
+from .features import choose_features
+from .load import infer_roles, looks_like_id_name
+from .model import (
+    Analysis,
+    CleaningAccount,
+    CleaningStep,
+    CleanResult,
+    Dataset,
+    FeatureMatrix,
+    KCandidate,
+    KSelection,
+    Profiles,
+    Scaler,
+    Segmentation,
+    SegmentProfile,
+    Source,
+)
+from .profiles import level_of
+
+DRIVER_SAMPLE = 20_000  # rows pulled to the driver for the charts and the per-customer silhouettes
+ROW = "__reportgen_row"
+SEGMENT = "__reportgen_segment"
+
+
+def session(master: str):
+    """A Spark session (quiet, no UI). Raises :class:`ConfigError` when PySpark or Java is missing."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError("--engine spark needs PySpark", hint="pip install 'reportgen[spark]'") from exc
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    try:
+        spark = (SparkSession.builder.master(master).appName("reportgen")
+                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+                 .config("spark.driver.memory", os.environ.get("REPORTGEN_SPARK_DRIVER_MEMORY", "2g"))
+                 .getOrCreate())
+    except Exception as exc:  # Java missing or too old: py4j raises its own types
+        raise ConfigError(f"cannot start Spark ({master}): {str(exc).splitlines()[0] if str(exc) else exc!r}",
+                          hint="Spark needs Java 17 or newer: apt-get install openjdk-17-jre-headless.") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _read(spark, path: Path):
+    from pyspark.sql import functions as F
+
+    if not path.is_file():
+        raise InputError(f"no such file: {path}", hint="Check the path and the file name.")
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not head.strip():
+        raise InputError(f"{path.name} is empty", hint="Pass a table with a header row and one row per customer.")
+    if head[:4] == b"PAR1":
+        frame = spark.read.parquet(str(path))
+        frame = frame.select([F.col(c).cast("string").alias(c) for c in frame.columns])
+    else:
+        text = head.decode("utf-8", errors="replace")
+        first = text.splitlines()[0] if text.splitlines() else ""
+        delimiter = max((",", "\t", ";", "|"), key=first.count)
+        frame = (spark.read.option("header", True).option("sep", delimiter).option("inferSchema", False)
+                 .option("ignoreLeadingWhiteSpace", True).option("ignoreTrailingWhiteSpace", True).csv(str(path)))
+    renamed = frame.toDF(*[c.strip() for c in frame.columns])
+    return renamed.withColumn(ROW, F.monotonically_increasing_id())
+
+
+def _driver_frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    """Rows collected from Spark as a pandas frame, read like the pandas engine reads a CSV (types inferred)."""
+    import io
+
+    frame = pd.DataFrame([list(r) for r in rows], columns=columns, dtype=object)
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)), keep_default_na=False, na_values=[""],
+                       dtype={c: "string" for c in columns if looks_like_id_name(c)} or None)
+
+
+def analyse(path: Path, settings, *, progress: Callable[[str], None], features_from=None) -> Analysis:
+    """Load, clean, scale, sweep k, fit and profile on Spark."""
+    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.evaluation import ClusteringEvaluator
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.sql import functions as F
+
+    progress(f"Starting Spark ({settings.spark_master})")
+    spark = session(settings.spark_master)
+    raw = _read(spark, Path(path))
+    columns = [c for c in raw.columns if c != ROW]
+    rows_in = raw.count()
+    if rows_in == 0:
+        raise InputError(f"{Path(path).name} has a header row but no data rows",
+                         hint="Add one row per customer below the header.")
+    head = raw.limit(DRIVER_SAMPLE).collect()
+    probe = _driver_frame([r[:-1] for r in head], columns)
+    roles = {info.name: info for info in infer_roles(probe)}
+    source = Source(name=Path(path).name, path=str(Path(path).resolve()), size=Path(path).stat().st_size,
+                    sha256=_sha256(Path(path)), format="parquet" if str(path).endswith(".parquet") else "csv")
+    probe_dataset = Dataset(frame=probe, source=source, columns=tuple(roles.values()))
+    features = features_from(probe_dataset) if features_from else choose_features(probe_dataset, settings.features)
+    numeric = tuple(dict.fromkeys([*features, *(c for c, i in roles.items() if i.role == "numeric")]))
+    categorical = tuple(c for c, i in roles.items() if i.role == "categorical" and c not in features)
+    id_column = next((c for c, i in roles.items() if i.role == "id"), None)
+
+    progress(f"Cleaning {rows_in:,} rows on Spark")
+    steps: list[CleaningStep] = []
+    frame = raw.dropna(how="all", subset=columns)
+    empty = rows_in - frame.count()
+    if empty:
+        steps.append(CleaningStep("empty_rows", None, empty, "dropped rows", "every value in the row is missing"))
+    markers = list(MARKERS)
+    for column in (*numeric, *categorical):
+        text = F.trim(F.col(f"`{column}`"))
+        frame = frame.withColumn(column, F.when(F.lower(text).isin(markers) | (text == ""), None).otherwise(text))
+    for column in numeric:
+        cleaned = F.regexp_replace(F.regexp_replace(F.col(f"`{column}`"), r"[\s$€£¥%]", ""),
+                                   r"(?<=[0-9])[,'](?=[0-9]{3}\b)", "")
+        number = F.regexp_replace(cleaned, r"^(-?[0-9]+),([0-9]+)$", "$1.$2").cast("double")
+        limits = valid_range(column)
+        if limits is not None:
+            number = F.when((number < limits[0]) | (number > limits[1]), None).otherwise(number)
+        frame = frame.withColumn(column, number)
+    for column in categorical:
+        frame = frame.withColumn(column, F.coalesce(F.col(f"`{column}`"), F.lit(MISSING_LABEL)))
+    before = frame.count()
+    frame = frame.dropDuplicates([c for c in columns])
+    dropped = before - frame.count()
+    if dropped:
+        steps.append(CleaningStep("duplicate_rows", None, dropped, "dropped rows", "exact copy of an earlier row"))
+    if id_column is not None:
+        from pyspark.sql.window import Window
+
+        first = Window.partitionBy(F.col(f"`{id_column}`")).orderBy(ROW)
+        ranked = frame.withColumn("__rank", F.when(F.col(f"`{id_column}`").isNull(), 1)
+                                  .otherwise(F.row_number().over(first)))
+        dup_ids = ranked.filter("__rank > 1").count()
+        frame = ranked.filter("__rank = 1").drop("__rank")
+        if dup_ids:
+            steps.append(CleaningStep("duplicate_ids", id_column, dup_ids, "dropped rows",
+                                      "the ID was already used by an earlier row (the first one is kept)"))
+    usable = []
+    stats = frame.agg(*[F.countDistinct(F.col(f"`{f}`")).alias(f) for f in features]).collect()[0]
+    for feature in features:
+        if stats[feature] >= 2:
+            usable.append(feature)
+        else:
+            steps.append(CleaningStep("unusable_feature", feature, 0, "excluded column", "constant or empty"))
+    if not usable:
+        raise InputError("no usable feature column", hint="Choose numeric columns with varying values.")
+    if settings.missing == "drop":
+        before = frame.count()
+        frame = frame.dropna(subset=usable)
+        gone = before - frame.count()
+        if gone:
+            steps.append(CleaningStep("missing_value", None, gone, "dropped rows",
+                                      "missing value in a feature column (--missing drop)"))
+    else:
+        medians = frame.approxQuantile(usable, [0.5], 0.0001)
+        frame = frame.fillna({f: float(m[0]) for f, m in zip(usable, medians, strict=True) if m})
+    frame = frame.cache()
+    rows_out = frame.count()
+
+    progress("Scaling the features on Spark")
+    moments = frame.agg(*[F.avg(F.col(f"`{f}`")).alias(f"m{i}") for i, f in enumerate(usable)],
+                        *[F.stddev_pop(F.col(f"`{f}`")).alias(f"s{i}") for i, f in enumerate(usable)],
+                        *[F.min(F.col(f"`{f}`")).alias(f"lo{i}") for i, f in enumerate(usable)],
+                        *[F.max(F.col(f"`{f}`")).alias(f"hi{i}") for i, f in enumerate(usable)]).collect()[0]
+    method = settings.scale or "standard"
+    if method == "standard":
+        center = [float(moments[f"m{i}"]) for i in range(len(usable))]
+        scale = [float(moments[f"s{i}"]) or 1.0 for i in range(len(usable))]
+    elif method == "minmax":
+        center = [float(moments[f"lo{i}"]) for i in range(len(usable))]
+        scale = [float(moments[f"hi{i}"] - moments[f"lo{i}"]) or 1.0 for i in range(len(usable))]
+    else:
+        center, scale = [0.0] * len(usable), [1.0] * len(usable)
+    scaler = Scaler(method=method, center=tuple(center), scale=tuple(scale))
+    scaled_cols = [f"__x{i}" for i in range(len(usable))]
+    for i, feature in enumerate(usable):
+        frame = frame.withColumn(scaled_cols[i], (F.col(f"`{feature}`") - center[i]) / scale[i])
+    vectors = VectorAssembler(inputCols=scaled_cols, outputCol="features").transform(frame).cache()
+
+    fraction = min(1.0, DRIVER_SAMPLE / max(rows_out, 1) * 1.2)
+    sample_rows_ = vectors.sample(False, fraction, seed=settings.seed).orderBy(ROW).limit(DRIVER_SAMPLE)
+    sample_pdf = _driver_frame(sample_rows_.select(ROW, *columns).collect(), [ROW, *columns])
+    sample_pdf.index = pd.Index(sample_pdf.pop(ROW).astype(np.int64) + 1, name="row")
+    X_sample = (sample_pdf[usable].to_numpy(dtype=float) - np.asarray(center)) / np.asarray(scale)
+    sample_matrix = FeatureMatrix(X=X_sample, names=tuple(usable), rows=sample_pdf.index.to_numpy(), scaler=scaler)
+    low, high = check_k_range(sample_matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
+
+    progress(f"Trying k = {low}..{high} with Spark MLlib KMeans")
+    evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="prediction", metricName="silhouette")
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    candidates, models = [], {}
+    for k in range(low, high + 1):
+        model = KMeans(k=k, seed=settings.seed, initMode="k-means||", featuresCol="features", maxIter=50,
+                       tol=1e-6).fit(vectors)
+        predictions = model.transform(vectors)
+        silhouette = float(evaluator.evaluate(predictions))
+        centers = np.array(model.clusterCenters())
+        sample_labels = ((X_sample[:, None, :] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
+        several = 1 < len(np.unique(sample_labels)) < len(X_sample)
+        candidates.append(KCandidate(
+            k=k, inertia=float(model.summary.trainingCost), silhouette=silhouette,
+            davies_bouldin=float(davies_bouldin_score(X_sample, sample_labels)) if several else float("nan"),
+            calinski_harabasz=float(calinski_harabasz_score(X_sample, sample_labels)) if several else float("nan")))
+        models[k] = model
+    elbow = find_elbow([c.k for c in candidates], [c.inertia for c in candidates])
+    best = max(candidates, key=lambda c: (np.nan_to_num(c.silhouette, nan=-2.0), -c.k))
+    chosen = settings.k or best.k
+    method_name = "fixed" if settings.k else "silhouette"
+    selection = KSelection(
+        candidates=tuple(candidates), elbow_k=elbow, silhouette_k=best.k, chosen_k=chosen, method=method_name,
+        reason=explain_choice(chosen, best, elbow, method=method_name, k_range=(low, high))
+        + " (Spark MLlib KMeans with k-means|| initialisation; silhouettes from Spark's ClusteringEvaluator, "
+          "which uses squared Euclidean distances.)",
+        silhouette_sample_size=None, n_init=1)
+
+    progress(f"Fitting {chosen} segments on Spark")
+    model = models[chosen]
+    predictions = model.transform(vectors).withColumnRenamed("prediction", SEGMENT).cache()
+    counts = dict(predictions.groupBy(SEGMENT).count().collect())
+    raw_centers = np.array(model.clusterCenters())
+    sizes_raw = np.array([counts.get(j, 0) for j in range(chosen)])
+    labels_raw = np.repeat(np.arange(chosen), sizes_raw)  # canonical_numbers needs only the sizes
+    numbers = canonical_numbers(labels_raw, raw_centers)
+    order = np.argsort(numbers)
+    centroids = raw_centers[order]
+    number_of = F.create_map(*[x for j in range(chosen) for x in (F.lit(j), F.lit(int(numbers[j])))])
+    predictions = predictions.withColumn(SEGMENT, number_of[F.col(SEGMENT)])
+    sample_labels = numbers[((X_sample[:, None, :] - raw_centers[None]) ** 2).sum(axis=2).argmin(axis=1)]
+
+    from sklearn.metrics import silhouette_samples
+
+    picked = sample_rows(len(X_sample), settings.silhouette_sample, settings.seed)
+    Xs, ls = (X_sample, sample_labels) if picked is None else (X_sample[picked], sample_labels[picked])
+    per_row = silhouette_samples(Xs, ls) if 1 < len(np.unique(ls)) < len(ls) else np.zeros(len(ls))
+    chosen_candidate = next(c for c in candidates if c.k == chosen)
+    segmentation = Segmentation(
+        k=chosen, labels=sample_labels, centroids=centroids,
+        centroids_original=centroids * np.asarray(scale) + np.asarray(center),
+        sizes=tuple(int(sizes_raw[order][i]) for i in range(chosen)), inertia=chosen_candidate.inertia,
+        silhouette=chosen_candidate.silhouette, davies_bouldin=chosen_candidate.davies_bouldin,
+        calinski_harabasz=chosen_candidate.calinski_harabasz, silhouette_sample_size=None,
+        sample_silhouettes=per_row, sample_labels=ls, seed=settings.seed, n_init=1)
+
+    progress("Profiling the segments on Spark")
+    profiled = [*usable, *(c for c in numeric if c not in usable)]
+    profiles, summary = _profiles(predictions, segmentation, profiled, usable, categorical, rows_out)
+    key = id_column or ROW
+    segments = predictions.select(F.col(f"`{key}`").alias("key"), F.col(ROW), F.col(SEGMENT)).orderBy(ROW)
+    table = pd.DataFrame([tuple(r) for r in segments.toLocalIterator()], columns=["key", ROW, "segment"])
+    if id_column is None:
+        table["key"] = table[ROW] + 1
+    table = table.drop(columns=[ROW]).rename(columns={"key": id_column or "row"})
+    account = CleaningAccount(
+        rows_in=rows_in, rows_out=rows_out, missing_policy=settings.missing, steps=tuple(steps),
+        excluded_columns=tuple((c, ROLE_NOTES[i.role]) for c, i in roles.items() if c not in usable))
+    cleaned = CleanResult(frame=sample_pdf, id_column=id_column, features=tuple(usable), numeric=tuple(profiled),
+                          categorical=categorical, account=account,
+                          log=pd.DataFrame(columns=["row", "column", "action", "reason", "value"]))
+    dataset = Dataset(frame=sample_pdf, source=source, columns=tuple(roles.values()))
+    with contextlib.suppress(Exception):
+        vectors.unpersist()
+        predictions.unpersist()
+    return Analysis(dataset=dataset, cleaned=cleaned, matrix=sample_matrix, selection=selection,
+                    segmentation=segmentation, profiles=profiles, segments=table, summary=summary)
+
+
+def _profiles(predictions, seg: Segmentation, numeric: list[str], features: list[str], categorical: tuple[str, ...],
+              total: int) -> tuple[Profiles, tuple[dict[str, Any], ...]]:
+    from pyspark.sql import functions as F
+
+    overall = predictions.agg(
+        *[F.avg(F.col(f"`{c}`")).alias(f"mean{i}") for i, c in enumerate(numeric)],
+        *[F.stddev_pop(F.col(f"`{c}`")).alias(f"std{i}") for i, c in enumerate(numeric)],
+        *[F.count(F.col(f"`{c}`")).alias(f"n{i}") for i, c in enumerate(numeric)],
+        *[F.min(F.col(f"`{c}`")).alias(f"min{i}") for i, c in enumerate(numeric)],
+        *[F.max(F.col(f"`{c}`")).alias(f"max{i}") for i, c in enumerate(numeric)],
+        *[F.percentile_approx(F.col(f"`{c}`"), [0.25, 0.5, 0.75], 10000).alias(f"q{i}")
+          for i, c in enumerate(numeric)]).collect()[0]
+    grouped = {r[SEGMENT]: r for r in predictions.groupBy(SEGMENT).agg(
+        *[F.avg(F.col(f"`{c}`")).alias(f"mean{i}") for i, c in enumerate(numeric)],
+        *[F.percentile_approx(F.col(f"`{c}`"), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)]
+    ).collect()}
+    mixes: dict[str, dict[int, dict[str, float]]] = {}
+    overall_mix: dict[str, dict[str, float]] = {}
+    for column in categorical:
+        counts = predictions.groupBy(SEGMENT, F.col(f"`{column}`").alias("value")).count().collect()
+        per: dict[int, dict[str, int]] = {}
+        for row in counts:
+            per.setdefault(row[SEGMENT], {})[str(row["value"])] = row["count"]
+        mixes[column] = {s: _shares(v) for s, v in per.items()}
+        totals: dict[str, int] = {}
+        for values in per.values():
+            for value, count in values.items():
+                totals[value] = totals.get(value, 0) + count
+        overall_mix[column] = _shares(totals)
+    overall_mean = {c: _f(overall[f"mean{i}"]) for i, c in enumerate(numeric)}
+    overall_std = {c: _f(overall[f"std{i}"]) for i, c in enumerate(numeric)}
+    segments = []
+    for number, size in zip(seg.numbers, seg.sizes, strict=True):
+        row = grouped.get(number)
+        means = {c: _f(row[f"mean{i}"]) if row else float("nan") for i, c in enumerate(numeric)}
+        z = {c: (means[c] - overall_mean[c]) / overall_std[c] if overall_std[c] else 0.0 for c in numeric}
+        segments.append(SegmentProfile(
+            segment=number, size=size, share=size / total if total else 0.0, means=means,
+            medians={c: _f(row[f"median{i}"]) if row else float("nan") for i, c in enumerate(numeric)}, z=z,
+            levels={c: level_of(z[c]) for c in numeric},
+            categories={c: mixes[c].get(number, {}) for c in categorical}))
+    profiles = Profiles(segments=tuple(segments), features=tuple(features), numeric=tuple(numeric),
+                        categorical=categorical, overall_means=overall_mean,
+                        overall_medians={c: _f(overall[f"q{i}"][1]) for i, c in enumerate(numeric)},
+                        overall_std=overall_std, overall_categories=overall_mix, total=total)
+    summary = tuple({"name": c, "feature": c in features, "count": int(overall[f"n{i}"]),
+                     "missing": total - int(overall[f"n{i}"]), "mean": overall_mean[c], "std": overall_std[c],
+                     "min": _f(overall[f"min{i}"]), "q1": _f(overall[f"q{i}"][0]), "median": _f(overall[f"q{i}"][1]),
+                     "q3": _f(overall[f"q{i}"][2]), "max": _f(overall[f"max{i}"])} for i, c in enumerate(numeric))
+    return profiles, summary
+
+
+def _shares(counts: dict[str, int]) -> dict[str, float]:
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {k: v / total for k, v in ordered} if total else {}
+
+
+def _f(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _sha256(path: Path) -> str:
+    from .snapshot import sha256_file
+
+    return sha256_file(path)
