@@ -100,14 +100,13 @@ def run(
             profiles = analysis.profiles or profile(cleaned, segmentation)
             kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
             personas = recommend(profiles, rules, names=kept)
+            segments = artifacts.segments_table(cleaned, segmentation, personas, every_row=analysis.segments)
             comparison = None
             if baseline is not None:
                 comparison = compare_runs(
                     baseline, current_model(cleaned, matrix, segmentation, personas, now=now, source=dataset.source),
                     before_ids=snapshot.baseline_segments(baseline),
-                    after_ids=artifacts.segments_table(cleaned, segmentation, personas).iloc[:, :2]
-                    if cleaned.id_column else None)
-            segments = artifacts.segments_table(cleaned, segmentation, personas, every_row=analysis.segments)
+                    after_ids=segments.iloc[:, :2] if cleaned.id_column else None)
         chart_set: tuple = ()
         if report:
             with clock.stage("charts", "Drawing the charts"):
