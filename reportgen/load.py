@@ -22,6 +22,7 @@ _ID_NAME = re.compile(r"(^|[\s_\-.#])(id|key|uuid|guid|no|nr|number|code)$|^(id|
 _CAMEL_ID = re.compile(r"[a-z](ID|Id|Key|No)$")
 MAX_CATEGORIES = 50
 ROLE_SAMPLE = 20_000
+NUMERIC_SHARE = 0.75  # a text column is numeric when this share of its values read as numbers ("?" aside)
 ARROW_BYTES = 8 * 1024 * 1024  # files this large are read with pyarrow when it is installed
 
 
@@ -210,7 +211,7 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> t
     numbers = present if numeric else None
     if not numeric:
         parsed, _ = parse_numbers(present)
-        if parsed.notna().sum() >= 0.9 * len(present) and parsed.notna().any():
+        if parsed.notna().sum() >= NUMERIC_SHARE * len(present) and parsed.notna().any():
             numeric, numbers = True, parsed.dropna()
     if looks_like_id_name(name) and unique_ratio >= 0.8 and (numbers is None or _is_integer_valued(numbers)):
         return "id", "named like an identifier and (nearly) unique"

@@ -251,3 +251,14 @@ def test_broken_template_is_a_clear_error(invoke, blobs_csv: Path, tmp_path: Pat
     assert result.exit_code == 2
     assert re.match(r"Error: template \S+broken/_segment.html line 1: ", result.stderr)
     assert run_folders(tmp_path / "output") == []
+
+
+def test_text_value_in_a_small_number_column_is_reported(invoke, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,Income,Score\n1,10,5\n2,abc,7\n3,30,9\n4,40,2\n5,50,8\n6,11,3\n")
+    result = invoke("run", "t.csv", "-q", "--format", "none")
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / result.stdout.strip()
+    assert json.loads((folder / "metrics.json").read_text())["features"] == ["Income", "Score"]
+    log = (folder / "cleaning.csv").read_text().splitlines()
+    assert "2,Income,set to missing,not a number,abc" in log
+    assert "2,Income,dropped rows,missing value in a feature column (--missing drop)," in log
