@@ -1,16 +1,15 @@
-"""A second process that draws charts and writes the PDF while the main process runs the analysis.
+"""A second process that draws the charts while the main process runs the analysis and writes the PDF.
 
-Plotting (matplotlib) and PDF layout (WeasyPrint) are pure-Python-heavy and hold the GIL, so threads do not help;
-a helper process (``python -m reportgen.background``: a fresh interpreter that never re-runs the caller's script,
-unlike multiprocessing's spawn, and inherits nothing, unlike fork) imports them, draws the charts that do not
-depend on the segmentation while K-means runs, prepares WeasyPrint, and renders the PDF. Messages are pickled
-over the helper's stdin and stdout.
+Plotting (matplotlib) is pure-Python-heavy and holds the GIL, so threads do not help; a helper process
+(``python -m reportgen.background``: a fresh interpreter that never re-runs the caller's script, unlike
+multiprocessing's spawn, and inherits nothing, unlike fork) imports matplotlib, draws the charts that do not
+depend on the segmentation while K-means runs, then the segment charts while the main process prepares WeasyPrint.
+Messages are pickled over the helper's stdin and stdout.
 
 Both renderers have the same small interface, so the pipeline does not care which one it has:
 
 * ``submit(name, *args)`` queues ``charts.<name>(*args)`` (a function returning a tuple of Charts);
 * ``collect()`` returns the charts of every submitted job, in submission order;
-* ``pdf(html)`` returns the PDF bytes;
 * ``close()``.
 
 If the helper process dies, the work is redone in the main process: a crash of the helper never fails a run.
@@ -31,12 +30,6 @@ def _call(name: str, args: tuple[Any, ...]) -> Any:
     return getattr(charts, name)(*args)
 
 
-def _pdf(html: str) -> bytes:
-    from .render import write_pdf
-
-    return write_pdf(html)
-
-
 class InlineRenderer:
     """Everything in this process, at the time it is asked for."""
 
@@ -54,20 +47,43 @@ class InlineRenderer:
         self.seconds += time.perf_counter() - start
         return results
 
-    def pdf(self, html: str) -> bytes:
-        return _pdf(html)
-
     def close(self) -> None:
         self.jobs.clear()
 
 
 def _serve(inbox, outbox) -> None:  # pragma: no cover - runs in the helper process (tested through ProcessRenderer)
-    """The helper process: answer ("call", name, args) and ("pdf", html) messages until ("stop",) or EOF."""
+    """The helper process: answer ("call", name, args) messages until ("stop",) or EOF.
+
+    While no message waits, it prepares what the next ones need, one step at a time (a message waits at most
+    for the step in progress)."""
+    import queue
+    import threading
     import warnings
 
     warnings.simplefilter("ignore")
-    _warm_up_pdf()  # imports and fonts first: the first job arrives only once the data is read and cleaned
+    replies: queue.Queue = queue.Queue()
+
+    def send_replies() -> None:  # a reply (charts are large) waits in the pipe until the main process reads it;
+        while (reply := replies.get()) is not None:  # meanwhile this process goes on with the next job
+            try:
+                outbox.send(reply)
+            except (EOFError, OSError):
+                return
+
+    sender = threading.Thread(target=send_replies, daemon=True)
+    sender.start()
+    try:
+        _answer_messages(inbox, replies.put)
+    finally:
+        replies.put(None)
+        sender.join()
+
+
+def _answer_messages(inbox, reply_with) -> None:  # pragma: no cover - runs in the helper process
+    steps = list(WARM_UP)
     while True:
+        while steps and not inbox.poll():
+            _warm_up(steps.pop(0))
         try:
             message = inbox.recv()
         except (EOFError, OSError):
@@ -76,26 +92,35 @@ def _serve(inbox, outbox) -> None:  # pragma: no cover - runs in the helper proc
             return
         start = time.perf_counter()
         try:
-            result = _call(message[1], message[2]) if message[0] == "call" else _pdf(message[1])
+            result = _call(message[1], message[2])
             reply = ("ok", result, time.perf_counter() - start)
         except ReportgenError as exc:
             reply = ("reportgen", (type(exc).__name__, exc.message, exc.hint), 0.0)
         except Exception as exc:
             reply = ("error", f"{type(exc).__name__}: {exc}", 0.0)
-        try:
-            outbox.send(reply)
-        except (EOFError, OSError):
-            return
+        reply_with(reply)
 
 
-def _warm_up_pdf() -> None:  # pragma: no cover - runs in the helper process
-    try:
-        import matplotlib.figure  # noqa: F401
-        import weasyprint
+def _warm_charts() -> None:  # pragma: no cover - runs in the helper process
+    """matplotlib, its fonts and the Agg canvas: the first chart arrives once the data is read and cleaned."""
+    from .charts import chart_style, new_figure, to_png
 
-        weasyprint.HTML(string="<p>warm-up</p>").write_pdf()
-    except Exception:
-        pass  # the real call reports any problem
+    with chart_style():
+        fig = new_figure(1.0, 0.6)
+        fig.add_subplot().set_title("warm-up")
+    to_png(fig)
+
+
+def _warm_pandas() -> None:  # pragma: no cover - runs in the helper process
+    import pandas  # noqa: F401  (the exploration charts get a DataFrame)
+
+
+WARM_UP = (_warm_charts, _warm_pandas)
+
+
+def _warm_up(step) -> None:  # pragma: no cover - runs in the helper process
+    with contextlib.suppress(Exception):  # the real call reports the problem
+        step()
 
 
 def _helper_main() -> None:  # pragma: no cover - runs in the helper process
@@ -165,26 +190,21 @@ class ProcessRenderer:
         self.pending.clear()
         return results
 
-    def pdf(self, html: str) -> bytes:
-        if self.alive:
-            try:
-                self.outbox.send(("pdf", html))
-                return self._answer()
-            except (OSError, EOFError):
-                self.alive = False
-        return _pdf(html)
-
     def close(self) -> None:
         if self.alive:
             with contextlib.suppress(OSError, EOFError, ValueError):
                 self.outbox.send(("stop",))
+            self.alive = False
         self.outbox.close()
         self.inbox.close()
         # no wait: the helper exits by itself on "stop" or end of input, while this process writes the run
         # folder (its interpreter shutdown takes a few tenths of a second); subprocess reaps it later.
 
 
-def start_renderer(workers: int) -> InlineRenderer | ProcessRenderer:
+Renderer = InlineRenderer | ProcessRenderer
+
+
+def start_renderer(workers: int) -> Renderer:
     """A helper process when ``workers`` > 1 and one can be started, else in-process rendering."""
     if workers > 1:
         try:

@@ -81,9 +81,20 @@ def new_figure(width: float = FULL_WIDTH_IN, height: float = 3.2) -> Figure:
 
 
 def to_png(fig: Figure) -> bytes:
+    """The figure as an RGB PNG at the figure's dpi.
+
+    RGB, not matplotlib's RGBA: the background is opaque anyway, and WeasyPrint has to split an alpha channel
+    into a separate mask and compress both (a tenth of a second per report). A fast zlib level: a quarter
+    faster to write, a quarter larger; the PDF recompresses the pixels anyway.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3]
     buffer = io.BytesIO()
-    # fast zlib level: a quarter faster to write, a quarter larger; the PDF recompresses the pixels anyway
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 2})
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=2, dpi=(fig.dpi, fig.dpi))
     return buffer.getvalue()
 
 
@@ -150,21 +161,31 @@ def silhouette_k_chart(selection: KSelection) -> Chart:
 
 
 # ----------------------------------------------------------------------------- segments
-def _projection(X: np.ndarray, names: Sequence[str], centroids: np.ndarray, seed: int
+def _projection(X: np.ndarray, names: Sequence[str], centroids: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, str, str, str]:
     """2-D coordinates of the rows and centroids, the axis labels, and a note on the projection."""
-    from sklearn.decomposition import PCA
-
-    pca = PCA(n_components=2, random_state=seed).fit(X)
+    mean, components, shares = principal_components(X, 2)
     labels = []
-    for i, component in enumerate(pca.components_):
+    for i, component in enumerate(components):
         order = np.argsort(-np.abs(component))[:2]
         parts = [f"{'+' if component[j] > 0 else '−'}{names[j]}" for j in order if abs(component[j]) >= 0.3]
-        share = pca.explained_variance_ratio_[i]
-        labels.append(f"PC{i + 1} ({share:.0%} of variance): " + ", ".join(parts))
+        labels.append(f"PC{i + 1} ({shares[i]:.0%} of variance): " + ", ".join(parts))
     note = (f"PCA projection of the {len(names)} standardized features "
-            f"({pca.explained_variance_ratio_.sum():.0%} of the variance shown)")
-    return pca.transform(X), pca.transform(centroids), labels[0], labels[1], note
+            f"({shares.sum():.0%} of the variance shown)")
+    return (X - mean) @ components.T, (centroids - mean) @ components.T, labels[0], labels[1], note
+
+
+def principal_components(X: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean, the first ``count`` principal axes (rows; each signed so that its largest loading is positive)
+    and their shares of the variance: what ``sklearn.decomposition.PCA`` gives (a test checks this), from the
+    eigenvectors of the covariance matrix, without importing scikit-learn in the chart process."""
+    mean = X.mean(axis=0)
+    centered = X - mean
+    variances, vectors = np.linalg.eigh(centered.T @ centered / max(len(X) - 1, 1))
+    order = np.argsort(variances)[::-1][:count]
+    components = vectors[:, order].T
+    components *= np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])[:, None]
+    return mean, components, variances[order] / max(variances.sum(), np.finfo(float).tiny)
 
 
 def segment_scatter(fm_X: np.ndarray, original: np.ndarray, names: Sequence[str], seg: Segmentation,
@@ -182,7 +203,7 @@ def segment_scatter(fm_X: np.ndarray, original: np.ndarray, names: Sequence[str]
         centers = np.column_stack([seg.centroids_original[:, 0], np.asarray(seg.numbers)])
         xlabel, ylabel, how = names[0], "segment", f"{names[0]} by segment"
     else:
-        points, centers, xlabel, ylabel, how = _projection(fm_X[keep], names, seg.centroids, seg.seed)
+        points, centers, xlabel, ylabel, how = _projection(fm_X[keep], names, seg.centroids)
     with chart_style():
         fig = new_figure(FULL_WIDTH_IN, 4.0)
         ax = fig.add_subplot()
@@ -232,10 +253,21 @@ def _wrap(label: str, width: int = 14) -> str:
     return "\n".join(textwrap.wrap(label, width)[:3]) or label
 
 
+def gaussian_kde(sample: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density of ``sample`` at ``grid`` with Scott's bandwidth: the same curve as
+    ``scipy.stats.gaussian_kde(sample)(grid)`` (a test checks this) without importing scipy.stats, which takes
+    half a second, in the chart process."""
+    sample = np.asarray(sample, dtype=float)
+    bandwidth = sample.std(ddof=1) * len(sample) ** (-1 / 5)
+    density = np.zeros(len(grid))
+    for start in range(0, len(sample), 2000):  # 200 x 2,000 values at a time, whatever the sample size
+        z = (grid[:, None] - sample[None, start:start + 2000]) / bandwidth
+        density += np.exp(-0.5 * z * z).sum(axis=1)
+    return density / (len(sample) * bandwidth * np.sqrt(2 * np.pi))
+
+
 def distributions_chart(frame, columns: Sequence[str], seed: int) -> Chart:
     """Histogram of every numeric column, with a kernel density estimate scaled to counts."""
-    from scipy.stats import gaussian_kde
-
     rows = -(-len(columns) // 3)
     with chart_style():
         fig = new_figure(FULL_WIDTH_IN, 1.9 * rows + 0.2)
@@ -247,7 +279,7 @@ def distributions_chart(frame, columns: Sequence[str], seed: int) -> Chart:
             if len(np.unique(values)) > 2:
                 sample = values[sample_positions(len(values), EXPLORE_SAMPLE, seed)]
                 grid = np.linspace(edges[0], edges[-1], 200)
-                density = gaussian_kde(sample)(grid) * len(values) * (edges[1] - edges[0])
+                density = gaussian_kde(sample, grid) * len(values) * (edges[1] - edges[0])
                 ax.plot(grid, density, color=PALETTE[3], linewidth=1.3)
             ax.set_title(_short(column), fontsize=8.5)
             ax.set_ylabel("customers")
@@ -279,9 +311,7 @@ def categories_chart(frame, columns: Sequence[str]) -> Chart:
 
 
 def by_category_chart(frame, features: Sequence[str], category: str, seed: int) -> Chart:
-    """Violin plot of every feature split by the values of one categorical column."""
-    import seaborn as sns
-
+    """Violin plot of every feature split by the values of one categorical column (quartiles dashed)."""
     keep = sample_positions(len(frame), EXPLORE_SAMPLE, seed)
     data = frame.iloc[keep]
     order = data[category].astype(str).value_counts().index.tolist()[:8]
@@ -290,8 +320,18 @@ def by_category_chart(frame, features: Sequence[str], category: str, seed: int) 
     with chart_style():
         fig = new_figure(FULL_WIDTH_IN, 2.0 * rows + 0.2)
         for ax, column in zip(_grid(fig, len(features)), features, strict=True):
-            sns.violinplot(data=data, x=category, y=column, order=order, ax=ax, inner="quartile", cut=0,
-                           color=PALETTE[4], linewidth=0.7, density_norm="width")
+            groups = [values for values in (data.loc[data[category] == value, column].dropna().to_numpy(float)
+                                             for value in order)]
+            drawn = [i for i, values in enumerate(groups) if len(values) > 1 and np.ptp(values) > 0]
+            if drawn:  # a violin needs two distinct values; each spans its group's range (no tails beyond)
+                parts = ax.violinplot([groups[i] for i in drawn], positions=drawn, widths=0.8, showextrema=False,
+                                      quantiles=[[0.25, 0.5, 0.75]] * len(drawn))
+                for body in parts["bodies"]:
+                    body.set(facecolor=PALETTE[4], edgecolor=INK, linewidth=0.7, alpha=0.75)
+                parts["cquantiles"].set(color=INK, linewidth=0.8, linestyle=[(0, (3, 2)), "-", (0, (3, 2))])
+            ax.set_xticks(range(len(order)), [_short(v, 14) for v in order])
+            ax.set_xlim(-0.6, len(order) - 0.4)
+            ax.grid(axis="x", visible=False)
             ax.set_title(_short(column), fontsize=8.5)
             ax.set_ylabel("")
             ax.set_xlabel(_short(category))
@@ -346,21 +386,29 @@ def pairs_chart(frame, features: Sequence[str], seed: int) -> Chart:
 
 def correlation_chart(frame, columns: Sequence[str]) -> Chart:
     """Pearson correlation heatmap of the numeric columns."""
-    import seaborn as sns
-
     corr = frame[list(columns)].astype(float).corr()
     n = len(columns)
     with chart_style():
         fig = new_figure(min(FULL_WIDTH_IN, 1.0 + 0.75 * n + 1.2), 0.9 + 0.55 * n)
         ax = fig.add_subplot()
-        sns.heatmap(corr, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", annot=n <= 12, fmt=".2f", square=True,
-                    linewidths=0.5, cbar_kws={"label": "Pearson r", "shrink": 0.8},
-                    xticklabels=[_short(c, 18) for c in columns], yticklabels=[_short(c, 22) for c in columns],
-                    annot_kws={"fontsize": 7})
-        ax.tick_params(axis="x", labelrotation=30)
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
-        ax.grid(False)
+        image = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+        if n <= 12:
+            for i in range(n):
+                for j in range(n):
+                    value = corr.iloc[i, j]
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if abs(value) > 0.6 else INK)
+        ax.set_xticks(range(n), [_short(c, 18) for c in columns], rotation=30, ha="right")
+        ax.set_yticks(range(n), [_short(c, 22) for c in columns])
+        ax.tick_params(length=0)
+        ax.set_xticks(np.arange(-0.5, n), minor=True)
+        ax.set_yticks(np.arange(-0.5, n), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.0)
+        ax.grid(which="major", visible=False)
+        ax.tick_params(which="minor", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="Pearson r")
     strongest = max(((abs(corr.iloc[i, j]), columns[i], columns[j], corr.iloc[i, j])
                      for i in range(n) for j in range(i + 1, n)), default=None)
     note = (f" The strongest is between {strongest[1]} and {strongest[2]} (r = {strongest[3]:.2f})."

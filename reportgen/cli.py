@@ -146,7 +146,8 @@ output_options = _options(
                       "[default: pandas]"),
     click.option("--spark-master", metavar="URL", help="Spark master for --engine spark.  [default: local[*]]"),
     click.option("--workers", type=click.IntRange(1, 2),
-                 help="2: a helper process draws the charts and the PDF while K-means runs; 1: one process.  "
+                 help="2: a helper process draws the charts while K-means runs and the PDF is prepared; "
+                      "1: one process.  "
                       "[default: 2]"),
     click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr."),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout instead of the path."),
@@ -189,7 +190,7 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, emai
         reportgen run customers.csv --k 5 --name march -o reports/ --format pdf
         cat customers.csv | reportgen run - --name stdin-test
     """
-    from .pipeline import run as run_pipeline
+    from .background import start_renderer
 
     config = config or find_config(Path.cwd())
     settings = resolve_settings(config=config, flags=flags)
@@ -202,12 +203,20 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, emai
     progress = None if quiet else StderrProgress()
     if progress and config:
         progress(f"Using config {config}")
-    if data is not None and str(data) == "-":
-        source: Any = sys.stdin.buffer.read()
-        name = "<stdin>"
-    else:
-        source, name = data, None
-    result = run_pipeline(source, settings, progress=progress, source_name=name)
+    # the chart and PDF helper starts before this process imports pandas and scikit-learn: both get going at once
+    renderer = start_renderer(settings.workers if settings.formats else 1)
+    try:
+        from .pipeline import run as run_pipeline
+
+        if data is not None and str(data) == "-":
+            source: Any = sys.stdin.buffer.read()
+            name = "<stdin>"
+        else:
+            source, name = data, None
+    except BaseException:
+        renderer.close()
+        raise
+    result = run_pipeline(source, settings, progress=progress, source_name=name, renderer=renderer)
     if progress:
         progress(f"Done: {result.model.segmentation.k} segments, silhouette "
                  f"{result.model.segmentation.silhouette:.3f}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import artifacts, charts, snapshot
-from .background import start_renderer
+from .background import Renderer, start_renderer
 from .clean import clean
 from .cluster import assign, fit_segments, renumber, select_k
 from .compare import check_features, compare_runs, comparison_dict, migration_table, stable_numbers
@@ -23,7 +23,7 @@ from .load import load_customers
 from .model import Analysis, CleanResult, RunResult
 from .profiles import profile
 from .recommend import load_rules, recommend
-from .render import build_report_model, check_templates, logo_data_uri, render_html
+from .render import build_report_model, check_templates, logo_data_uri, prepare_pdf, render_html, write_pdf
 from .sample import sample_path
 
 Progress = Callable[[str], None]
@@ -34,7 +34,7 @@ def _quiet(_: str) -> None:
 
 
 class _Clock:
-    """Stage timings of one run (local to that run)."""
+    """Stage timings of one run (local to that run); a stage entered twice adds up."""
 
     def __init__(self, progress: Progress) -> None:
         self.times: dict[str, float] = {}
@@ -47,7 +47,7 @@ class _Clock:
         try:
             yield
         finally:
-            self.times[key] = round(time.perf_counter() - start, 4)
+            self.times[key] = round(self.times.get(key, 0.0) + time.perf_counter() - start, 4)
 
 
 def run(
@@ -58,15 +58,27 @@ def run(
     progress: Progress | None = None,
     source_name: str | None = None,
     write: bool = True,
+    renderer: Renderer | None = None,
 ) -> RunResult:
     """Segment the customers in ``source`` (a path, bytes or a binary stream; None: the bundled sample) and
     write a run folder under ``settings.output``. ``now`` fixes the run's timestamp (for tests and replays).
+    ``renderer``: a chart renderer started earlier (see :func:`~reportgen.background.start_renderer`;
+    the CLI starts its helper process first thing, so that it is ready when the data is); the run closes it.
 
     Raises a :class:`~reportgen.errors.ReportgenError` subclass on bad input; nothing is written then.
     """
     settings = settings or Settings()
-    now = now or datetime.now().astimezone()
-    clock = _Clock(progress or _quiet)
+    report = bool(settings.formats)
+    renderer = renderer if renderer is not None else start_renderer(settings.workers if report else 1)
+    try:
+        return _run(source, settings, now=now or datetime.now().astimezone(), clock=_Clock(progress or _quiet),
+                    source_name=source_name, write=write, renderer=renderer)
+    finally:
+        renderer.close()
+
+
+def _run(source, settings: Settings, *, now: datetime, clock: _Clock, source_name: str | None, write: bool,
+         renderer: Renderer) -> RunResult:
     if source is None:
         source = sample_path()
     rules = load_rules(settings.rules)  # fail on a bad rules file, template folder or logo before the heavy work
@@ -80,7 +92,6 @@ def run(
     elif settings.baseline:
         baseline = snapshot.load_baseline(snapshot.resolve_run(settings.baseline, settings.output))
     report = bool(settings.formats)
-    renderer = start_renderer(settings.workers if report else 1)
     try:
         def explore(cleaned) -> None:  # drawn by the helper process while this one clusters
             if report:
@@ -109,14 +120,16 @@ def run(
                     after_ids=segments.iloc[:, :2] if cleaned.id_column else None)
         chart_set: tuple = ()
         if report:
+            names = {p.segment: p.name for p in personas}
+            original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
+            renderer.submit("analysis_charts", matrix.X, original, matrix.names, segmentation, profiles, names)
+            if comparison is not None:
+                renderer.submit("comparison_charts", comparison)
+            if "pdf" in settings.formats:
+                with clock.stage("pdf", "Loading the PDF renderer while the segment charts are drawn"):
+                    prepare_pdf()
             with clock.stage("charts", "Drawing the charts"):
-                names = {p.segment: p.name for p in personas}
-                original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
-                overview = charts.analysis_charts(matrix.X, original, matrix.names, segmentation, profiles, names)
-                if comparison is not None:
-                    overview = (*overview, *charts.comparison_charts(comparison))
-                exploration, choosing_k = renderer.collect()
-                chart_set = (*exploration, *choosing_k, *overview)
+                chart_set = tuple(chart for job in renderer.collect() for chart in job)
         model = build_report_model(
             settings=settings, dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
             segmentation=segmentation, profiles=profiles, personas=personas, charts=chart_set, now=now,
@@ -133,7 +146,7 @@ def run(
                 files["report.html"] = html.encode("utf-8")
             if "pdf" in settings.formats:
                 with clock.stage("pdf", "Writing the PDF"):
-                    files["report.pdf"] = renderer.pdf(html)
+                    files["report.pdf"] = write_pdf(html)
     finally:
         renderer.close()
     with clock.stage("files", "Writing segments.csv and the other data files"):

@@ -8,6 +8,7 @@ Lookup order for templates: a user folder (``--templates DIR``) first, then the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -176,8 +177,7 @@ def _data_only_fetcher():
     return URLFetcher(allowed_protocols={"data"})
 
 
-def write_pdf(html: str) -> bytes:
-    """Render the HTML report to PDF bytes with WeasyPrint."""
+def _weasyprint_html():
     import logging
 
     try:
@@ -188,7 +188,19 @@ def write_pdf(html: str) -> bytes:
                                "or use --format html.") from exc
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return HTML(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
+    return HTML
+
+
+def prepare_pdf() -> None:
+    """Import WeasyPrint and load its fonts (half a second) ahead of :func:`write_pdf`, e.g. while charts are
+    drawn elsewhere. A problem is left for ``write_pdf`` to report."""
+    with contextlib.suppress(Exception):
+        _weasyprint_html()(string="<p>warm-up</p>").write_pdf()
+
+
+def write_pdf(html: str) -> bytes:
+    """Render the HTML report to PDF bytes with WeasyPrint."""
+    return _weasyprint_html()(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
 
 
 # ----------------------------------------------------------------------------- the report model
@@ -258,7 +270,7 @@ def versions() -> dict[str, str]:
     from . import __version__
 
     found = {"reportgen": __version__, "python": platform.python_version()}
-    for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "seaborn", "jinja2", "weasyprint",
+    for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "jinja2", "weasyprint",
                     "click"):
         try:
             found[package] = version(package)

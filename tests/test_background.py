@@ -17,7 +17,7 @@ def _cleaned(mall_csv: Path):
     return clean(ds, features=choose_features(ds))
 
 
-def test_helper_process_gives_the_same_charts_and_a_pdf(mall_csv: Path) -> None:
+def test_helper_process_gives_the_same_charts(mall_csv: Path) -> None:
     cleaned = _cleaned(mall_csv)
     args = (charts.exploration_frame(cleaned), cleaned.numeric, cleaned.categorical, cleaned.features, 42)
     helper, inline = ProcessRenderer(), InlineRenderer()
@@ -28,7 +28,7 @@ def test_helper_process_gives_the_same_charts_and_a_pdf(mall_csv: Path) -> None:
         assert helper.alive and helper.seconds > 0
         assert [c.name for c in remote] == [c.name for c in local]
         assert [c.alt for c in remote] == [c.alt for c in local]
-        assert helper.pdf("<h1>Hello</h1>").startswith(b"%PDF")
+        assert [c.png[:8] for c in remote] == [b"\x89PNG\r\n\x1a\n"] * len(remote)
     finally:
         helper.close()
 
@@ -43,7 +43,6 @@ def test_a_dead_helper_is_replaced_by_this_process(mall_csv: Path) -> None:
                       cleaned.categorical, cleaned.features, 42)
         (result,) = helper.collect()
         assert not helper.alive and result[0].name == "distributions"
-        assert helper.pdf("<p>x</p>").startswith(b"%PDF")
     finally:
         helper.close()
 

@@ -166,13 +166,13 @@ def test_unwritable_output_folder_without_root(invoke, tmp_path: Path, blobs_csv
 
 
 def test_failure_late_in_the_run_leaves_no_folder(invoke, tmp_path: Path, blobs_csv: Path, monkeypatch) -> None:
-    from reportgen import background, errors
+    from reportgen import errors, pipeline
 
     def broken_pdf(html: str) -> bytes:
         raise errors.OutputError("cannot make the PDF: simulated failure")
 
-    monkeypatch.setattr(background, "_pdf", broken_pdf)
-    result = invoke("run", str(blobs_csv), "--workers", "1")
+    monkeypatch.setattr(pipeline, "write_pdf", broken_pdf)
+    result = invoke("run", str(blobs_csv))
     assert result.exit_code == 1 and "simulated failure" in result.stderr
     assert run_folders(tmp_path / "output") == []
 

@@ -247,3 +247,71 @@ def test_title_with_quotes_is_safe_in_the_footer(mall_result, tmp_path: Path) ->
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
     assert "</style" not in style and "<b>" not in style
     assert "Q1 &#34;final&#34;" in html or "Q1 &quot;final&quot;" in html
+
+
+def test_charts_are_opaque_rgb_pngs(mall_result) -> None:
+    from PIL import Image
+
+    for chart in mall_result.model.charts.values():
+        image = Image.open(io.BytesIO(chart.png))
+        assert image.format == "PNG" and image.mode == "RGB", chart.name  # no alpha mask for the PDF to split
+
+
+def test_kernel_density_matches_scipy() -> None:
+    import numpy as np
+    from scipy.stats import gaussian_kde as scipy_kde
+
+    from reportgen.charts import gaussian_kde
+
+    sample = np.random.default_rng(3).gamma(2.0, 10.0, size=4500)  # more than one 2,000-value chunk
+    grid = np.linspace(sample.min(), sample.max(), 200)
+    assert np.allclose(gaussian_kde(sample, grid), scipy_kde(sample)(grid), rtol=1e-9, atol=1e-12)
+
+
+def test_principal_components_match_scikit_learn() -> None:
+    import numpy as np
+    from sklearn.decomposition import PCA
+
+    from reportgen.charts import principal_components
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4))
+    mean, components, shares = principal_components(X, 2)
+    pca = PCA(n_components=2).fit(X)
+    assert np.allclose(components, pca.components_)
+    assert np.allclose(shares, pca.explained_variance_ratio_)
+    assert np.allclose((X - mean) @ components.T, pca.transform(X))
+
+
+def test_the_chart_process_needs_neither_scipy_nor_scikit_learn(mall_csv: Path) -> None:
+    """The helper process imports matplotlib only: scipy.stats and scikit-learn cost a second to import."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from pathlib import Path
+from reportgen import charts
+from reportgen.clean import clean
+from reportgen.cluster import fit_segments
+from reportgen.features import build_features, choose_features
+from reportgen.load import load_customers
+from reportgen.profiles import profile
+from reportgen.recommend import load_rules, recommend
+ds = load_customers(Path({str(mall_csv)!r}))
+cleaned = clean(ds, features=choose_features(ds))
+matrix = build_features(cleaned, scale="standard")
+seg = fit_segments(matrix, 4, seed=1, n_init=2, silhouette_sample=5000)
+prof = profile(cleaned, seg)
+names = {{p.segment: p.name for p in recommend(prof, load_rules(None))}}
+original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
+for name in [m for m in sys.modules if m.startswith(("scipy", "sklearn", "seaborn"))]:
+    del sys.modules[name]
+sys.modules["scipy"] = sys.modules["sklearn"] = sys.modules["seaborn"] = None  # importing them now fails
+charts.exploration_charts(charts.exploration_frame(cleaned), cleaned.numeric, cleaned.categorical,
+                          cleaned.features, 1)
+charts.analysis_charts(matrix.X, original, matrix.names, seg, prof, names)
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
