@@ -6,7 +6,8 @@ For each size: the 200-row case is the Mall data (../shared/data/Mall_Customers.
 table (`reportgen sample --clean`: ID, Gender and three numeric columns). It times, in this run:
   * one bare scikit-learn `KMeans(n_clusters=5, n_init=10)` fit on the three numeric columns (in-process);
   * the plain notebook-style script benchmarks/notebook_baseline.py (whole process; 200 rows only);
-  * the whole `reportgen run` process with default options (HTML and PDF), its max RSS (from wait4) and the stage
+  * the whole `reportgen run` process with default options (HTML and PDF), its max RSS (from wait4), the peak RSS
+    of its chart helper process (from /proc) and the stage
     times from its manifest.
 and prints one table. Goals: 1M rows within 8x the bare fit and under 1.5 GiB; 200 rows within 1.5x the script.
 """
@@ -20,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,17 +31,54 @@ FEATURES = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
 STAGES = ("load", "clean", "k_sweep", "final_fit", "profiles", "charts", "html", "pdf", "files")
 
 
-def timed_process(args: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, max RSS in MiB (of the process itself) and stdout of one command."""
+def _helpers(pid: int) -> list[int]:
+    """The chart helper processes of ``pid`` (not the short-lived forks that run ldconfig or gcc for ctypes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and b"reportgen.background" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str]:
+    """Wall seconds, max RSS in MiB of the process itself and of its helper processes (their peaks, read from
+    /proc every 20 ms while they run; Linux only), and stdout of one command."""
     start = time.perf_counter()
     process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    helpers: dict[int, float] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.02):
+            for child in _helpers(process.pid):
+                helpers[child] = max(helpers.get(child, 0.0), _peak_rss_mib(child))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
+    watcher.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(args)}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, sum(helpers.values()), out
 
 
 def bare_fit(csv: Path) -> float:
@@ -81,20 +120,23 @@ def main() -> None:
                     timed_process([sys.executable, str(ROOT / "benchmarks" / "notebook_baseline.py"), str(csv),
                                    str(folder / "nb")], folder)[0] for _ in range(repeat))
             stages = [json.loads((folder / out.strip() / "manifest.json").read_text())["timings"]
-                      for _, _, out in runs]
+                      for _, _, _, out in runs]
             rows.append({
                 "rows": size, "bare_fit": statistics.median(fits),
-                "run": statistics.median(w for w, _, _ in runs), "rss": max(r for _, r, _ in runs),
+                "run": statistics.median(w for w, _, _, _ in runs), "rss": max(r for _, r, _, _ in runs),
+                "helper_rss": max(h for _, _, h, _ in runs),
                 "notebook": notebook,
                 "stages": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
             })
     print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs (1M rows: 1); whole processes\n")
     print(f"{'rows':>9} {'bare fit s':>10} {'run s':>7} {'run/fit':>8} {'notebook s':>10} {'run/nb':>7} "
-          f"{'max RSS MiB':>11}")
+          f"{'max RSS MiB':>11} {'helper MiB':>10} {'sum MiB':>8}")
     for r in rows:
         nb = f"{r['notebook']:>10.2f} {r['run'] / r['notebook']:>7.2f}" if r["notebook"] else f"{'':>10} {'':>7}"
         print(f"{r['rows']:>9,} {r['bare_fit']:>10.2f} {r['run']:>7.2f} {r['run'] / r['bare_fit']:>8.1f} {nb} "
-              f"{r['rss']:>11.0f}")
+              f"{r['rss']:>11.0f} {r['helper_rss']:>10.0f} {r['rss'] + r['helper_rss']:>8.0f}")
+    print("\nmax RSS: the reportgen process; helper: the chart process's peak; sum: both peaks added (an upper "
+          "bound of the two together)")
     print("\nstage seconds (from manifest.json):")
     print(f"{'rows':>9} " + " ".join(f"{s:>9}" for s in STAGES))
     for r in rows:
