@@ -93,7 +93,7 @@ def valid_range(column: str) -> tuple[float, float, str] | None:
     return None
 
 
-def _examples(values: Iterable[object], limit: int = 5) -> tuple[str, ...]:
+def examples_of(values: Iterable[object], limit: int = 5) -> tuple[str, ...]:
     seen: list[str] = []
     for value in values:
         text = str(value)
@@ -104,7 +104,7 @@ def _examples(values: Iterable[object], limit: int = 5) -> tuple[str, ...]:
     return tuple(seen)
 
 
-class _Account:
+class Account:
     """Collects steps and the per-row log while ``clean`` runs (local to one call)."""
 
     def __init__(self) -> None:
@@ -119,7 +119,7 @@ class _Account:
         if shown is not None and pd.api.types.is_float_dtype(shown):
             shown = shown.map("{:g}".format)
         if examples is None:
-            examples = _examples(shown.tolist()) if shown is not None else _examples(rows.tolist())
+            examples = examples_of(shown.tolist()) if shown is not None else examples_of(rows.tolist())
         self.steps.append(CleaningStep(step=step, column=column, count=len(rows), action=action, reason=reason,
                                        examples=examples))
         self.logs.append(pd.DataFrame({
@@ -160,7 +160,7 @@ def clean(
 
     Raises :class:`InputError` when no usable feature column remains.
     """
-    account = _Account()
+    account = Account()
     roles = {info.name: info.role for info in dataset.columns}
     frame = dataset.frame.copy()
     rows_in = len(frame) + len(dataset.malformed_lines)
@@ -173,7 +173,7 @@ def clean(
         account.steps.append(CleaningStep(
             "malformed_lines", None, len(lines), "skipped lines",
             "the line has a different number of fields than the header",
-            _examples(f"line {line}" for line in lines)))
+            examples_of(f"line {line}" for line in lines)))
         account.logs.append(pd.DataFrame({"row": np.asarray(lines, dtype=np.int64), "column": "",
                                           "action": "skipped line",
                                           "reason": [why for _, why in dataset.malformed_lines], "value": ""}))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .clean import MARKERS, MISSING_LABEL, ROLE_NOTES, valid_range
+from .clean import MARKERS, MISSING_LABEL, ROLE_NOTES, Account, valid_range
 from .cluster import canonical_numbers, check_k_range, explain_choice, find_elbow, sample_rows
 from .errors import ConfigError, InputError
 from .features import choose_features
@@ -56,6 +56,9 @@ def session(master: str):
     try:
         spark = (SparkSession.builder.master(master).appName("reportgen")
                  .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+                 # Spark 4 turns ANSI mode on: a cast of "abc" to double would fail the job, where cleaning
+                 # wants NULL (and reports the value as not a number), as Spark 3 does
+                 .config("spark.sql.ansi.enabled", "false")
                  .config("spark.driver.memory", os.environ.get("REPORTGEN_SPARK_DRIVER_MEMORY", "2g"))
                  .getOrCreate())
     except Exception as exc:  # Java missing or too old: py4j raises its own types
@@ -81,10 +84,29 @@ def _read(spark, path: Path):
         text = head.decode("utf-8", errors="replace")
         first = text.splitlines()[0] if text.splitlines() else ""
         delimiter = max((",", "\t", ";", "|"), key=first.count)
+        # values keep their spaces, as with the pandas engine: cleaning strips them and says so
         frame = (spark.read.option("header", True).option("sep", delimiter).option("inferSchema", False)
-                 .option("ignoreLeadingWhiteSpace", True).option("ignoreTrailingWhiteSpace", True).csv(str(path)))
+                 .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+                 .csv(str(path)))
     renamed = frame.toDF(*[c.strip() for c in frame.columns])
-    return renamed.withColumn(ROW, F.monotonically_increasing_id())
+    return _numbered(renamed)
+
+
+def _numbered(frame):
+    """``frame`` with ROW: the 1-based data row number, as the pandas engine numbers rows (in segments.csv and
+    cleaning.csv). monotonically_increasing_id alone jumps between partitions (the partition number sits in its
+    upper bits); one count per partition turns it into consecutive numbers without leaving the JVM."""
+    from pyspark.sql import functions as F
+
+    tagged = frame.withColumn("__part", F.spark_partition_id()).withColumn("__id", F.monotonically_increasing_id())
+    counts = dict(tagged.groupBy("__part").count().collect())
+    offsets, total = [], 0
+    for part in sorted(counts):
+        offsets += [F.lit(part), F.lit(total)]
+        total += counts[part]
+    start = F.create_map(*offsets)[F.col("__part")] if offsets else F.lit(0)
+    in_part = F.col("__id").bitwiseAND((1 << 33) - 1)
+    return tagged.withColumn(ROW, start + in_part + 1).drop("__part", "__id")
 
 
 def _driver_frame(rows: list, columns: list[str]) -> pd.DataFrame:
@@ -105,7 +127,7 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
 
     progress(f"Starting Spark ({settings.spark_master})")
     spark = session(settings.spark_master)
-    raw = _read(spark, Path(path))
+    raw = _read(spark, Path(path)).cache()
     columns = [c for c in raw.columns if c != ROW]
     rows_in = raw.count()
     if rows_in == 0:
@@ -123,62 +145,10 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
     id_column = next((c for c, i in roles.items() if i.role == "id"), None)
 
     progress(f"Cleaning {rows_in:,} rows on Spark")
-    steps: list[CleaningStep] = []
-    frame = raw.dropna(how="all", subset=columns)
-    empty = rows_in - frame.count()
-    if empty:
-        steps.append(CleaningStep("empty_rows", None, empty, "dropped rows", "every value in the row is missing"))
-    markers = list(MARKERS)
-    for column in (*numeric, *categorical):
-        text = F.trim(F.col(f"`{column}`"))
-        frame = frame.withColumn(column, F.when(F.lower(text).isin(markers) | (text == ""), None).otherwise(text))
-    for column in numeric:
-        cleaned = F.regexp_replace(F.regexp_replace(F.col(f"`{column}`"), r"[\s$€£¥%]", ""),
-                                   r"(?<=[0-9])[,'](?=[0-9]{3}\b)", "")
-        number = F.regexp_replace(cleaned, r"^(-?[0-9]+),([0-9]+)$", "$1.$2").cast("double")
-        limits = valid_range(column)
-        if limits is not None:
-            number = F.when((number < limits[0]) | (number > limits[1]), None).otherwise(number)
-        frame = frame.withColumn(column, number)
-    for column in categorical:
-        frame = frame.withColumn(column, F.coalesce(F.col(f"`{column}`"), F.lit(MISSING_LABEL)))
-    before = frame.count()
-    frame = frame.dropDuplicates([c for c in columns])
-    dropped = before - frame.count()
-    if dropped:
-        steps.append(CleaningStep("duplicate_rows", None, dropped, "dropped rows", "exact copy of an earlier row"))
-    if id_column is not None:
-        from pyspark.sql.window import Window
-
-        first = Window.partitionBy(F.col(f"`{id_column}`")).orderBy(ROW)
-        ranked = frame.withColumn("__rank", F.when(F.col(f"`{id_column}`").isNull(), 1)
-                                  .otherwise(F.row_number().over(first)))
-        dup_ids = ranked.filter("__rank > 1").count()
-        frame = ranked.filter("__rank = 1").drop("__rank")
-        if dup_ids:
-            steps.append(CleaningStep("duplicate_ids", id_column, dup_ids, "dropped rows",
-                                      "the ID was already used by an earlier row (the first one is kept)"))
-    usable = []
-    stats = frame.agg(*[F.countDistinct(F.col(f"`{f}`")).alias(f) for f in features]).collect()[0]
-    for feature in features:
-        if stats[feature] >= 2:
-            usable.append(feature)
-        else:
-            steps.append(CleaningStep("unusable_feature", feature, 0, "excluded column", "constant or empty"))
-    if not usable:
-        raise InputError("no usable feature column", hint="Choose numeric columns with varying values.")
-    if settings.missing == "drop":
-        before = frame.count()
-        frame = frame.dropna(subset=usable)
-        gone = before - frame.count()
-        if gone:
-            steps.append(CleaningStep("missing_value", None, gone, "dropped rows",
-                                      "missing value in a feature column (--missing drop)"))
-    else:
-        medians = frame.approxQuantile(usable, [0.5], 0.0001)
-        frame = frame.fillna({f: float(m[0]) for f, m in zip(usable, medians, strict=True) if m})
-    frame = frame.cache()
-    rows_out = frame.count()
+    frame, usable, account, log = _clean(raw, columns=columns, numeric=numeric, categorical=categorical,
+                                         features=tuple(features), id_column=id_column, missing=settings.missing,
+                                         rows_in=rows_in, roles=roles)
+    rows_out = account.rows_out
 
     progress("Scaling the features on Spark")
     moments = frame.agg(*[F.avg(F.col(f"`{f}`")).alias(f"m{i}") for i, f in enumerate(usable)],
@@ -203,7 +173,7 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
     fraction = min(1.0, DRIVER_SAMPLE / max(rows_out, 1) * 1.2)
     sample_rows_ = vectors.sample(False, fraction, seed=settings.seed).orderBy(ROW).limit(DRIVER_SAMPLE)
     sample_pdf = _driver_frame(sample_rows_.select(ROW, *columns).collect(), [ROW, *columns])
-    sample_pdf.index = pd.Index(sample_pdf.pop(ROW).astype(np.int64) + 1, name="row")
+    sample_pdf.index = pd.Index(sample_pdf.pop(ROW).astype(np.int64), name="row")
     X_sample = (sample_pdf[usable].to_numpy(dtype=float) - np.asarray(center)) / np.asarray(scale)
     sample_matrix = FeatureMatrix(X=X_sample, names=tuple(usable), rows=sample_pdf.index.to_numpy(), scaler=scaler)
     low, high = check_k_range(sample_matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
@@ -271,21 +241,203 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
     key = id_column or ROW
     segments = predictions.select(F.col(f"`{key}`").alias("key"), F.col(ROW), F.col(SEGMENT)).orderBy(ROW)
     table = pd.DataFrame([tuple(r) for r in segments.toLocalIterator()], columns=["key", ROW, "segment"])
-    if id_column is None:
-        table["key"] = table[ROW] + 1
     table = table.drop(columns=[ROW]).rename(columns={"key": id_column or "row"})
-    account = CleaningAccount(
-        rows_in=rows_in, rows_out=rows_out, missing_policy=settings.missing, steps=tuple(steps),
-        excluded_columns=tuple((c, ROLE_NOTES[i.role]) for c, i in roles.items() if c not in usable))
     cleaned = CleanResult(frame=sample_pdf, id_column=id_column, features=tuple(usable), numeric=tuple(profiled),
-                          categorical=categorical, account=account,
-                          log=pd.DataFrame(columns=["row", "column", "action", "reason", "value"]))
+                          categorical=categorical, account=account, log=log)
     dataset = Dataset(frame=sample_pdf, source=source, columns=tuple(roles.values()))
     with contextlib.suppress(Exception):
         vectors.unpersist()
         predictions.unpersist()
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=sample_matrix, selection=selection,
                     segmentation=segmentation, profiles=profiles, segments=table, summary=summary)
+
+
+# ----------------------------------------------------------------------------- cleaning on Spark
+def _collect_flagged(frame, checks: list[tuple[str, Any, Any]]) -> dict[str, list[tuple[int, Any]]]:
+    """For every (key, condition, value expression): the (row, value) pairs where the condition holds, from one
+    Spark job (a union of filters), in row order."""
+    from pyspark.sql import functions as F
+
+    parts = [frame.filter(condition).select(F.col(ROW).alias("row"), F.lit(key).alias("key"),
+                                            value.cast("string").alias("value"))
+             for key, condition, value in checks]
+    found: dict[str, list[tuple[int, Any]]] = {key: [] for key, _, _ in checks}
+    if not parts:
+        return found
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    for row in union.collect():
+        found[row["key"]].append((int(row["row"]), row["value"]))
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: pair[0])
+    return found
+
+
+def _log(account: Account, pairs: list[tuple[int, Any]], step: str, column: str | None, action: str, reason: str,
+         *, show: str | None = "text", examples: tuple[str, ...] | None = None) -> None:
+    """One step of the account from collected (row, value) pairs, as the pandas engine writes it."""
+    rows = pd.Index([row for row, _ in pairs], dtype=np.int64)
+    values = None
+    if show == "number":
+        values = pd.Series([float(v) for _, v in pairs], index=rows, dtype=float)
+    elif show == "text":
+        values = pd.Series([v for _, v in pairs], index=rows, dtype=object)
+    account.add(step, column, rows, action, reason, values, examples=examples)
+
+
+def _spellings(frame, column: str) -> dict[str, str]:
+    """Each stripped spelling of a categorical column -> the most common spelling that differs only by case
+    (ties: the first seen), as the pandas engine unifies them."""
+    from pyspark.sql import functions as F
+
+    counts = (frame.filter(F.col(column).isNotNull())
+              .groupBy(F.trim(F.col(column)).alias("value"))
+              .agg(F.count("*").alias("n"), F.min(ROW).alias("first")).collect())
+    canonical: dict[str, str] = {}
+    for row in sorted(counts, key=lambda r: (-r["n"], r["first"])):
+        canonical.setdefault(row["value"].casefold(), row["value"])
+    return {row["value"]: canonical[row["value"].casefold()] for row in counts if row["value"] != ""}
+
+
+def _clean(raw, *, columns: list[str], numeric: tuple[str, ...], categorical: tuple[str, ...],
+           features: tuple[str, ...], id_column: str | None, missing: str, rows_in: int, roles: dict):
+    """The pandas engine's cleaning (reportgen.clean), step for step, on Spark: the same steps, counts, reasons
+    and per-row log. Returns (cleaned Spark frame, usable features, CleaningAccount, log)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    account = Account()
+    col = {c: F.col(f"`{c}`") for c in columns}
+    frame = raw.withColumn("__empty", F.lit(True))
+    for c in columns:
+        frame = frame.withColumn("__empty", F.col("__empty") & col[c].isNull())
+    checks: list[tuple[str, Any, Any]] = [("empty", F.col("__empty"), F.lit(None))]
+    row_steps: list[tuple[str, tuple]] = [("empty", ("empty_rows", None, "dropped rows",
+                                                      "every value in the row is missing", None))]
+    for i, c in enumerate(numeric):
+        text = F.trim(col[c])
+        marker = F.lower(text).isin(list(MARKERS))
+        kept = F.when(marker, None).otherwise(col[c])
+        stripped = F.regexp_replace(F.trim(kept), r"[\s$€£¥%]", "")
+        for _ in range(3):
+            stripped = F.regexp_replace(stripped, r"([0-9])[,']([0-9]{3})\b", "$1$2")
+        parsed = F.regexp_replace(stripped, r"^(-?[0-9]+),([0-9]+)$", "$1.$2").cast("double")
+        plain = F.trim(kept).cast("double")
+        infinite = parsed.isin(float("inf"), float("-inf"))
+        number = F.when(infinite, None).otherwise(parsed)
+        frame = (frame.withColumn(f"__mk{i}", col[c].isNotNull() & marker)
+                 .withColumn(f"__cv{i}", kept.isNotNull() & plain.isNull() & parsed.isNotNull())
+                 .withColumn(f"__nn{i}", kept.isNotNull() & parsed.isNull())
+                 .withColumn(f"__inf{i}", infinite.isNotNull() & infinite)
+                 .withColumn(f"__num{i}", number))
+        checks += [(f"mk{i}", F.col(f"__mk{i}"), col[c]), (f"cv{i}", F.col(f"__cv{i}"), col[c]),
+                   (f"nn{i}", F.col(f"__nn{i}"), col[c]), (f"inf{i}", F.col(f"__inf{i}"), parsed)]
+        row_steps += [
+            (f"mk{i}", ("missing_marker", c, "set to missing", "text that stands for a missing value", "text")),
+            (f"cv{i}", ("numbers_as_text", c, "converted to numbers",
+                        "numbers written as text (spaces, thousands separators, currency or % signs)", "text")),
+            (f"nn{i}", ("not_a_number", c, "set to missing", "not a number", "text")),
+            (f"inf{i}", ("infinite", c, "set to missing", "infinite value", "number"))]
+        limits = valid_range(c)
+        if limits is not None:
+            low, high, why = limits
+            outside = (F.col(f"__num{i}") < low) | (F.col(f"__num{i}") > high)
+            frame = frame.withColumn(f"__im{i}", outside.isNotNull() & outside)
+            checks.append((f"im{i}", F.col(f"__im{i}"), F.col(f"__num{i}")))
+            row_steps.append((f"im{i}", ("impossible_value", c, "set to missing", why, "number")))
+            frame = frame.withColumn(f"__val{i}", F.when(F.col(f"__im{i}"), None).otherwise(F.col(f"__num{i}")))
+        else:
+            frame = frame.withColumn(f"__val{i}", F.col(f"__num{i}"))
+    for i, c in enumerate(categorical):
+        marker = col[c].isNotNull() & F.lower(F.trim(col[c])).isin(list(MARKERS))
+        kept = F.when(marker, None).otherwise(col[c])
+        spellings = _spellings(raw.withColumn(c, kept), c)
+        mapping = F.create_map(*[F.lit(x) for pair in spellings.items() for x in pair]) if spellings else None
+        unified = mapping[F.trim(kept)] if mapping is not None else F.lit(None).cast("string")
+        frame = (frame.withColumn(f"__cmk{i}", marker)
+                 .withColumn(f"__sp{i}", kept.isNotNull() & unified.isNotNull() & (unified != kept))
+                 .withColumn(f"__mc{i}", unified.isNull())
+                 .withColumn(f"__cat{i}", F.coalesce(unified, F.lit(MISSING_LABEL))))
+        checks += [(f"cmk{i}", F.col(f"__cmk{i}"), col[c]), (f"sp{i}", F.col(f"__sp{i}"), col[c]),
+                   (f"mc{i}", F.col(f"__mc{i}"), F.lit(None))]
+        row_steps += [
+            (f"cmk{i}", ("missing_marker", c, "set to missing", "text that stands for a missing value", "text")),
+            (f"sp{i}", ("spelling", c, "unified spelling", "the same category written with other case or spaces",
+                        "text")),
+            (f"mc{i}", ("missing_category", c, f"labelled {MISSING_LABEL}",
+                        "missing category (kept, shown as its own group)", None))]
+    frame = frame.cache()
+    # the value checks do not apply to empty rows (they are dropped first)
+    found = _collect_flagged(frame, [(k, cond & ~F.col("__empty") if k != "empty" else cond, v)
+                                     for k, cond, v in checks])
+    for key, (step, column, action, reason, show) in row_steps:  # the pandas engine's order
+        _log(account, found[key], step, column, action, reason, show=show)
+
+    frame = frame.filter(~F.col("__empty"))
+    for i, c in enumerate(numeric):
+        frame = frame.withColumn(c, F.col(f"__val{i}"))
+    for i, c in enumerate(categorical):
+        frame = frame.withColumn(c, F.col(f"__cat{i}"))
+    frame = frame.select(*[col[c] for c in columns], F.col(ROW)).cache()
+
+    everything = Window.partitionBy(*[col[c] for c in columns]).orderBy(ROW)
+    frame = frame.withColumn("__copy", F.row_number().over(everything) > 1).cache()
+    _log(account, _collect_flagged(frame, [("dup", F.col("__copy"), F.lit(None))])["dup"], "duplicate_rows", None,
+         "dropped rows", "exact copy of an earlier row", show=None)
+    frame = frame.filter(~F.col("__copy")).drop("__copy")
+    if id_column is not None:
+        first = Window.partitionBy(col[id_column]).orderBy(ROW)
+        frame = frame.withColumn("__dupid", col[id_column].isNotNull() & (F.row_number().over(first) > 1)).cache()
+        found = _collect_flagged(frame, [("dupid", F.col("__dupid"), col[id_column]),
+                                         ("noid", col[id_column].isNull(), F.lit(None))])
+        _log(account, found["dupid"], "duplicate_ids", id_column, "dropped rows",
+             "the ID was already used by an earlier row (the first one is kept)")
+        _log(account, found["noid"], "missing_ids", id_column, "kept",
+             "no customer ID (the row is kept; its ID is blank in segments.csv)", show=None)
+        frame = frame.filter(~F.col("__dupid")).drop("__dupid")
+
+    stats = frame.agg(*[F.countDistinct(col[f]).alias(f"d{i}") for i, f in enumerate(features)],
+                      *[F.first(col[f], ignorenulls=True).alias(f"v{i}") for i, f in enumerate(features)]
+                      ).collect()[0]
+    usable, unusable = [], {}
+    for i, feature in enumerate(features):
+        if stats[f"d{i}"] == 0:
+            unusable[feature] = "no usable values"
+        elif stats[f"d{i}"] < 2:
+            unusable[feature] = f"constant: every value is {float(stats[f'v{i}']):g}"
+        else:
+            usable.append(feature)
+    for feature, why in unusable.items():
+        account.steps.append(CleaningStep("unusable_feature", feature, 0, "excluded column", why))
+    if not usable:
+        detail = "; ".join(f"{c}: {why}" for c, why in unusable.items()) or "none was given"
+        raise InputError(f"no usable feature column ({detail})",
+                         hint="Choose numeric columns with varying values with --features.")
+    gaps = _collect_flagged(frame, [(f"gap{i}", col[f].isNull(), F.lit(None)) for i, f in enumerate(usable)])
+    if missing == "drop":
+        for i, feature in enumerate(usable):
+            _log(account, gaps[f"gap{i}"], "missing_value", feature, "dropped rows",
+                 "missing value in a feature column (--missing drop)", show=None)
+        for feature in usable:
+            frame = frame.filter(col[feature].isNotNull())
+    else:
+        present = [f for i, f in enumerate(usable) if gaps[f"gap{i}"]]
+        medians = dict(zip(present, frame.approxQuantile(present, [0.5], 0.0001), strict=True)) if present else {}
+        for i, feature in enumerate(usable):
+            if feature not in medians or not medians[feature]:
+                continue
+            median = float(medians[feature][0])
+            _log(account, gaps[f"gap{i}"], "missing_value", feature, "imputed median",
+                 f"missing value in a feature column, replaced by the median {median:g} (--missing median)",
+                 show=None, examples=(f"{median:g}",))
+            frame = frame.fillna({feature: median})
+    frame = frame.cache()
+    rows_out = frame.count()
+    excluded = tuple((c, unusable.get(c) or ROLE_NOTES[roles[c].role]) for c in columns if c not in usable)
+    acct = CleaningAccount(rows_in=rows_in, rows_out=rows_out, missing_policy=missing,  # type: ignore[arg-type]
+                           steps=tuple(account.steps), excluded_columns=excluded)
+    return frame, usable, acct, account.log()
 
 
 def _profiles(predictions, seg: Segmentation, numeric: list[str], features: list[str], categorical: tuple[str, ...],

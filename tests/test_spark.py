@@ -55,3 +55,49 @@ def test_spark_finds_the_same_mall_segments(spark_available, invoke, mall_csv: P
     assert names == ["Average income, average spending", "High income, high spending", "High income, low spending",
                      "Low income, low spending", "Low income, high spending"]
     assert invoke("verify", str(spark_folder)).exit_code == 0
+
+
+def _dirty_table(with_id: bool) -> pd.DataFrame:
+    from reportgen.sample import generate_customers
+
+    frame = generate_customers(300, seed=7).astype(object)  # the sample's own dirt: "?", -49, "female ", copies
+    frame.loc[5, "Annual Income (k$)"] = "1,200"
+    frame.loc[9, "Annual Income (k$)"] = "abc"
+    frame.loc[11, "Gender"] = "n/a"
+    frame.loc[12, "Spending Score (1-100)"] = "inf"
+    frame.loc[13] = [None] * len(frame.columns)
+    return frame if with_id else frame.drop(columns=["CustomerID"])
+
+
+@pytest.mark.parametrize("with_id", [True, False], ids=["with-ids", "row-numbers"])
+def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, invoke, tmp_path: Path,
+                                                            with_id: bool) -> None:
+    """The same cleaning.csv (every row touched, with why), the same account in manifest.json and the same row
+    numbers in segments.csv, with the input split into several Spark partitions."""
+    from reportgen.spark_engine import session
+
+    path = tmp_path / "dirty.csv"
+    _dirty_table(with_id).to_csv(path, index=False)
+    spark = session("local[*]")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")  # a 10 kB file in several partitions
+    spark.conf.set("spark.sql.files.openCostInBytes", "0")
+    try:
+        assert spark.read.csv(str(path), header=True).rdd.getNumPartitions() >= 3
+        runs = {engine: invoke("run", str(path), "-q", "--format", "none", "--engine", engine, "--name", engine)
+                for engine in ("pandas", "spark")}
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+    assert all(r.exit_code == 0 for r in runs.values()), runs["spark"].stderr
+    pandas_folder, spark_folder = (tmp_path / runs[e].stdout.strip() for e in ("pandas", "spark"))
+    log = (spark_folder / "cleaning.csv").read_text()
+    assert log == (pandas_folder / "cleaning.csv").read_text()
+    for expected in ("1,200", "not a number,abc", "infinite value,inf", "unified spelling", "labelled (missing)",
+                     "every value in the row is missing", "exact copy of an earlier row"):
+        assert expected in log
+    quality = [json.loads((f / "manifest.json").read_text())["data_quality"] for f in (pandas_folder, spark_folder)]
+    assert quality[0] == quality[1]
+    segments = [pd.read_csv(f / "segments.csv") for f in (pandas_folder, spark_folder)]
+    key = "CustomerID" if with_id else "row"
+    assert segments[1][key].tolist() == segments[0][key].tolist()
+    assert (segments[1]["segment"] == segments[0]["segment"]).mean() >= 0.95
