@@ -99,7 +99,7 @@ def _run(source, settings: Settings, *, now: datetime, clock: _Clock, source_nam
                                 cleaned.categorical, cleaned.features, settings.seed)
 
         if settings.engine == "spark":
-            analysis = _analyse_spark(source, settings, clock)
+            analysis = _analyse_spark(source, settings, baseline, clock)
             explore(analysis.cleaned)
         else:
             analysis = _analyse(source, source_name, settings, baseline, clock, on_clean=explore)
@@ -205,19 +205,17 @@ def _analyse(source, source_name, settings: Settings, baseline, clock: _Clock,
                     segmentation=segmentation, statuses=statuses)
 
 
-def _analyse_spark(source, settings: Settings, clock: _Clock) -> Analysis:
+def _analyse_spark(source, settings: Settings, baseline, clock: _Clock) -> Analysis:
     """The Spark engine (the stages that touch every row run on Spark)."""
     from .errors import ConfigError
 
-    if settings.baseline or settings.assign_only:
-        raise ConfigError("--baseline and --assign-only are not available with --engine spark yet",
-                          hint="Compare two Spark runs with 'reportgen compare RUN_A RUN_B'.")
     if not isinstance(source, str | Path):
         raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
     from . import spark_engine
 
     with clock.stage("spark", "Running the analysis on Spark"):
-        return spark_engine.analyse(Path(source), settings, progress=clock.progress)
+        return spark_engine.analyse(Path(source), settings, progress=clock.progress, baseline=baseline,
+                                    scale_method=resolve_scale(settings.scale, baseline))
 
 
 def resolve_scale(scale: str | None, baseline) -> str:

@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from .clean import MARKERS, MISSING_LABEL, ROLE_NOTES, Account, valid_range
-from .cluster import canonical_numbers, check_k_range, explain_choice, find_elbow, sample_rows
+from .cluster import canonical_numbers, check_k_range, explain_choice, find_elbow, renumber, sample_rows
+from .compare import check_features, stable_numbers
 from .errors import ConfigError, InputError
 from .features import choose_features
 from .load import infer_roles, looks_like_id_name
 from .model import (
     Analysis,
+    BaselineModel,
     CleaningAccount,
     CleaningStep,
     CleanResult,
@@ -118,8 +120,11 @@ def _driver_frame(rows: list, columns: list[str]) -> pd.DataFrame:
                        dtype={c: "string" for c in columns if looks_like_id_name(c)} or None)
 
 
-def analyse(path: Path, settings, *, progress: Callable[[str], None], features_from=None) -> Analysis:
-    """Load, clean, scale, sweep k, fit and profile on Spark."""
+def analyse(path: Path, settings, *, progress: Callable[[str], None], baseline: BaselineModel | None = None,
+            scale_method: str = "standard") -> Analysis:
+    """Load, clean, scale, sweep k, fit and profile on Spark. With a ``baseline``: its features, segment numbers
+    and names for matched segments (as the pandas engine), or with ``settings.assign_only`` its scaling and
+    centroids, every customer assigned to the nearest, without re-clustering."""
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.evaluation import ClusteringEvaluator
     from pyspark.ml.feature import VectorAssembler
@@ -139,7 +144,8 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
     source = Source(name=Path(path).name, path=str(Path(path).resolve()), size=Path(path).stat().st_size,
                     sha256=_sha256(Path(path)), format="parquet" if str(path).endswith(".parquet") else "csv")
     probe_dataset = Dataset(frame=probe, source=source, columns=tuple(roles.values()))
-    features = features_from(probe_dataset) if features_from else choose_features(probe_dataset, settings.features)
+    features = (check_features(baseline, settings.features, probe_dataset) if baseline is not None
+                else choose_features(probe_dataset, settings.features))
     numeric = tuple(dict.fromkeys([*features, *(c for c, i in roles.items() if i.role == "numeric")]))
     categorical = tuple(c for c, i in roles.items() if i.role == "categorical" and c not in features)
     id_column = next((c for c, i in roles.items() if i.role == "id"), None)
@@ -155,8 +161,14 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
                         *[F.stddev_pop(F.col(f"`{f}`")).alias(f"s{i}") for i, f in enumerate(usable)],
                         *[F.min(F.col(f"`{f}`")).alias(f"lo{i}") for i, f in enumerate(usable)],
                         *[F.max(F.col(f"`{f}`")).alias(f"hi{i}") for i, f in enumerate(usable)]).collect()[0]
-    method = settings.scale or "standard"
-    if method == "standard":
+    method = scale_method
+    assign_only = baseline is not None and settings.assign_only
+    if assign_only:
+        if list(usable) != list(baseline.features):
+            raise InputError(f"the baseline's feature columns cannot all be used here ({', '.join(usable)} are)",
+                             hint="Check the cleaning account, or run without --assign-only.")
+        center, scale = list(baseline.scaler.center), list(baseline.scaler.scale)
+    elif method == "standard":
         center = [float(moments[f"m{i}"]) for i in range(len(usable))]
         scale = [float(moments[f"s{i}"]) or 1.0 for i in range(len(usable))]
     elif method == "minmax":
@@ -164,7 +176,7 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
         scale = [float(moments[f"hi{i}"] - moments[f"lo{i}"]) or 1.0 for i in range(len(usable))]
     else:
         center, scale = [0.0] * len(usable), [1.0] * len(usable)
-    scaler = Scaler(method=method, center=tuple(center), scale=tuple(scale))
+    scaler = baseline.scaler if assign_only else Scaler(method=method, center=tuple(center), scale=tuple(scale))
     scaled_cols = [f"__x{i}" for i in range(len(usable))]
     for i, feature in enumerate(usable):
         frame = frame.withColumn(scaled_cols[i], (F.col(f"`{feature}`") - center[i]) / scale[i])
@@ -176,6 +188,10 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
     sample_pdf.index = pd.Index(sample_pdf.pop(ROW).astype(np.int64), name="row")
     X_sample = (sample_pdf[usable].to_numpy(dtype=float) - np.asarray(center)) / np.asarray(scale)
     sample_matrix = FeatureMatrix(X=X_sample, names=tuple(usable), rows=sample_pdf.index.to_numpy(), scaler=scaler)
+    if assign_only:
+        return _assigned(vectors, sample_pdf, sample_matrix, baseline, settings, progress=progress,
+                         id_column=id_column, numeric=numeric, categorical=categorical,
+                         usable=usable, account=account, log=log, source=source, roles=roles)
     low, high = check_k_range(sample_matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
 
     progress(f"Trying k = {low}..{high} with Spark MLlib KMeans")
@@ -235,9 +251,25 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
         calinski_harabasz=chosen_candidate.calinski_harabasz, silhouette_sample_size=None,
         sample_silhouettes=per_row, sample_labels=ls, seed=settings.seed, n_init=1)
 
+    statuses: dict[int, str] = {}
+    if baseline is not None:  # keep the baseline's segment numbers (and so its names) for matched segments
+        mapping, statuses = stable_numbers(baseline, segmentation)
+        segmentation = renumber(segmentation, mapping)
+        stable = F.create_map(*[F.lit(x) for pair in mapping.items() for x in pair])
+        predictions = predictions.withColumn(SEGMENT, stable[F.col(SEGMENT)])
+    return _finish(predictions, vectors, sample_pdf, sample_matrix, selection, segmentation, statuses,
+                   progress=progress, id_column=id_column, numeric=numeric, categorical=categorical, usable=usable,
+                   account=account, log=log, source=source, roles=roles)
+
+
+def _finish(predictions, vectors, sample_pdf, sample_matrix, selection, segmentation, statuses, *, progress,
+            id_column, numeric, categorical, usable, account, log, source, roles) -> Analysis:
+    """Profiles (Spark aggregations) and every customer's segment, gathered into an :class:`Analysis`."""
+    from pyspark.sql import functions as F
+
     progress("Profiling the segments on Spark")
     profiled = [*usable, *(c for c in numeric if c not in usable)]
-    profiles, summary = _profiles(predictions, segmentation, profiled, usable, categorical, rows_out)
+    profiles, summary = _profiles(predictions, segmentation, profiled, usable, categorical, account.rows_out)
     key = id_column or ROW
     segments = predictions.select(F.col(f"`{key}`").alias("key"), F.col(ROW), F.col(SEGMENT)).orderBy(ROW)
     table = pd.DataFrame([tuple(r) for r in segments.toLocalIterator()], columns=["key", ROW, "segment"])
@@ -249,7 +281,51 @@ def analyse(path: Path, settings, *, progress: Callable[[str], None], features_f
         vectors.unpersist()
         predictions.unpersist()
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=sample_matrix, selection=selection,
-                    segmentation=segmentation, profiles=profiles, segments=table, summary=summary)
+                    segmentation=segmentation, statuses=statuses, profiles=profiles, segments=table,
+                    summary=summary)
+
+
+def _assigned(vectors, sample_pdf, sample_matrix, baseline: BaselineModel, settings, *, progress, **rest
+              ) -> Analysis:
+    """--assign-only on Spark: every customer goes to the nearest of the baseline's centroids (in its scaled
+    space); the silhouette comes from Spark's ClusteringEvaluator, as in a Spark run that clusters."""
+    from pyspark.ml.evaluation import ClusteringEvaluator
+    from pyspark.sql import functions as F
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
+
+    from .snapshot import baseline_selection
+
+    numbers = tuple(baseline.numbers)
+    progress(f"Assigning customers to the {len(numbers)} baseline segments on Spark")
+    scaled = [F.col(f"__x{i}") for i in range(len(baseline.features))]
+    distances = [sum(((x - float(c)) ** 2 for x, c in zip(scaled, centre, strict=True)), F.lit(0.0))
+                 for centre in baseline.centroids]
+    nearest = F.least(*distances) if len(distances) > 1 else distances[0]
+    label = F.when(distances[0] == nearest, numbers[0])
+    for number, distance in zip(numbers[1:], distances[1:], strict=True):
+        label = label.when(distance == nearest, number)
+    predictions = vectors.withColumn(SEGMENT, label).withColumn("__d2", nearest).cache()
+    counts = dict(predictions.groupBy(SEGMENT).count().collect())
+    inertia = float(predictions.agg(F.sum("__d2")).collect()[0][0] or 0.0)
+    several = len([n for n in numbers if counts.get(n)]) > 1
+    silhouette = (float(ClusteringEvaluator(featuresCol="features", predictionCol=SEGMENT,
+                                            metricName="silhouette").evaluate(predictions))
+                  if several else float("nan"))
+    X = sample_matrix.X
+    labels = np.asarray(numbers)[((X[:, None, :] - baseline.centroids[None]) ** 2).sum(axis=2).argmin(axis=1)]
+    picked = sample_rows(len(X), settings.silhouette_sample, settings.seed)
+    Xs, ls = (X, labels) if picked is None else (X[picked], labels[picked])
+    varied = 1 < len(np.unique(labels)) < len(X)
+    segmentation = Segmentation(
+        k=len(numbers), labels=labels, centroids=baseline.centroids, centroids_original=baseline.centroids_original,
+        sizes=tuple(int(counts.get(n, 0)) for n in numbers), inertia=inertia, silhouette=silhouette,
+        davies_bouldin=float(davies_bouldin_score(X, labels)) if varied else float("nan"),
+        calinski_harabasz=float(calinski_harabasz_score(X, labels)) if varied else float("nan"),
+        silhouette_sample_size=None,
+        sample_silhouettes=silhouette_samples(Xs, ls) if 1 < len(np.unique(ls)) < len(ls) else np.zeros(len(ls)),
+        sample_labels=ls, seed=settings.seed, n_init=1, numbers=numbers)
+    return _finish(predictions, vectors, sample_pdf, sample_matrix, baseline_selection(baseline), segmentation,
+                   dict.fromkeys(numbers, "kept"), progress=progress, **rest)
 
 
 # ----------------------------------------------------------------------------- cleaning on Spark

@@ -101,3 +101,25 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
     key = "CustomerID" if with_id else "row"
     assert segments[1][key].tolist() == segments[0][key].tolist()
     assert (segments[1]["segment"] == segments[0]["segment"]).mean() >= 0.95
+
+
+def test_spark_keeps_a_baseline_and_assigns_to_it(spark_available, invoke, mall_csv: Path, tmp_path: Path) -> None:
+    """--baseline and --assign-only work with Spark as with the default engine, across engines."""
+    features = f"{INCOME},{SCORE}"
+    base = invoke("run", str(mall_csv), "--features", features, "-q", "--format", "none", "--name", "base")
+    assert base.exit_code == 0
+    base_folder = tmp_path / base.stdout.strip()
+    kept = invoke("run", str(mall_csv), "-q", "--format", "none", "--engine", "spark", "--baseline", "latest",
+                  "--name", "kept")
+    assert kept.exit_code == 0, kept.stderr
+    comparison = json.loads((tmp_path / kept.stdout.strip() / "comparison.json").read_text())
+    assert [s["status"] for s in comparison["segments"]] == ["kept"] * 5
+    assert comparison["features"] == [INCOME, SCORE]  # the baseline's features, without --features
+    assigned = invoke("run", str(mall_csv), "-q", "--format", "none", "--engine", "spark", "--baseline",
+                      str(base_folder), "--assign-only", "--name", "assigned")
+    assert assigned.exit_code == 0, assigned.stderr
+    assigned_folder = tmp_path / assigned.stdout.strip()
+    # a K-means solution is a fixed point: each customer is nearest to its own segment's centroid
+    assert (assigned_folder / "segments.csv").read_bytes() == (base_folder / "segments.csv").read_bytes()
+    manifest = json.loads((assigned_folder / "manifest.json").read_text())
+    assert manifest["baseline"]["assign_only"] is True
