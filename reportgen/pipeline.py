@@ -126,7 +126,7 @@ def _run(source, settings: Settings, *, now: datetime, clock: _Clock, source_nam
             if comparison is not None:
                 renderer.submit("comparison_charts", comparison)
             if "pdf" in settings.formats:
-                with clock.stage("pdf", "Loading the PDF renderer while the segment charts are drawn"):
+                with clock.stage("pdf_setup", "Loading the PDF renderer while the segment charts are drawn"):
                     prepare_pdf()
             with clock.stage("charts", "Drawing the charts"):
                 chart_set = tuple(chart for job in renderer.collect() for chart in job)
