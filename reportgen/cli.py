@@ -203,7 +203,7 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, emai
     progress = None if quiet else StderrProgress()
     if progress and config:
         progress(f"Using config {config}")
-    # the chart and PDF helper starts before this process imports pandas and scikit-learn: both get going at once
+    # the chart helper starts before this process imports pandas and scikit-learn: both get going at once
     renderer = start_renderer(settings.workers if settings.formats else 1)
     try:
         from .pipeline import run as run_pipeline
