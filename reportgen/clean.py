@@ -136,6 +136,28 @@ class Account:
         return pd.concat(self.logs, ignore_index=True)
 
 
+def usable_features(account: Account, stats: dict[str, tuple[int, float | None]]
+                    ) -> tuple[list[str], dict[str, str]]:
+    """The feature columns that can be clustered, from ``{column: (distinct values, first value)}``, and why
+    the others cannot; the others go into ``account``. Raises :class:`InputError` when none is left."""
+    usable: list[str] = []
+    unusable: dict[str, str] = {}
+    for column, (distinct, first) in stats.items():
+        if distinct == 0:
+            unusable[column] = "no usable values"
+        elif distinct < 2:
+            unusable[column] = f"constant: every value is {first:g}"
+        else:
+            usable.append(column)
+    for column, why in unusable.items():
+        account.steps.append(CleaningStep("unusable_feature", column, 0, "excluded column", why))
+    if not usable:
+        detail = "; ".join(f"{c}: {why}" for c, why in unusable.items()) or "none was given"
+        raise InputError(f"no usable feature column ({detail})",
+                         hint="Choose numeric columns with varying values with --features.")
+    return usable, unusable
+
+
 def _unify_spellings(values: pd.Series) -> tuple[pd.Series, pd.Index]:
     """Strip spaces and merge values that differ only by case ("male", "Male ") into the most common one."""
     codes, uniques = pd.factorize(values.astype("string").str.strip(), use_na_sentinel=True)
@@ -234,22 +256,9 @@ def clean(
         account.add("missing_ids", id_column, missing_ids, "kept",
                     "no customer ID (the row is kept; its ID is blank in segments.csv)")
 
-    usable: list[str] = []
-    unusable: dict[str, str] = {}
-    for column in features:
-        present = frame[column].dropna()
-        if present.empty:
-            unusable[column] = "no usable values"
-        elif present.nunique() < 2:
-            unusable[column] = f"constant: every value is {present.iloc[0]:g}"
-        else:
-            usable.append(column)
-    for column, why in unusable.items():
-        account.steps.append(CleaningStep("unusable_feature", column, 0, "excluded column", why))
-    if not usable:
-        detail = "; ".join(f"{c}: {why}" for c, why in unusable.items()) or "none was given"
-        raise InputError(f"no usable feature column ({detail})",
-                         hint="Choose numeric columns with varying values with --features.")
+    present = {column: frame[column].dropna() for column in features}
+    usable, unusable = usable_features(
+        account, {c: (v.nunique(), float(v.iloc[0]) if len(v) else None) for c, v in present.items()})
     excluded = tuple((info.name, unusable.get(info.name) or ROLE_NOTES[info.role])
                      for info in dataset.columns if info.name not in usable)
 

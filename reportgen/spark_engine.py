@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .clean import MARKERS, MISSING_LABEL, ROLE_NOTES, Account, valid_range
+from .clean import MARKERS, MISSING_LABEL, ROLE_NOTES, Account, usable_features, valid_range
 from .cluster import canonical_numbers, check_k_range, explain_choice, find_elbow, renumber, sample_rows
 from .compare import check_features, stable_numbers
 from .errors import ConfigError, InputError
@@ -29,7 +29,6 @@ from .model import (
     Analysis,
     BaselineModel,
     CleaningAccount,
-    CleaningStep,
     CleanResult,
     Dataset,
     FeatureMatrix,
@@ -476,20 +475,9 @@ def _clean(raw, *, columns: list[str], numeric: tuple[str, ...], categorical: tu
     stats = frame.agg(*[F.countDistinct(col[f]).alias(f"d{i}") for i, f in enumerate(features)],
                       *[F.first(col[f], ignorenulls=True).alias(f"v{i}") for i, f in enumerate(features)]
                       ).collect()[0]
-    usable, unusable = [], {}
-    for i, feature in enumerate(features):
-        if stats[f"d{i}"] == 0:
-            unusable[feature] = "no usable values"
-        elif stats[f"d{i}"] < 2:
-            unusable[feature] = f"constant: every value is {float(stats[f'v{i}']):g}"
-        else:
-            usable.append(feature)
-    for feature, why in unusable.items():
-        account.steps.append(CleaningStep("unusable_feature", feature, 0, "excluded column", why))
-    if not usable:
-        detail = "; ".join(f"{c}: {why}" for c, why in unusable.items()) or "none was given"
-        raise InputError(f"no usable feature column ({detail})",
-                         hint="Choose numeric columns with varying values with --features.")
+    usable, unusable = usable_features(account, {
+        f: (int(stats[f"d{i}"]), None if stats[f"v{i}"] is None else float(stats[f"v{i}"]))
+        for i, f in enumerate(features)})
     gaps = _collect_flagged(frame, [(f"gap{i}", col[f].isNull(), F.lit(None)) for i, f in enumerate(usable)])
     if missing == "drop":
         for i, feature in enumerate(usable):
