@@ -4,7 +4,7 @@
 
 Times whole `reportgen run` processes (start to exit, as a user waits for them):
   analysis only:  --format none   (load, clean, k sweep, final fit, profiles, data files)
-  full report:    the default     (plus charts, HTML and PDF), with the helper process (--workers 2) and without,
+  full report:    the default     (plus charts, HTML and PDF), with chart processes (--workers 2) and without,
 and prints the stage times of the full runs from their manifests.
 """
 
@@ -54,7 +54,7 @@ def main() -> None:
         stages = [statistics.median(t.get(s, 0.0) for _, t in results) for s in STAGES]
         print(f"{name:<24} {wall:>7.2f} {wall - base:>+7.2f}  " + " ".join(f"{v:>9.2f}" for v in stages))
     print("\nstage times are in-process seconds from manifest.json; with 2 workers 'charts' is the time this process")
-    print("waited for the helper's charts (exploration during the k sweep, segments during 'pdf setup': loading")
+    print("waited for the chart processes (exploration during the k sweep, segments during 'pdf setup': loading")
     print("WeasyPrint); 'pdf' is WeasyPrint's layout and writing of the PDF.")
 
 

@@ -7,8 +7,7 @@ table (`reportgen sample --clean`: ID, Gender and three numeric columns). It tim
   * one bare scikit-learn `KMeans(n_clusters=5, n_init=10)` fit on the three numeric columns (in-process);
   * the plain notebook-style script benchmarks/notebook_baseline.py (whole process; 200 rows only);
   * the whole `reportgen run` process with default options (HTML and PDF), its max RSS (from wait4), the peak RSS
-    of its chart helper process (from /proc) and the stage
-    times from its manifest.
+    of its chart process (from /proc) and the stage times from its manifest.
 and prints one table. Goals: 1M rows within 8x the bare fit and under 1.5 GiB; 200 rows within 1.5x the script.
 """
 
@@ -32,16 +31,21 @@ STAGES = ("load", "clean", "k_sweep", "final_fit", "profiles", "charts", "pdf_se
 
 
 def _helpers(pid: int) -> list[int]:
-    """The chart helper processes of ``pid`` (not the short-lived forks that run ldconfig or gcc for ctypes)."""
-    found = []
+    """The chart processes of ``pid``: every descendant started by multiprocessing (the forkserver and the chart
+    processes forked from it), not the short-lived forks that run ldconfig or gcc for ctypes."""
+    parents: dict[int, int] = {}
+    commands: dict[int, bytes] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
+            child = int(stat.parent.name)
+            parents[child] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            commands[child] = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if parent == pid and b"reportgen.background" in command:
-            found.append(int(stat.parent.name))
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found += [child for child in frontier if b"multiprocessing" in commands.get(child, b"")]
     return found
 
 
@@ -56,7 +60,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str]:
-    """Wall seconds, max RSS in MiB of the process itself and of its helper processes (their peaks, read from
+    """Wall seconds, max RSS in MiB of the process itself and of its chart processes (their peaks, read from
     /proc every 20 ms while they run; Linux only), and stdout of one command."""
     start = time.perf_counter()
     process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -130,13 +134,14 @@ def main() -> None:
             })
     print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs (1M rows: 1); whole processes\n")
     print(f"{'rows':>9} {'bare fit s':>10} {'run s':>7} {'run/fit':>8} {'notebook s':>10} {'run/nb':>7} "
-          f"{'max RSS MiB':>11} {'helper MiB':>10} {'sum MiB':>8}")
+          f"{'max RSS MiB':>11} {'charts MiB':>10} {'sum MiB':>8}")
     for r in rows:
         nb = f"{r['notebook']:>10.2f} {r['run'] / r['notebook']:>7.2f}" if r["notebook"] else f"{'':>10} {'':>7}"
         print(f"{r['rows']:>9,} {r['bare_fit']:>10.2f} {r['run']:>7.2f} {r['run'] / r['bare_fit']:>8.1f} {nb} "
               f"{r['rss']:>11.0f} {r['helper_rss']:>10.0f} {r['rss'] + r['helper_rss']:>8.0f}")
-    print("\nmax RSS: the reportgen process; helper: the chart process's peak; sum: both peaks added (an upper "
-          "bound of the two together)")
+    print("\nmax RSS: the reportgen process; charts: the peaks of its chart processes (the forkserver and the two it "
+          "forks), added;\nsum: all peaks added (an upper bound: forked processes share the pages they did not "
+          "change)")
     print("\nstage seconds (from manifest.json):")
     print(f"{'rows':>9} " + " ".join(f"{s:>9}" for s in STAGES))
     for r in rows:

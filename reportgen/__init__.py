@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings
 from .errors import ConfigError, InputError, MailError, OutputError, ReportgenError, SnapshotError
+from .settings import Settings
 
 __version__ = "0.1.0"
 

@@ -1,19 +1,33 @@
-"""Cleaning as an account: every row dropped and every value changed is counted, with why.
+"""Cleaning as an account: CLEANING_STEPS, declared once as data, run by every engine.
 
-Order: malformed lines, empty rows, numbers stored as text, impossible values, categorical spellings,
-duplicate rows, duplicate IDs, unusable feature columns, missing feature values (drop or median).
+Each step has a key (the line of the data quality account and of ``cleaning.csv``), the columns it looks at
+(``scopes``), what it does (``action``) and why (``reason``). Two kinds:
+
+* **Value steps** have a ``check``: a pandas function from a column's values to the rows it found and the column
+  after the step. A check looks at one value at a time (a marker, a number written as text, an impossible age), so
+  it gives the same answer on the whole column (the pandas engine) and on each batch of rows (the Spark engine runs
+  the very same functions with ``mapInPandas``). A step that needs to know the whole column first (which
+  spelling of a category is the common one) has a ``learn`` function over the column's distinct values and counts.
+  Adding a value step is one entry here: both engines run it.
+* **Table steps** (empty rows, duplicate rows and IDs, unusable features, missing feature values) look at whole
+  rows or whole columns; each engine implements them by key (:data:`PANDAS_TABLE_STEPS` here, the Spark engine's
+  own), and both take their action and reason from this table.
+
+The order of the table is the order of cleaning and of the account.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .model import CleaningAccount, CleaningStep, CleanResult, Dataset, MissingPolicy
+from .model import CleaningAccount, CleanResult, ColumnInfo, Dataset, MissingPolicy, StepCount
 
 MISSING_LABEL = "(missing)"
 ROLE_NOTES = {
@@ -22,6 +36,7 @@ ROLE_NOTES = {
     "text": "free text: not used", "empty": "empty column",
 }
 LOG_COLUMNS = ("row", "column", "action", "reason", "value")
+MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan", "#n/a", "missing", ".", "nil"})
 _AGE = re.compile(r"\bage\b", re.IGNORECASE)
 _RANGE = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*[-–]\s*(-?\d+(?:\.\d+)?)\s*\)")
 _NON_NEGATIVE = re.compile(
@@ -31,10 +46,8 @@ _NON_NEGATIVE = re.compile(
 )
 
 
-MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan", "#n/a", "missing", ".", "nil"})
-
-
-def _per_unique(values: pd.Series, function) -> pd.Series:
+# ----------------------------------------------------------------------------- parsing, one distinct value at a time
+def _per_unique(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``function`` applied to the distinct values only, then spread back (a million rows of "Male"/"Female"
     are two values to look at). ``function`` takes and returns a Series; missing values stay missing."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -46,15 +59,24 @@ def _per_unique(values: pd.Series, function) -> pd.Series:
     return pd.Series(padded[codes], index=values.index)
 
 
-def missing_markers(values: pd.Series) -> pd.Series:
-    """True where a value is text that stands for a missing value: ``"?"``, ``"n/a"``, ``"NULL"``, ``"-"``..."""
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+def _is_text(values: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values))
+
+
+def _text_in(values: pd.Series, vocabulary: frozenset[str]) -> pd.Series:
+    """True where a text value, stripped and lower-cased, is in ``vocabulary``."""
+    if not _is_text(values):
         return pd.Series(False, index=values.index)
 
     def check(uniques: pd.Series) -> pd.Series:
-        return uniques.astype("string").str.strip().str.lower().isin(MARKERS).fillna(False).astype(object)
+        return uniques.astype("string").str.strip().str.lower().isin(vocabulary).fillna(False).astype(object)
 
     return _per_unique(values, check).fillna(False).astype(bool)
+
+
+def missing_markers(values: pd.Series) -> pd.Series:
+    """True where a value is text that stands for a missing value: ``"?"``, ``"n/a"``, ``"NULL"``, ``"-"``..."""
+    return _text_in(values, MARKERS)
 
 
 def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -64,8 +86,7 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     were present but are not numbers (``"?"``, ``"abc"``).
     """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype(float)
-        return numbers, pd.Series(False, index=values.index)
+        return values.astype(float), pd.Series(False, index=values.index)
 
     def parse(uniques: pd.Series) -> pd.Series:
         text = uniques.astype("string").str.strip().str.replace(r"[\s$€£¥%]", "", regex=True)
@@ -75,8 +96,7 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         return pd.to_numeric(text, errors="coerce").astype(float)
 
     numbers = _per_unique(values, parse).astype(float)
-    unreadable = numbers.isna() & values.notna()
-    return numbers, unreadable.astype(bool)
+    return numbers, (numbers.isna() & values.notna()).astype(bool)
 
 
 def valid_range(column: str) -> tuple[float, float, str] | None:
@@ -93,6 +113,241 @@ def valid_range(column: str) -> tuple[float, float, str] | None:
     return None
 
 
+# ----------------------------------------------------------------------------- the steps
+Scope = Literal["rows", "numeric", "categorical", "ids", "features"]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a value step found in a column: the rows (a boolean mask) and the column after the step."""
+
+    rows: pd.Series
+    values: pd.Series
+
+
+# (distinct value, rows with it, first row) of a column, as the values enter a step: what ``learn`` sees
+ValueCounts: TypeAlias = pd.DataFrame
+Vocabulary = Mapping[str, str]
+Check = Callable[[pd.Series, str, Vocabulary], Found]  # (values, column name, what the step learned)
+
+
+@dataclass(frozen=True)
+class CleaningStep:
+    key: str
+    scopes: tuple[Scope, ...]
+    action: str
+    reason: str | Callable[[str], str | None]  # a callable gives the reason per column, None where it does not apply
+    check: Check | None = None  # value steps
+    learn: Callable[[ValueCounts], Vocabulary] | None = None  # from the whole column, before ``check`` runs
+    shows_value: bool = True  # cleaning.csv shows the value that was found
+    policy: MissingPolicy | None = None  # table steps that run only under this --missing policy
+
+    def reason_for(self, column: str | None) -> str | None:
+        return self.reason(column or "") if callable(self.reason) else self.reason
+
+
+def _mask(found: pd.Series, values: pd.Series) -> Found:
+    return Found(found, values.mask(found))
+
+
+def _check_markers(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    return _mask(missing_markers(values), values)
+
+
+def _check_numbers_as_text(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    if not _is_text(values):
+        return Found(pd.Series(False, index=values.index), values)
+    numbers, _ = parse_numbers(values)
+    plain = _per_unique(values, lambda u: pd.to_numeric(u.astype("string").str.strip(), errors="coerce").astype(float))
+    return Found((plain.isna() & numbers.notna()).astype(bool), values)
+
+
+def _check_not_a_number(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    numbers, unreadable = parse_numbers(values)
+    return Found(unreadable, numbers)
+
+
+def _check_infinite(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    return _mask(pd.Series(np.isinf(values.to_numpy(dtype=float)), index=values.index), values)
+
+
+def _check_impossible(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    limits = valid_range(column)
+    if limits is None:
+        return Found(pd.Series(False, index=values.index), values)
+    low, high, _ = limits
+    return _mask((values < low) | (values > high), values)
+
+
+def _impossible_reason(column: str) -> str | None:
+    limits = valid_range(column)
+    return limits[2] if limits else None
+
+
+def learn_spellings(counts: ValueCounts) -> Vocabulary:
+    """Each spelling of a category (spaces stripped) -> the most common spelling that differs only by case
+    (ties: the one seen first)."""
+    present = counts[counts["value"].notna()]
+    stripped = present.assign(value=present["value"].astype(str).str.strip())
+    grouped = stripped.groupby("value", sort=False).agg(count=("count", "sum"), first=("first", "min"))
+    canonical: dict[str, str] = {}
+    for value in grouped.sort_values(["count", "first"], ascending=[False, True], kind="stable").index:
+        canonical.setdefault(str(value).casefold(), str(value))
+    return {str(value): canonical[str(value).casefold()] for value in grouped.index if value != ""}
+
+
+def _check_spelling(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    unified = _per_unique(values, lambda u: u.astype("string").str.strip().map(vocabulary).astype(object))
+    unified = unified.astype(object).where(unified.notna(), None)
+    # compared as text: a category of numbers (1, 2, 3) becomes text without being "respelled"
+    as_text = _per_unique(values, lambda u: u.astype("string").astype(object))
+    changed = values.notna() & unified.notna() & (unified != as_text)
+    return Found(changed.astype(bool), unified)
+
+
+def _check_missing_category(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    missing = values.isna()
+    return Found(missing, values.where(~missing, MISSING_LABEL))
+
+
+CLEANING_STEPS: tuple[CleaningStep, ...] = (
+    CleaningStep("malformed_lines", ("rows",), "skipped lines",
+                 "the line has a different number of fields than the header"),
+    CleaningStep("empty_rows", ("rows",), "dropped rows", "every value in the row is missing", shows_value=False),
+    CleaningStep("missing_marker", ("numeric", "categorical"), "set to missing",
+                 "text that stands for a missing value", check=_check_markers),
+    CleaningStep("numbers_as_text", ("numeric",), "converted to numbers",
+                 "numbers written as text (spaces, thousands separators, currency or % signs)",
+                 check=_check_numbers_as_text),
+    CleaningStep("not_a_number", ("numeric",), "set to missing", "not a number", check=_check_not_a_number),
+    CleaningStep("infinite", ("numeric",), "set to missing", "infinite value", check=_check_infinite),
+    CleaningStep("impossible_value", ("numeric",), "set to missing", _impossible_reason, check=_check_impossible),
+    CleaningStep("spelling", ("categorical",), "unified spelling",
+                 "the same category written with other case or spaces", check=_check_spelling,
+                 learn=learn_spellings),
+    CleaningStep("missing_category", ("categorical",), f"labelled {MISSING_LABEL}",
+                 "missing category (kept, shown as its own group)", check=_check_missing_category,
+                 shows_value=False),
+    CleaningStep("duplicate_rows", ("rows",), "dropped rows", "exact copy of an earlier row", shows_value=False),
+    CleaningStep("duplicate_ids", ("ids",), "dropped rows",
+                 "the ID was already used by an earlier row (the first one is kept)"),
+    CleaningStep("missing_ids", ("ids",), "kept", "no customer ID (the row is kept; its ID is blank in segments.csv)",
+                 shows_value=False),
+    CleaningStep("unusable_feature", ("features",), "excluded column", "cannot be clustered"),
+    CleaningStep("missing_value", ("features",), "dropped rows", "missing value in a feature column (--missing drop)",
+                 shows_value=False, policy="drop"),
+    CleaningStep("missing_value", ("features",), "imputed median",
+                 "missing value in a feature column, replaced by the median {median} (--missing median)",
+                 shows_value=False, policy="median"),
+)
+
+
+def step(key: str, policy: MissingPolicy | None = None, steps: Sequence[CleaningStep] = CLEANING_STEPS
+         ) -> CleaningStep:
+    """The table entry with ``key`` (and, for missing_value, the policy)."""
+    return next(s for s in steps if s.key == key and (s.policy is None or s.policy == policy))
+
+
+def split_steps(steps: Sequence[CleaningStep] = CLEANING_STEPS
+                ) -> tuple[tuple[CleaningStep, ...], tuple[CleaningStep, ...], tuple[CleaningStep, ...]]:
+    """(table steps before the value steps, the value steps, table steps after): value steps run in one pass."""
+    kinds = [s.check is not None for s in steps]
+    first, last = kinds.index(True), len(kinds) - 1 - kinds[::-1].index(True)
+    if not all(kinds[first:last + 1]):
+        raise ValueError("the value steps of CLEANING_STEPS must be next to each other")
+    return tuple(steps[:first]), tuple(steps[first:last + 1]), tuple(steps[last + 1:])
+
+
+# ----------------------------------------------------------------------------- running the value steps
+@dataclass(frozen=True)
+class ValueStepPlan:
+    """The value steps to run on each column, with what each learned: the same for every batch of rows."""
+
+    columns: tuple[tuple[str, tuple[tuple[CleaningStep, Vocabulary], ...]], ...]
+
+    def pairs(self) -> list[tuple[CleaningStep, str]]:
+        """(step, column) in the order of the account."""
+        return [(s, column) for column, chain in self.columns for s, _ in chain]
+
+
+def value_counts(values: pd.Series) -> ValueCounts:
+    """(value, count, first row) of the distinct values of a column (rows numbered by the index)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    present = codes >= 0
+    counts = np.bincount(codes[present], minlength=len(uniques))
+    first = pd.Series(values.index.to_numpy()[present]).groupby(codes[present]).min().reindex(range(len(uniques)))
+    return pd.DataFrame({"value": pd.Series(uniques, dtype=object), "count": counts, "first": first.to_numpy()})
+
+
+def plan_value_steps(numeric: Sequence[str], categorical: Sequence[str],
+                     counts: Callable[[str], ValueCounts],
+                     steps: Sequence[CleaningStep] = CLEANING_STEPS) -> ValueStepPlan:
+    """Which value steps run on which column; a step that learns sees the column's distinct values as they
+    reach it (the steps before it applied to the distinct values, which is the same as applying them to the
+    rows: value steps look at one value at a time). ``counts(column)`` gives the column's raw value counts."""
+    _, values, _ = split_steps(steps)
+    columns = []
+    for scope, names in (("numeric", numeric), ("categorical", categorical)):
+        for column in names:
+            chain = [s for s in values if scope in s.scopes and s.reason_for(column) is not None]
+            learned: list[tuple[CleaningStep, Vocabulary]] = []
+            distinct: ValueCounts | None = None
+            for s in chain:
+                vocabulary: Vocabulary = {}
+                if s.learn is not None:
+                    distinct = counts(column) if distinct is None else distinct
+                    entering = distinct["value"]
+                    for before, learned_before in learned:
+                        assert before.check is not None
+                        entering = before.check(entering, column, learned_before).values
+                    vocabulary = s.learn(distinct.assign(value=entering.astype(object)))
+                learned.append((s, vocabulary))
+            columns.append((column, tuple(learned)))
+    return ValueStepPlan(tuple(columns))
+
+
+def shown(values: pd.Series) -> pd.Series:
+    """Values as cleaning.csv shows them: numbers as ``%g``, text as it was."""
+    if pd.api.types.is_float_dtype(values):
+        return values.map("{:g}".format)
+    return values.astype(str)
+
+
+@dataclass(frozen=True)
+class ValueStepOutcome:
+    columns: Mapping[str, pd.Series]  # the cleaned columns
+    findings: tuple[tuple[pd.Index, pd.Series], ...]  # per (step, column) of plan.pairs(): rows, shown values
+
+
+def run_value_steps(frame: pd.DataFrame, plan: ValueStepPlan) -> ValueStepOutcome:
+    """Every value step of the plan on ``frame`` (the whole table, or one batch of it)."""
+    columns: dict[str, pd.Series] = {}
+    findings = []
+    for column, chain in plan.columns:
+        values = frame[column]
+        for s, vocabulary in chain:
+            assert s.check is not None
+            found = s.check(values, column, vocabulary)
+            rows = frame.index[found.rows.to_numpy(dtype=bool)]
+            findings.append((rows, shown(values.loc[rows]) if s.shows_value else pd.Series("", index=rows)))
+            values = found.values
+        columns[column] = values
+    return ValueStepOutcome(columns=columns, findings=tuple(findings))
+
+
+def value_step_batch(frame: pd.DataFrame, plan: ValueStepPlan, finding_columns: Sequence[str]) -> pd.DataFrame:
+    """One batch as the Spark engine wants it back: the cleaned columns, then per (step, column) the shown value
+    where the step found something (None elsewhere)."""
+    outcome = run_value_steps(frame, plan)
+    out = frame.assign(**dict(outcome.columns))
+    for name, (rows, values) in zip(finding_columns, outcome.findings, strict=True):
+        column = pd.Series(None, index=frame.index, dtype=object)
+        column.loc[rows] = values.to_numpy(dtype=object)
+        out[name] = column
+    return out
+
+
+# ----------------------------------------------------------------------------- the account
 def examples_of(values: Iterable[object], limit: int = 5) -> tuple[str, ...]:
     seen: list[str] = []
     for value in values:
@@ -104,31 +359,41 @@ def examples_of(values: Iterable[object], limit: int = 5) -> tuple[str, ...]:
     return tuple(seen)
 
 
+@dataclass
 class Account:
-    """Collects steps and the per-row log while ``clean`` runs (local to one call)."""
+    """Collects the account's lines and the per-row log while one cleaning runs (local to it)."""
 
-    def __init__(self) -> None:
-        self.steps: list[CleaningStep] = []
-        self.logs: list[pd.DataFrame] = []
+    steps: list[StepCount] = field(default_factory=list)
+    logs: list[pd.DataFrame] = field(default_factory=list)
 
-    def add(self, step: str, column: str | None, rows: pd.Index, action: str, reason: str,
-            values: pd.Series | None = None, examples: tuple[str, ...] | None = None) -> None:
+    def add(self, entry: CleaningStep, column: str | None, rows: pd.Index, values: pd.Series | None = None, *,
+            reason: str | None = None, examples: tuple[str, ...] | None = None) -> None:
+        """A line for ``entry`` on ``column``: the rows it touched and, if the step shows them, their values."""
         if len(rows) == 0:
             return
-        shown = values.loc[rows] if values is not None else None
-        if shown is not None and pd.api.types.is_float_dtype(shown):
-            shown = shown.map("{:g}".format)
+        why = reason or entry.reason_for(column) or ""
+        texts = shown(values.loc[rows]) if values is not None and entry.shows_value else None
         if examples is None:
-            examples = examples_of(shown.tolist()) if shown is not None else examples_of(rows.tolist())
-        self.steps.append(CleaningStep(step=step, column=column, count=len(rows), action=action, reason=reason,
-                                       examples=examples))
+            examples = examples_of(texts.tolist()) if texts is not None else examples_of(rows.tolist())
+        self.steps.append(StepCount(step=entry.key, column=column, count=len(rows), action=entry.action,
+                                    reason=why, examples=examples))
         self.logs.append(pd.DataFrame({
-            "row": np.asarray(rows, dtype=np.int64),
-            "column": column or "",
-            "action": action,
-            "reason": reason,
-            "value": shown.astype(str).to_numpy() if shown is not None else "",
+            "row": np.asarray(rows, dtype=np.int64), "column": column or "", "action": entry.action, "reason": why,
+            "value": texts.to_numpy() if texts is not None else "",
         }))
+
+    def add_found(self, entry: CleaningStep, column: str, rows: pd.Index, texts: pd.Series) -> None:
+        """A line from rows and values already shown as text (what a value step found)."""
+        self.add(entry, column, rows, texts.astype(object) if entry.shows_value else None)
+
+    def add_lines(self, entry: CleaningStep, lines: tuple[tuple[int, str], ...]) -> None:
+        """Lines the reader skipped (their own reasons)."""
+        if not lines:
+            return
+        self.steps.append(StepCount(entry.key, None, len(lines), entry.action, entry.reason_for(None) or "",
+                                    examples_of(f"line {line}" for line, _ in lines)))
+        self.logs.append(pd.DataFrame({"row": np.asarray([line for line, _ in lines], dtype=np.int64), "column": "",
+                                       "action": "skipped line", "reason": [why for _, why in lines], "value": ""}))
 
     def log(self) -> pd.DataFrame:
         if not self.logs:
@@ -136,7 +401,25 @@ class Account:
         return pd.concat(self.logs, ignore_index=True)
 
 
-def usable_features(account: Account, stats: dict[str, tuple[int, float | None]]
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which columns cleaning treats how: from the roles and the features asked for."""
+
+    id_column: str | None
+    features: tuple[str, ...]
+    numeric: tuple[str, ...]  # features first, then the other numeric columns
+    categorical: tuple[str, ...]
+
+
+def plan_columns(columns: Sequence[ColumnInfo], features: Sequence[str]) -> ColumnPlan:
+    roles = {info.name: info.role for info in columns}
+    return ColumnPlan(
+        id_column=next((c for c, role in roles.items() if role == "id"), None), features=tuple(features),
+        numeric=tuple(dict.fromkeys([*features, *(c for c, role in roles.items() if role == "numeric")])),
+        categorical=tuple(c for c, role in roles.items() if role == "categorical" and c not in features))
+
+
+def usable_features(account: Account, stats: Mapping[str, tuple[int, float | None]]
                     ) -> tuple[list[str], dict[str, str]]:
     """The feature columns that can be clustered, from ``{column: (distinct values, first value)}``, and why
     the others cannot; the others go into ``account``. Raises :class:`InputError` when none is left."""
@@ -149,8 +432,9 @@ def usable_features(account: Account, stats: dict[str, tuple[int, float | None]]
             unusable[column] = f"constant: every value is {first:g}"
         else:
             usable.append(column)
+    entry = step("unusable_feature")
     for column, why in unusable.items():
-        account.steps.append(CleaningStep("unusable_feature", column, 0, "excluded column", why))
+        account.steps.append(StepCount(entry.key, column, 0, entry.action, why))
     if not usable:
         detail = "; ".join(f"{c}: {why}" for c, why in unusable.items()) or "none was given"
         raise InputError(f"no usable feature column ({detail})",
@@ -158,130 +442,118 @@ def usable_features(account: Account, stats: dict[str, tuple[int, float | None]]
     return usable, unusable
 
 
-def _unify_spellings(values: pd.Series) -> tuple[pd.Series, pd.Index]:
-    """Strip spaces and merge values that differ only by case ("male", "Male ") into the most common one."""
-    codes, uniques = pd.factorize(values.astype("string").str.strip(), use_na_sentinel=True)
-    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    canonical: dict[str, str] = {}
-    for i in np.argsort(-counts, kind="stable"):  # most common spelling first
-        canonical.setdefault(str(uniques[i]).casefold(), str(uniques[i]))
-    spelled = np.array([canonical[str(u).casefold()] if str(u) != "" else None for u in uniques] + [None],
-                       dtype=object)
-    unified = pd.Series(spelled[codes], index=values.index, dtype=object)
-    changed = values.index[(unified.astype(object) != values.astype(object)) & values.notna() & unified.notna()]
-    return unified, changed
-
-
-def clean(
-    dataset: Dataset,
-    *,
-    features: tuple[str, ...],
-    missing: MissingPolicy = "drop",
-) -> CleanResult:
-    """Clean ``dataset`` for clustering on ``features`` and account for everything done.
-
-    Raises :class:`InputError` when no usable feature column remains.
-    """
-    account = Account()
-    roles = {info.name: info.role for info in dataset.columns}
-    frame = dataset.frame.copy()
-    rows_in = len(frame) + len(dataset.malformed_lines)
-    id_column = next((c for c in frame.columns if roles[c] == "id"), None)
-    numeric = tuple(dict.fromkeys([*features, *(c for c in frame.columns if roles[c] == "numeric")]))
-    categorical = tuple(c for c in frame.columns if roles[c] == "categorical" and c not in features)
-
-    if dataset.malformed_lines:
-        lines = [line for line, _ in dataset.malformed_lines]
-        account.steps.append(CleaningStep(
-            "malformed_lines", None, len(lines), "skipped lines",
-            "the line has a different number of fields than the header",
-            examples_of(f"line {line}" for line in lines)))
-        account.logs.append(pd.DataFrame({"row": np.asarray(lines, dtype=np.int64), "column": "",
-                                          "action": "skipped line",
-                                          "reason": [why for _, why in dataset.malformed_lines], "value": ""}))
-
-    empty = frame.index[frame.isna().all(axis=1)]
-    account.add("empty_rows", None, empty, "dropped rows", "every value in the row is missing")
-    frame = frame.drop(index=empty)
-
-    for column in numeric:
-        original = frame[column]
-        markers = missing_markers(original)
-        account.add("missing_marker", column, frame.index[markers], "set to missing",
-                    "text that stands for a missing value", original)
-        original = original.mask(markers)
-        numbers, unreadable = parse_numbers(original)
-        if not pd.api.types.is_numeric_dtype(original):
-            plain = pd.to_numeric(original.astype("string").str.strip(), errors="coerce")
-            converted = frame.index[plain.isna().to_numpy() & numbers.notna().to_numpy()]
-            account.add("numbers_as_text", column, converted, "converted to numbers",
-                        "numbers written as text (spaces, thousands separators, currency or % signs)", original)
-        account.add("not_a_number", column, frame.index[unreadable], "set to missing",
-                    "not a number", original)
-        infinite = frame.index[np.isinf(numbers.to_numpy())]
-        account.add("infinite", column, infinite, "set to missing", "infinite value", numbers)
-        numbers = numbers.mask(np.isinf(numbers))
-        limits = valid_range(column)
-        if limits is not None:
-            low, high, why = limits
-            impossible = frame.index[(numbers < low) | (numbers > high)]
-            account.add("impossible_value", column, impossible, "set to missing", why, numbers)
-            numbers = numbers.mask((numbers < low) | (numbers > high))
-        frame[column] = numbers
-
-    for column in categorical:
-        markers = missing_markers(frame[column])
-        account.add("missing_marker", column, frame.index[markers], "set to missing",
-                    "text that stands for a missing value", frame[column])
-        frame[column] = frame[column].mask(markers)
-        unified, changed = _unify_spellings(frame[column])
-        account.add("spelling", column, changed, "unified spelling",
-                    "the same category written with other case or spaces", frame[column])
-        filled = frame.index[unified.isna()]
-        account.add("missing_category", column, filled, f"labelled {MISSING_LABEL}",
-                    "missing category (kept, shown as its own group)")
-        frame[column] = unified.where(unified.notna(), MISSING_LABEL)
-
-    duplicated = frame.index[frame.duplicated(keep="first")]
-    account.add("duplicate_rows", None, duplicated, "dropped rows", "exact copy of an earlier row")
-    frame = frame.drop(index=duplicated)
-
-    if id_column is not None:
-        ids = frame[id_column]
-        dup_ids = frame.index[ids.notna() & ids.duplicated(keep="first")]
-        account.add("duplicate_ids", id_column, dup_ids, "dropped rows",
-                    "the ID was already used by an earlier row (the first one is kept)", ids)
-        frame = frame.drop(index=dup_ids)
-        missing_ids = frame.index[frame[id_column].isna()]
-        account.add("missing_ids", id_column, missing_ids, "kept",
-                    "no customer ID (the row is kept; its ID is blank in segments.csv)")
-
-    present = {column: frame[column].dropna() for column in features}
-    usable, unusable = usable_features(
-        account, {c: (v.nunique(), float(v.iloc[0]) if len(v) else None) for c, v in present.items()})
+def finish(frame: pd.DataFrame, account: Account, columns: Sequence[ColumnInfo], plan: ColumnPlan,
+           usable: Sequence[str], unusable: Mapping[str, str], *, rows_in: int, rows_out: int,
+           missing: MissingPolicy) -> CleanResult:
+    """The CleanResult both engines return (``frame``: every cleaned row, or the Spark engine's sample)."""
     excluded = tuple((info.name, unusable.get(info.name) or ROLE_NOTES[info.role])
-                     for info in dataset.columns if info.name not in usable)
+                     for info in columns if info.name not in usable)
+    account_ = CleaningAccount(rows_in=rows_in, rows_out=rows_out, missing_policy=missing,
+                               steps=tuple(account.steps), excluded_columns=excluded)
+    profiled = tuple(dict.fromkeys([*usable, *(c for c in plan.numeric if c not in plan.features)]))
+    return CleanResult(frame=frame, id_column=plan.id_column, features=tuple(usable), numeric=profiled,
+                       categorical=plan.categorical, account=account_, log=account.log())
 
-    if missing == "drop":
-        gaps = frame[usable].isna()
-        for column in usable:
-            rows = frame.index[gaps[column]]
-            account.add("missing_value", column, rows, "dropped rows",
-                        "missing value in a feature column (--missing drop)")
-        frame = frame.loc[~gaps.any(axis=1)]
-    else:
-        for column in usable:
-            rows = frame.index[frame[column].isna()]
-            if len(rows) == 0:
-                continue
-            median = float(frame[column].median())
-            account.add("missing_value", column, rows, "imputed median",
-                        f"missing value in a feature column, replaced by the median {median:g} (--missing median)",
-                        examples=(f"{median:g}",))
-            frame[column] = frame[column].fillna(median)
 
-    acct = CleaningAccount(rows_in=rows_in, rows_out=len(frame), missing_policy=missing,
-                           steps=tuple(account.steps), excluded_columns=excluded)
-    profiled = tuple(dict.fromkeys([*usable, *(c for c in numeric if c not in features)]))
-    return CleanResult(frame=frame, id_column=id_column, features=tuple(usable), numeric=profiled,
-                       categorical=categorical, account=acct, log=account.log())
+# ----------------------------------------------------------------------------- the pandas engine's cleaning
+@dataclass
+class PandasCleaning:
+    """The state of one pandas cleaning run, passed from table step to table step."""
+
+    frame: pd.DataFrame
+    account: Account
+    plan: ColumnPlan
+    dataset: Dataset
+    missing: MissingPolicy
+    usable: list[str] = field(default_factory=list)
+    unusable: dict[str, str] = field(default_factory=dict)
+
+
+def _malformed(state: PandasCleaning, entry: CleaningStep) -> None:
+    state.account.add_lines(entry, state.dataset.malformed_lines)
+
+
+def _empty_rows(state: PandasCleaning, entry: CleaningStep) -> None:
+    empty = state.frame.index[state.frame.isna().all(axis=1)]
+    state.account.add(entry, None, empty)
+    state.frame = state.frame.drop(index=empty)
+
+
+def _duplicate_rows(state: PandasCleaning, entry: CleaningStep) -> None:
+    duplicated = state.frame.index[state.frame.duplicated(keep="first")]
+    state.account.add(entry, None, duplicated)
+    state.frame = state.frame.drop(index=duplicated)
+
+
+def _duplicate_ids(state: PandasCleaning, entry: CleaningStep) -> None:
+    if state.plan.id_column is None:
+        return
+    ids = state.frame[state.plan.id_column]
+    dup = state.frame.index[ids.notna() & ids.duplicated(keep="first")]
+    state.account.add(entry, state.plan.id_column, dup, ids)
+    state.frame = state.frame.drop(index=dup)
+
+
+def _missing_ids(state: PandasCleaning, entry: CleaningStep) -> None:
+    if state.plan.id_column is not None:
+        state.account.add(entry, state.plan.id_column, state.frame.index[state.frame[state.plan.id_column].isna()])
+
+
+def _unusable(state: PandasCleaning, entry: CleaningStep) -> None:
+    present = {column: state.frame[column].dropna() for column in state.plan.features}
+    state.usable, state.unusable = usable_features(
+        state.account, {c: (v.nunique(), float(v.iloc[0]) if len(v) else None) for c, v in present.items()})
+
+
+def _drop_missing(state: PandasCleaning, entry: CleaningStep) -> None:
+    gaps = state.frame[state.usable].isna()
+    for column in state.usable:
+        state.account.add(entry, column, state.frame.index[gaps[column]])
+    state.frame = state.frame.loc[~gaps.any(axis=1)]
+
+
+def _impute_median(state: PandasCleaning, entry: CleaningStep) -> None:
+    for column in state.usable:
+        rows = state.frame.index[state.frame[column].isna()]
+        if len(rows):
+            median = float(state.frame[column].median())
+            state.account.add(entry, column, rows, reason=str(entry.reason).format(median=f"{median:g}"),
+                              examples=(f"{median:g}",))
+            state.frame[column] = state.frame[column].fillna(median)
+
+
+TableStep = Callable[[PandasCleaning, CleaningStep], None]
+PANDAS_TABLE_STEPS: dict[str, TableStep] = {
+    "malformed_lines": _malformed, "empty_rows": _empty_rows, "duplicate_rows": _duplicate_rows,
+    "duplicate_ids": _duplicate_ids, "missing_ids": _missing_ids, "unusable_feature": _unusable,
+    "missing_value:drop": _drop_missing, "missing_value:median": _impute_median,
+}
+
+
+def table_key(entry: CleaningStep) -> str:
+    """How engines look up their implementation of a table step."""
+    return f"{entry.key}:{entry.policy}" if entry.policy else entry.key
+
+
+def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy = "drop",
+          steps: Sequence[CleaningStep] = CLEANING_STEPS) -> CleanResult:
+    """Clean ``dataset`` for clustering on ``features`` and account for everything done (the pandas engine).
+
+    Raises :class:`InputError` when no usable feature column remains."""
+    plan = plan_columns(dataset.columns, features)
+    state = PandasCleaning(frame=dataset.frame.copy(), account=Account(), plan=plan, dataset=dataset,
+                           missing=missing)
+    before, values, after = split_steps(steps)
+    for entry in before:
+        PANDAS_TABLE_STEPS[table_key(entry)](state, entry)
+    value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: value_counts(state.frame[c]), values)
+    outcome = run_value_steps(state.frame, value_plan)
+    for (entry, column), (rows, texts) in zip(value_plan.pairs(), outcome.findings, strict=True):
+        state.account.add_found(entry, column, rows, texts)
+    for column, cleaned in outcome.columns.items():
+        state.frame[column] = cleaned
+    for entry in after:
+        if entry.policy is None or entry.policy == missing:
+            PANDAS_TABLE_STEPS[table_key(entry)](state, entry)
+    return finish(state.frame, state.account, dataset.columns, plan, state.usable, state.unusable,
+                  rows_in=dataset.rows + len(dataset.malformed_lines), rows_out=len(state.frame), missing=missing)

@@ -20,8 +20,17 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import LOCALES, MISSING_POLICIES, PAPERS, SCALINGS, find_config, resolve_settings
 from .errors import ReportgenError
+from .settings import (
+    ALGORITHMS,
+    ENGINES,
+    LOCALES,
+    MISSING_POLICIES,
+    PAPERS,
+    SCALINGS,
+    find_config,
+    resolve_settings,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -36,7 +45,7 @@ def _one_line(message: str, hint: str | None = None) -> str:
 class ReportgenGroup(click.Group):
     """Turns every failure into one line on stderr and an exit code."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args or os.environ.get("REPORTGEN_DEBUG", "") not in ("", "0")
         code = 0
@@ -108,6 +117,8 @@ analysis_options = _options(
     click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed for K-means.  [default: 42]"),
     click.option("--missing", type=click.Choice(MISSING_POLICIES, case_sensitive=False),
                  help="Rows with a missing feature value: drop them, or fill in the median.  [default: drop]"),
+    click.option("--algorithm", type=click.Choice(ALGORITHMS, case_sensitive=False),
+                 help="Clustering algorithm.  [default: kmeans]"),
     click.option("--baseline", metavar="RUN",
                  help="An earlier run ('latest', a run folder, or a run name in the output folder): segments keep "
                       "its numbers and names, and the report shows what changed."),
@@ -141,14 +152,13 @@ output_options = _options(
     click.option("--email-to", "email_to", multiple=True, metavar="ADDRESS",
                  help="After the run, email the report to ADDRESS (repeatable); SMTP settings as for "
                       "'reportgen email'."),
-    click.option("--engine", type=click.Choice(["pandas", "spark"], case_sensitive=False),
+    click.option("--engine", type=click.Choice(ENGINES, case_sensitive=False),
                  help="pandas (one machine) or spark (PySpark: pip install 'reportgen[spark]', needs Java 17+).  "
                       "[default: pandas]"),
     click.option("--spark-master", metavar="URL", help="Spark master for --engine spark.  [default: local[*]]"),
     click.option("--workers", type=click.IntRange(1, 2),
-                 help="2: a helper process draws the charts while K-means runs and the PDF is prepared; "
-                      "1: one process.  "
-                      "[default: 2]"),
+                 help="2: a second process draws the charts while this one clusters and prepares the PDF; "
+                      "1: one process.  [default: 2]"),
     click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr."),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout instead of the path."),
 )
@@ -190,21 +200,21 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, emai
         reportgen run customers.csv --k 5 --name march -o reports/ --format pdf
         cat customers.csv | reportgen run - --name stdin-test
     """
-    from .background import start_renderer
+    from .charts import Drawing
 
     config = config or find_config(Path.cwd())
     settings = resolve_settings(config=config, flags=flags)
     mail = None
     if email_to:  # check the email settings before the work, not after
-        from .config import email_section
         from .mailer import resolve_email_settings
+        from .settings import email_section
 
         mail = resolve_email_settings(email_section(config), to=email_to)
     progress = None if quiet else StderrProgress()
     if progress and config:
         progress(f"Using config {config}")
-    # the chart helper starts before this process imports pandas and scikit-learn: both get going at once
-    renderer = start_renderer(settings.workers if settings.formats else 1)
+    # the chart process starts before this one imports pandas and scikit-learn: both get going at once
+    drawing = Drawing(settings.workers if settings.formats else 1)
     try:
         from .pipeline import run as run_pipeline
 
@@ -214,9 +224,9 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, emai
         else:
             source, name = data, None
     except BaseException:
-        renderer.close()
+        drawing.close()
         raise
-    result = run_pipeline(source, settings, progress=progress, source_name=name, renderer=renderer)
+    result = run_pipeline(source, settings, progress=progress, source_name=name, drawing=drawing)
     if progress:
         progress(f"Done: {result.model.segmentation.k} segments, silhouette "
                  f"{result.model.segmentation.silhouette:.3f}")
@@ -287,15 +297,9 @@ def rules() -> None:
 
 
 def main() -> None:
-    """The console entry point. After the command has finished and everything is written and flushed, the
-    process ends at once: tearing down pandas, scikit-learn, matplotlib and their thread pools takes about half
-    a second that a user would wait for and nothing needs."""
+    """The console entry point."""
     code = cli.main(prog_name="reportgen", standalone_mode=False)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code if isinstance(code, int) else 0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # ------------------------------------------------------------------------------------------- archived runs
@@ -313,7 +317,7 @@ runs_options = _options(
 )
 
 
-def _table(rows: list[list[str]], headers: list[str], right: set[int] = frozenset()) -> str:
+def _table(rows: list[list[str]], headers: list[str], right: frozenset[int] | set[int] = frozenset()) -> str:
     widths = [max(len(str(v)) for v in column) for column in zip(headers, *rows, strict=True)]
 
     def line(values: list[str]) -> str:
@@ -335,7 +339,7 @@ def history(output: Path | None, config: Path | None, as_json: bool) -> None:
         reportgen history
         reportgen history -o reports/ --json
     """
-    from .snapshot import list_runs
+    from .runs import list_runs
 
     runs = list_runs(_root(output, config))
     if as_json:
@@ -368,7 +372,7 @@ def show(run_ref: str, output: Path | None, config: Path | None, as_json: bool) 
         reportgen show latest
         reportgen show output/20261125-093000-mall --json
     """
-    from .snapshot import read_json, read_manifest, resolve_run
+    from .runs import read_json, read_manifest, resolve_run
 
     folder = resolve_run(run_ref, _root(output, config))
     manifest = read_manifest(folder)
@@ -409,8 +413,9 @@ def compare(before: str, after: str, output: Path | None, config: Path | None, a
         reportgen compare output/20261001-080000-october output/20261101-080000-november
         reportgen compare october-run latest --json
     """
-    from .compare import compare_folders, comparison_dict
-    from .snapshot import resolve_run
+    from .compare import compare_folders
+    from .runs import resolve_run
+    from .snapshot import comparison_dict
 
     root = _root(output, config)
     result = compare_folders(resolve_run(before, root), resolve_run(after, root))
@@ -441,8 +446,8 @@ def verify(target: str, output: Path | None, config: Path | None) -> None:
         reportgen verify output/20261125-093000-mall.zip
     """
     from .errors import SnapshotError
-    from .snapshot import resolve_run
-    from .snapshot import verify as verify_files
+    from .runs import resolve_run
+    from .runs import verify as verify_files
 
     path = Path(target)
     if not (path.is_file() and path.suffix.lower() == ".zip"):
@@ -472,8 +477,8 @@ def archive(run_ref: str, output: Path | None, config: Path | None, zip_path: Pa
         reportgen archive output/20261125-093000-mall
         reportgen archive latest --zip records/november.zip
     """
-    from .snapshot import archive as archive_run
-    from .snapshot import resolve_run
+    from .runs import archive as archive_run
+    from .runs import resolve_run
 
     click.echo(str(archive_run(resolve_run(run_ref, _root(output, config)), zip_path, overwrite=force)))
 
@@ -503,15 +508,15 @@ def email(run_ref: str, to: tuple[str, ...], cc: tuple[str, ...], subject: str |
         reportgen email output/20261125-093000-mall --to cmo@example.com --to team@example.com
         reportgen email latest --to a@example.com --dry-run message.eml
     """
-    from .config import email_section
     from .mailer import email_run, resolve_email_settings
-    from .snapshot import resolve_run
+    from .runs import resolve_run
+    from .settings import email_section
 
     config = config or find_config(Path.cwd())
     folder = resolve_run(run_ref, _root(output, config))
     settings = resolve_email_settings(email_section(config), to=to, cc=cc, subject=subject)
     result = email_run(folder, settings, attach_html="html" in attach, dry_run=dry_run)
-    if dry_run is not None:
-        click.echo(str(dry_run))
+    if isinstance(result, Path):
+        click.echo(str(result))
     else:
         click.echo(f"Sent {result.message_id} to {', '.join([*settings.to, *settings.cc])}")

@@ -11,31 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InputError
-from .features import apply_scaler
-from .model import BaselineModel, Comparison, Dataset, Segmentation, SegmentChange
-
-
-def check_features(baseline: BaselineModel, requested: tuple[str, ...] | None, dataset: Dataset) -> tuple[str, ...]:
-    """The baseline's features, which this run must use and the data must have."""
-    if requested is not None and [r.casefold() for r in requested] != [f.casefold() for f in baseline.features]:
-        raise ConfigError(
-            f"the baseline run {baseline.run} clusters on {', '.join(baseline.features)}; this run asks for "
-            f"{', '.join(requested)}",
-            hint="Leave out --features to use the baseline's, or choose another baseline.")
-    present = {c.name.casefold(): c.name for c in dataset.columns}
-    missing = [f for f in baseline.features if f.casefold() not in present]
-    if missing:
-        raise InputError(
-            f"the baseline run {baseline.run} clusters on {', '.join(baseline.features)}, but "
-            f"{dataset.source.name} has no column {', '.join(missing)}",
-            hint="Use data with the same columns as the baseline's, or another baseline.")
-    return tuple(present[f.casefold()] for f in baseline.features)
+from .errors import ConfigError
+from .model import BaselineModel, Comparison, FeatureDrift, Segmentation, SegmentChange, SegmentStatus
+from .prepare import apply_scaler
 
 
 def centroid_distances(baseline: BaselineModel, centroids_original: np.ndarray) -> np.ndarray:
@@ -59,11 +41,12 @@ def match_segments(baseline: BaselineModel, centroids_original: np.ndarray, numb
             if distances[r, c] <= limits[c]}
 
 
-def stable_numbers(baseline: BaselineModel, seg: Segmentation) -> tuple[dict[int, int], dict[int, str]]:
+def stable_numbers(baseline: BaselineModel, seg: Segmentation) -> tuple[dict[int, int], dict[int, SegmentStatus]]:
     """Renumbering ``{current number: stable number}``: a matched segment takes its baseline number, a new one
     the next free number after the baseline's (largest first). Also ``{stable number: status}``."""
     matches = match_segments(baseline, seg.centroids_original, seg.numbers)
-    mapping, statuses = {}, {}
+    mapping: dict[int, int] = {}
+    statuses: dict[int, SegmentStatus] = {}
     following = max(baseline.numbers, default=0) + 1
     for number in seg.numbers:  # already largest first
         if number in matches:
@@ -96,16 +79,16 @@ def migration_matrix(before: pd.DataFrame | None, after: pd.DataFrame | None) ->
     return matrix, len(both), stayed, entered, left
 
 
-def drift(before: Mapping[str, Mapping[str, float]], now: Mapping[str, Mapping[str, float]],
-          features: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+def drift(before: Mapping[str, Mapping[str, float | None]], now: Mapping[str, Mapping[str, float | None]],
+          features: tuple[str, ...]) -> tuple[FeatureDrift, ...]:
     """Per feature: mean and standard deviation before and now, and the shift of the mean in baseline stds."""
     rows = []
     for feature in features:
         b, n = before.get(feature, {}), now.get(feature, {})
         mean_b, mean_n, std_b = b.get("mean"), n.get("mean"), b.get("std")
-        shift = (mean_n - mean_b) / std_b if None not in (mean_b, mean_n, std_b) and std_b else None
-        rows.append({"feature": feature, "mean_before": mean_b, "mean_now": mean_n, "std_before": std_b,
-                     "std_now": n.get("std"), "shift_in_std": shift})
+        shift = (mean_n - mean_b) / std_b if mean_b is not None and mean_n is not None and std_b else None
+        rows.append(FeatureDrift(feature=feature, mean_before=mean_b, mean_now=mean_n, std_before=std_b,
+                                 std_now=n.get("std"), shift_in_std=shift))
     return tuple(rows)
 
 
@@ -151,44 +134,7 @@ def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.
 
 def compare_folders(before: Path, after: Path) -> Comparison:
     """Compare two archived runs from their run folders alone (model.json and segments.csv)."""
-    from .snapshot import baseline_segments, load_baseline
+    from .runs import baseline_segments, load_baseline
 
     first, second = load_baseline(before), load_baseline(after)
     return compare_runs(first, second, before_ids=baseline_segments(first), after_ids=baseline_segments(second))
-
-
-def comparison_dict(comparison: Comparison) -> dict[str, Any]:
-    """comparison.json."""
-    from .artifacts import sig
-
-    migration = None
-    if comparison.migration is not None:
-        migration = {str(b): {str(a): int(v) for a, v in row.items()} for b, row in comparison.migration.iterrows()}
-    return {
-        "baseline": {"run": comparison.baseline_run, "created": comparison.baseline_created,
-                     "input": comparison.baseline_input},
-        "features": list(comparison.features),
-        "segments": [
-            {"segment": c.number, "name": c.name, "status": c.status, "size_before": c.size_before,
-             "size_now": c.size_now, "share_before": sig(c.share_before, 6) if c.share_before is not None else None,
-             "share_now": sig(c.share_now, 6) if c.share_now is not None else None,
-             "centroid_shift": {f: sig(v, 6) for f, v in c.shift.items()},
-             "distance": sig(c.distance, 6) if c.distance is not None else None}
-            for c in comparison.changes
-        ],
-        "drift": [{k: (sig(v, 6) if isinstance(v, float) else v) for k, v in row.items()} for row in comparison.drift],
-        "customers": {"shared": comparison.shared_customers, "same_segment": comparison.stayed,
-                      "same_segment_share": sig(comparison.stayed / comparison.shared_customers, 6)
-                      if comparison.shared_customers else None,
-                      "entered": comparison.entered, "left": comparison.left},
-        "migration": migration,
-    }
-
-
-def migration_table(comparison: Comparison) -> pd.DataFrame | None:
-    """migration.csv: one row per baseline segment, one column per current segment."""
-    if comparison.migration is None:
-        return None
-    table = comparison.migration.copy()
-    table.columns = [f"segment {c}" for c in table.columns]
-    return table.reset_index()

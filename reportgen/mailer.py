@@ -9,7 +9,6 @@ file, a log or a message.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, MailError
-from .snapshot import read_json, read_manifest
+from .runs import read_json, read_manifest
 
 SECURITIES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -185,38 +184,37 @@ def _changes(content: ReportContent) -> list[str]:
     return lines or ["No segment changed much."]
 
 
-def message_bodies(content: ReportContent) -> tuple[str, str]:
-    """The plain-text and the HTML body: the executive summary, and what changed since the baseline."""
+@dataclass(frozen=True)
+class MessageContent:
+    """What the e-mail templates (templates/email.txt, templates/email.html) read, as ``m``."""
+
+    title: str
+    period: str
+    intro: str
+    run: str
+    segments: tuple[Mapping[str, Any], ...]  # summary.json's segments
+    baseline_run: str | None
+    changes: tuple[str, ...]
+
+
+def message_content(content: ReportContent) -> MessageContent:
     summary = content.summary
-    segments = summary.get("segments", [])
     intro = (f"{summary.get('customers', 0):,} customers fall into {summary.get('k')} segments "
              f"(segmentation quality: {summary.get('verdict', '')}, silhouette {summary.get('silhouette')}).")
-    text = [content.title, period_of(content.created), "", intro, ""]
-    for s in segments:
-        rec = s["recommendations"][0]
-        text.append(f"{s['segment']}. {s['name']} ({s['share']:.0%}): {rec['action']}: {rec['offer']}")
-    changes = _changes(content)
-    if content.comparison:
-        text += ["", f"Since {content.comparison['baseline']['run']}:", *(f"- {line}" for line in changes)]
-    text += ["", f"The full report is attached (run {content.run}).", ""]
-    e = html.escape
-    rows = "".join(
-        f"<tr><td style='padding:4px 8px'><b>{e(str(s['segment']))}. {e(s['name'])}</b></td>"
-        f"<td style='padding:4px 8px;text-align:right'>{s['share']:.0%}</td>"
-        f"<td style='padding:4px 8px'>{e(s['recommendations'][0]['action'])}: "
-        f"{e(s['recommendations'][0]['offer'])}</td></tr>" for s in segments)
-    changed = ""
-    if content.comparison:
-        items = "".join(f"<li>{e(line)}</li>" for line in changes)
-        changed = f"<h3>Since {e(content.comparison['baseline']['run'])}</h3><ul>{items}</ul>"
-    body = (
-        f"<!DOCTYPE html><html><body style='font-family:Arial,sans-serif;color:#222'>"
-        f"<h2 style='color:#1f4e79'>{e(content.title)}</h2><p>{e(period_of(content.created))}</p><p>{e(intro)}</p>"
-        f"<table style='border-collapse:collapse'><tr><th style='text-align:left;padding:4px 8px'>Segment</th>"
-        f"<th style='padding:4px 8px'>Share</th><th style='text-align:left;padding:4px 8px'>Headline "
-        f"recommendation</th></tr>{rows}</table>{changed}"
-        f"<p>The full report is attached (run {e(content.run)}).</p></body></html>")
-    return "\n".join(text), body
+    return MessageContent(
+        title=content.title, period=period_of(content.created), intro=intro, run=content.run,
+        segments=tuple(summary.get("segments", [])),
+        baseline_run=content.comparison["baseline"]["run"] if content.comparison else None,
+        changes=tuple(_changes(content)))
+
+
+def message_bodies(content: ReportContent) -> tuple[str, str]:
+    """The plain-text and the HTML body, from their templates: the executive summary, and what changed since
+    the baseline."""
+    from .render import render
+
+    m = message_content(content)
+    return render("email.txt", m=m), render("email.html", m=m)
 
 
 def build_message(content: ReportContent, settings: EmailSettings, *, attach_html: bool = False,
@@ -299,6 +297,7 @@ def send(message: EmailMessage, settings: EmailSettings) -> Delivery:
                         message_id=str(message["Message-ID"]), outcome=outcome, refused=dict(refused), error=error,
                         server=settings.public())
 
+    client: smtplib.SMTP
     try:
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(settings.host, settings.resolved_port, timeout=settings.timeout,

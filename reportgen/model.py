@@ -1,16 +1,16 @@
-"""The data contract: frozen dataclasses that flow from stage to stage. No logic lives here.
+"""The data contract: frozen dataclasses that flow from stage to stage. No logic lives here, and no ``Any``.
 
 ``ReportModel`` is the documented contract for templates: a user who overrides a template reads its fields
-(see the README, "Template variables").
+(see the README, "Templates").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,9 +19,11 @@ Role = Literal["id", "numeric", "categorical", "date", "text", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
 MissingPolicy = Literal["drop", "median"]
 Level = Literal["low", "average", "high"]
+Section = Literal["summary", "exploration", "choosing-k", "segments", "comparison"]
+SegmentStatus = Literal["", "kept", "new", "gone"]
 
 
-# --------------------------------------------------------------------------- load
+# --------------------------------------------------------------------------- read
 @dataclass(frozen=True)
 class Source:
     """Where the data came from: enough to find and verify it again."""
@@ -30,9 +32,18 @@ class Source:
     path: str | None  # absolute path, or None for stdin
     size: int  # bytes
     sha256: str
-    format: Literal["csv", "parquet"]
+    format: str  # the reader that read it: "csv", "parquet", ...
     encoding: str | None = None
     delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """What a reader returns: the frame as read, where it came from, and the lines it had to skip."""
+
+    frame: pd.DataFrame
+    source: Source
+    malformed_lines: tuple[tuple[int, str], ...] = ()  # (line number, what was wrong)
 
 
 @dataclass(frozen=True)
@@ -49,20 +60,24 @@ class ColumnInfo:
 
 @dataclass(frozen=True)
 class Dataset:
-    """The table as read. ``frame.index`` is the 1-based data row number in the input."""
+    """The table as read, with column roles. ``frame.index`` is the 1-based data row number in the input.
+
+    ``rows`` is the number of data rows; with the Spark engine ``frame`` holds only the first rows (from which the
+    roles were inferred) and the data itself stays in Spark."""
 
     frame: pd.DataFrame
     source: Source
     columns: tuple[ColumnInfo, ...]
-    malformed_lines: tuple[tuple[int, str], ...] = ()  # (line number, what was wrong): skipped by the reader
+    rows: int
+    malformed_lines: tuple[tuple[int, str], ...] = ()
 
 
 # --------------------------------------------------------------------------- clean
 @dataclass(frozen=True)
-class CleaningStep:
-    """One thing cleaning did, to how many rows (or values), and why."""
+class StepCount:
+    """One thing cleaning did, to how many rows (or values), and why: a line of the data quality account."""
 
-    step: str  # short key, e.g. "duplicate_rows"
+    step: str  # the cleaning step's key, e.g. "duplicate_rows"
     column: str | None
     count: int
     action: str  # "dropped rows", "set to missing", "imputed median", ...
@@ -77,7 +92,7 @@ class CleaningAccount:
     rows_in: int
     rows_out: int
     missing_policy: MissingPolicy
-    steps: tuple[CleaningStep, ...]
+    steps: tuple[StepCount, ...]
     excluded_columns: tuple[tuple[str, str], ...]  # (column, why it is not a feature)
 
     @property
@@ -87,7 +102,10 @@ class CleaningAccount:
 
 @dataclass(frozen=True)
 class CleanResult:
-    """Cleaned rows (input row numbers kept as the index) and the account of what was done."""
+    """Cleaned rows (input row numbers kept as the index) and the account of what was done.
+
+    With the Spark engine ``frame`` is a fixed-seed sample of the cleaned rows (for the charts); the account
+    counts every row."""
 
     frame: pd.DataFrame
     id_column: str | None
@@ -98,7 +116,7 @@ class CleanResult:
     log: pd.DataFrame  # one row per touched input row/value: row, column, action, reason, value
 
 
-# --------------------------------------------------------------------------- features
+# --------------------------------------------------------------------------- prepare
 @dataclass(frozen=True)
 class Scaler:
     """Portable scaling parameters: ``scaled = (x - center) / scale``."""
@@ -110,7 +128,8 @@ class Scaler:
 
 @dataclass(frozen=True)
 class FeatureMatrix:
-    """The scaled matrix K-means sees, with the input row number of every row."""
+    """The scaled matrix the clustering sees, with the input row number of every row (with the Spark engine:
+    of the rows in the cleaned sample)."""
 
     X: np.ndarray
     names: tuple[str, ...]
@@ -120,12 +139,22 @@ class FeatureMatrix:
 
 # --------------------------------------------------------------------------- cluster
 @dataclass(frozen=True)
+class IndexInfo:
+    """A k-selection index as the report shows it (its score function lives in ``indices.INDICES``)."""
+
+    key: str  # "silhouette"
+    name: str  # "Silhouette"
+    better: Literal["higher", "lower"]
+    digits: int  # decimals shown in the report
+
+
+@dataclass(frozen=True)
 class KCandidate:
+    """One k of the sweep: the inertia and the score of every index (``scores[index.key]``)."""
+
     k: int
     inertia: float
-    silhouette: float
-    davies_bouldin: float
-    calinski_harabasz: float
+    scores: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -134,7 +163,7 @@ class KSelection:
 
     candidates: tuple[KCandidate, ...]
     elbow_k: int | None
-    silhouette_k: int
+    silhouette_k: int  # the k the choice rule prefers
     chosen_k: int
     method: Literal["silhouette", "fixed", "baseline"]
     reason: str
@@ -145,27 +174,23 @@ class KSelection:
 
 @dataclass(frozen=True)
 class Segmentation:
-    """The final K-means solution, segments numbered 1..k by size, largest first."""
+    """The final solution, segments numbered 1..k by size, largest first (or a baseline's numbers)."""
 
     k: int
-    labels: np.ndarray  # segment number (1..k) per FeatureMatrix row
-    centroids: np.ndarray  # (k, p) in the scaled space, row i is segment i+1
+    labels: np.ndarray  # segment number per FeatureMatrix row
+    centroids: np.ndarray  # (k, p) in the scaled space, row i is segment numbers[i]
     centroids_original: np.ndarray  # (k, p) in the features' own units
-    sizes: tuple[int, ...]
+    sizes: tuple[int, ...]  # customers per segment, in the order of ``numbers`` (every customer)
     inertia: float
     silhouette: float
-    davies_bouldin: float
-    calinski_harabasz: float
+    scores: Mapping[str, float]  # every index of indices.INDICES, silhouette included
     silhouette_sample_size: int | None
     sample_silhouettes: np.ndarray  # per-customer silhouette on the (sampled) rows
     sample_labels: np.ndarray  # segment number of each of those rows
     seed: int
     n_init: int
-    numbers: tuple[int, ...] = ()  # the segment number of each centroid row: 1..k, or a baseline's numbers
-
-    def __post_init__(self) -> None:
-        if not self.numbers:
-            object.__setattr__(self, "numbers", tuple(range(1, self.k + 1)))
+    numbers: tuple[int, ...]
+    algorithm: str = "kmeans"
 
 
 # --------------------------------------------------------------------------- profiles
@@ -192,6 +217,23 @@ class Profiles:
     overall_std: Mapping[str, float]
     overall_categories: Mapping[str, Mapping[str, float]]
     total: int
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """Summary statistics of one numeric column over the cleaned rows."""
+
+    name: str
+    feature: bool
+    count: int
+    missing: int
+    mean: float
+    std: float
+    min: float
+    q1: float
+    median: float
+    q3: float
+    max: float
 
 
 # --------------------------------------------------------------------------- recommend
@@ -247,8 +289,9 @@ class BaselineModel:
     centroids: np.ndarray  # (k, p) in the baseline's scaled space, row i is segment numbers[i]
     centroids_original: np.ndarray
     sizes: tuple[int, ...]
-    feature_stats: Mapping[str, Mapping[str, float]]
+    feature_stats: Mapping[str, Mapping[str, float | None]]  # feature -> mean, std, median, min, max
     id_column: str | None
+    rows: int = 0
 
 
 # --------------------------------------------------------------------------- compare
@@ -268,6 +311,18 @@ class SegmentChange:
 
 
 @dataclass(frozen=True)
+class FeatureDrift:
+    """How one feature's distribution moved since the baseline."""
+
+    feature: str
+    mean_before: float | None
+    mean_now: float | None
+    std_before: float | None
+    std_now: float | None
+    shift_in_std: float | None  # (mean now - mean before) / std before
+
+
+@dataclass(frozen=True)
 class Comparison:
     """What changed since a baseline run: segment sizes and centroids, feature drift, customer migration."""
 
@@ -276,7 +331,7 @@ class Comparison:
     baseline_input: str
     features: tuple[str, ...]
     changes: tuple[SegmentChange, ...]
-    drift: tuple[Mapping[str, Any], ...]  # per feature: mean and std before and now, shift in baseline stds
+    drift: tuple[FeatureDrift, ...]
     migration: pd.DataFrame | None  # rows: baseline segment, columns: this run's segment, cells: customers
     shared_customers: int
     stayed: int  # shared customers whose segment number did not change
@@ -291,7 +346,7 @@ class Chart:
     title: str
     alt: str
     png: bytes
-    section: str = "segments"
+    section: Section = "segments"
     width_mm: float = 170.0
 
 
@@ -306,7 +361,7 @@ class SegmentView:
     share: float
     profile: SegmentProfile
     persona: Persona
-    status: str = ""  # "", "new" (issue 5: matched to a baseline)
+    status: SegmentStatus = ""  # "new" against a baseline; kept segments show no badge
 
 
 @dataclass(frozen=True)
@@ -323,42 +378,50 @@ class ReportModel:
     rows_read: int
     columns: tuple[ColumnInfo, ...]
     account: CleaningAccount
-    summary: tuple[Mapping[str, Any], ...]  # per numeric column: name, unit, count, mean, std, min, q1, median, q3, max
+    summary: tuple[SummaryRow, ...]
     features: tuple[str, ...]
     scaling: Scaling
+    scaler: Scaler
     selection: KSelection
+    indices: tuple[IndexInfo, ...]  # the columns of the k table, in order
     segmentation: Segmentation
+    algorithm: str  # the clustering algorithm, in words, for the methodology
+    engine: str
     profiles: Profiles
     segments: tuple[SegmentView, ...]
-    charts: Mapping[str, Chart]
+    charts: Mapping[str, Chart]  # by name, in the order of charts.CHARTS
     verdict: str  # "clear", "moderate", "weak"
     verdict_text: str
-    settings: Mapping[str, Any]
     versions: Mapping[str, str]
     reproduce: str
+    rules_source: str
     timings: Mapping[str, float]
     accent: str = "#1f4e79"
     paper: str = "A4"
     logo: str | None = None  # data URI
     locale: str = "en"
-    comparison: Any = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """What an engine (pandas, Spark) hands to the rest of the pipeline."""
+    """Everything the analysis found, before charts and report: what the report, the data files and the
+    comparison are made from."""
 
     dataset: Dataset
-    cleaned: CleanResult  # with the Spark engine: a fixed-seed sample of the cleaned rows, for the charts
-    matrix: FeatureMatrix  # the same rows as ``cleaned``
+    cleaned: CleanResult
+    matrix: FeatureMatrix
     selection: KSelection
-    segmentation: Segmentation  # labels of the rows in ``cleaned``; sizes and centroids of every row
-    statuses: Mapping[int, str] = field(default_factory=dict)  # segment -> "kept" / "new" against a baseline
-    profiles: Profiles | None = None  # None: profile ``cleaned`` (every row)
-    segments: pd.DataFrame | None = None  # (ID or row, segment) of every row, when ``cleaned`` is a sample
-    summary: tuple[Mapping[str, Any], ...] | None = None  # summary statistics, when ``cleaned`` is a sample
-
+    segmentation: Segmentation
+    profiles: Profiles
+    summary: tuple[SummaryRow, ...]
+    personas: tuple[Persona, ...]
+    assignments: pd.DataFrame  # (ID or row, segment) of every cleaned customer, in input order
+    portable: BaselineModel  # this run's model, as model.json holds it and a later run reads it
+    engine: str
+    baseline: BaselineModel | None = None
+    comparison: Comparison | None = None
+    statuses: Mapping[int, SegmentStatus] | None = None  # segment -> "kept" / "new" against a baseline
 
 @dataclass(frozen=True)
 class RunResult:
@@ -367,3 +430,33 @@ class RunResult:
     folder: Path | None
     model: ReportModel
     files: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- what the charts are drawn from
+@dataclass(frozen=True)
+class ExplorationData:
+    """The cleaned columns the exploration charts draw (categories as pandas categoricals: small to send to the
+    chart process). ``customers``: every cleaned customer (``frame`` may be the Spark engine's sample)."""
+
+    frame: pd.DataFrame
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    features: tuple[str, ...]
+    customers: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class SegmentData:
+    """What the segment charts draw: customers (a fixed-seed sample of at most a few thousand, scaled and in their
+    own units, with their segments) and the segments."""
+
+    X: np.ndarray  # the scaled features of the rows drawn
+    original: np.ndarray  # the same rows in the features' own units
+    labels: np.ndarray  # their segment numbers
+    customers: int  # every customer (the rows drawn may be a sample)
+    names: tuple[str, ...]
+    scaling: Scaling
+    segmentation: Segmentation
+    profiles: Profiles
+    segment_names: Mapping[int, str]

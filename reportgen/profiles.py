@@ -1,13 +1,20 @@
-"""Per-segment profiles: size, share, means, medians, categorical mix, and levels relative to the whole."""
+"""Per-segment profiles: size, share, means, medians, categorical mix, and levels relative to the whole.
+
+:func:`build_profiles` and :func:`summary_row` turn statistics into the dataclasses, whichever engine computed
+the statistics (pandas here, Spark aggregations in ``engines/spark.py``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .model import CleanResult, Level, Profiles, Segmentation, SegmentProfile
+from .model import CleanResult, Level, Profiles, Segmentation, SegmentProfile, SummaryRow
 
 HIGH = 0.5  # a segment mean this many overall standard deviations above the overall mean is "high"
+NAN = float("nan")
 
 
 def level_of(z: float, threshold: float = HIGH) -> Level:
@@ -20,11 +27,42 @@ def level_of(z: float, threshold: float = HIGH) -> Level:
     return "average"
 
 
-def _mix(values: pd.Series) -> dict[str, float]:
-    counts = values.astype(str).value_counts()
-    counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-    total = counts.sum()
-    return {str(key): float(count / total) for key, count in counts.items()} if total else {}
+def shares(counts: Mapping[str, int]) -> dict[str, float]:
+    """Counts of the values of a categorical column -> shares, most common first (ties by value)."""
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {str(k): v / total for k, v in ordered} if total else {}
+
+
+def build_profiles(*, numbers: Sequence[int], sizes: Sequence[int], total: int, features: Sequence[str],
+                   numeric: Sequence[str], categorical: Sequence[str],
+                   means: Mapping[int, Mapping[str, float]], medians: Mapping[int, Mapping[str, float]],
+                   overall_mean: Mapping[str, float], overall_std: Mapping[str, float],
+                   overall_median: Mapping[str, float],
+                   category_counts: Mapping[str, Mapping[int, Mapping[str, int]]]) -> Profiles:
+    """Profiles from per-segment means and medians, overall statistics and per-segment category counts."""
+    segments = []
+    for number, size in zip(numbers, sizes, strict=True):
+        m = {c: means.get(number, {}).get(c, NAN) for c in numeric}
+        z = {c: (m[c] - overall_mean[c]) / overall_std[c] if overall_std[c] > 0 else 0.0 for c in numeric}
+        segments.append(SegmentProfile(
+            segment=number, size=size, share=size / total if total else 0.0, means=m,
+            medians={c: medians.get(number, {}).get(c, NAN) for c in numeric}, z=z,
+            levels={c: level_of(z[c]) for c in numeric},
+            categories={c: shares(category_counts[c].get(number, {})) for c in categorical},
+        ))
+    overall_counts: dict[str, dict[str, int]] = {}
+    for column in categorical:
+        totals: dict[str, int] = {}
+        for per_segment in category_counts[column].values():
+            for value, count in per_segment.items():
+                totals[value] = totals.get(value, 0) + count
+        overall_counts[column] = totals
+    return Profiles(
+        segments=tuple(segments), features=tuple(features), numeric=tuple(numeric), categorical=tuple(categorical),
+        overall_means=dict(overall_mean), overall_medians=dict(overall_median), overall_std=dict(overall_std),
+        overall_categories={c: shares(overall_counts[c]) for c in categorical}, total=total,
+    )
 
 
 def profile(cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
@@ -33,47 +71,38 @@ def profile(cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
     numeric = list(cleaned.numeric)
     seg = pd.Series(segmentation.labels, index=frame.index, name="segment")
     values = frame[numeric].astype(float)
-    overall_mean = values.mean()
-    overall_std = values.std(ddof=0)
     grouped = values.groupby(seg)
     means, medians = grouped.mean(), grouped.median()
-    total = len(frame)
-    segments = []
-    for number, size in zip(segmentation.numbers, segmentation.sizes, strict=True):
-        in_segment = seg == number
-        m = {c: float(means.at[number, c]) if number in means.index else float("nan") for c in numeric}
-        z = {c: (m[c] - float(overall_mean[c])) / float(overall_std[c]) if overall_std[c] > 0 else 0.0
-             for c in numeric}
-        segments.append(SegmentProfile(
-            segment=number, size=size, share=size / total if total else 0.0,
-            means=m,
-            medians={c: float(medians.at[number, c]) if number in medians.index else float("nan")
-                     for c in numeric},
-            z=z,
-            levels={c: level_of(z[c]) for c in numeric},
-            categories={c: _mix(frame.loc[in_segment, c]) for c in cleaned.categorical},
-        ))
-    return Profiles(
-        segments=tuple(segments), features=cleaned.features, numeric=tuple(numeric),
-        categorical=cleaned.categorical,
-        overall_means={c: float(overall_mean[c]) for c in numeric},
-        overall_medians={c: float(values[c].median()) for c in numeric},
-        overall_std={c: float(overall_std[c]) for c in numeric},
-        overall_categories={c: _mix(frame[c]) for c in cleaned.categorical},
-        total=total,
-    )
+    counts: dict[str, dict[int, dict[str, int]]] = {}
+    for column in cleaned.categorical:
+        table = pd.crosstab(seg, frame[column].astype(str))
+        counts[column] = {int(n): {str(v): int(c) for v, c in row.items() if c} for n, row in table.iterrows()}
+    return build_profiles(
+        numbers=segmentation.numbers, sizes=segmentation.sizes, total=len(frame), features=cleaned.features,
+        numeric=numeric, categorical=cleaned.categorical,
+        means={int(n): {c: float(v) for c, v in row.items()} for n, row in means.iterrows()},
+        medians={int(n): {c: float(v) for c, v in row.items()} for n, row in medians.iterrows()},
+        overall_mean={c: float(values[c].mean()) for c in numeric},
+        overall_std={c: float(values[c].std(ddof=0)) for c in numeric},
+        overall_median={c: float(values[c].median()) for c in numeric},
+        category_counts=counts)
 
 
-def summary_statistics(cleaned: CleanResult) -> tuple[dict[str, object], ...]:
+def summary_row(name: str, *, feature: bool, count: int, missing: int, mean: float, std: float, low: float,
+                quartiles: Sequence[float], high: float) -> SummaryRow:
+    q1, median, q3 = (float(q) for q in quartiles)
+    return SummaryRow(name=name, feature=feature, count=count, missing=missing, mean=float(mean), std=float(std),
+                      min=float(low), q1=q1, median=median, q3=q3, max=float(high))
+
+
+def summary_statistics(cleaned: CleanResult) -> tuple[SummaryRow, ...]:
     """count, mean, std, min, quartiles and max of every profiled numeric column."""
     rows = []
     for column in cleaned.numeric:
         values = cleaned.frame[column].astype(float).dropna()
-        q = values.quantile([0.25, 0.5, 0.75]) if len(values) else pd.Series([np.nan] * 3, index=[0.25, 0.5, 0.75])
-        rows.append({
-            "name": column, "feature": column in cleaned.features, "count": len(values),
-            "missing": int(cleaned.frame[column].isna().sum()),
-            "mean": float(values.mean()), "std": float(values.std(ddof=0)), "min": float(values.min()),
-            "q1": float(q[0.25]), "median": float(q[0.5]), "q3": float(q[0.75]), "max": float(values.max()),
-        })
+        quartiles = values.quantile([0.25, 0.5, 0.75]).tolist() if len(values) else [NAN] * 3
+        rows.append(summary_row(column, feature=column in cleaned.features, count=len(values),
+                                missing=int(cleaned.frame[column].isna().sum()), mean=values.mean(),
+                                std=values.std(ddof=0), low=values.min() if len(values) else NAN, quartiles=quartiles,
+                                high=values.max() if len(values) else NAN))
     return tuple(rows)

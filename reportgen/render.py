@@ -1,8 +1,10 @@
-"""Jinja2 environment, number filters, HTML rendering and the PDF (WeasyPrint, imported lazily).
+"""Rendering: the Jinja2 environment and its number filters, the HTML report, the PDF (WeasyPrint, imported
+lazily), and the e-mail bodies. The report's structure is built in :mod:`reportgen.report`.
 
 Lookup order for templates: a user folder (``--templates DIR``) first, then the packaged templates; the
 ``default:`` prefix always reaches the packaged one, so an override can extend it:
-``{% extends "default:report.html" %}``.
+``{% extends "default:report.html" %}``. HTML templates are autoescaped; ``.txt`` templates (the plain-text e-mail
+body) are not.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def make_filters(locale: str) -> dict[str, Callable[..., str]]:
 
 def make_environment(templates: Path | None = None, *, locale: str = "en"):
     """A fresh Jinja2 environment (never a module global): autoescape on, StrictUndefined, reportgen's filters."""
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 
     default = packaged_templates()
     search = [str(default)]
@@ -116,7 +118,7 @@ def make_environment(templates: Path | None = None, *, locale: str = "en"):
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(search),
                              PrefixLoader({"default": FileSystemLoader(str(default))}, delimiter=":")]),
-        autoescape=True,
+        autoescape=select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -143,11 +145,16 @@ def check_templates(templates: Path | None, *, locale: str = "en") -> None:
 
 def render_html(model: ReportModel, *, templates: Path | None = None, template: str = "report.html") -> str:
     """The self-contained HTML report. Template errors become :class:`ConfigError` naming the template."""
+    return render(template, templates=templates, locale=model.locale, report=model, r=model)
+
+
+def render(template: str, *, templates: Path | None = None, locale: str = "en", **context: Any) -> str:
+    """One template with ``context``. Template errors become :class:`ConfigError` naming the template."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
-    env = make_environment(templates, locale=model.locale)
+    env = make_environment(templates, locale=locale)
     try:
-        return env.get_template(template).render(report=model, r=model)
+        return env.get_template(template).render(**context)
     except TemplateNotFound as exc:
         raise ConfigError(f"template not found: {exc.name}",
                           hint="Check the names in your template folder and its {% include %}s.") from exc
@@ -203,41 +210,6 @@ def write_pdf(html: str) -> bytes:
     return _weasyprint_html()(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
 
 
-# ----------------------------------------------------------------------------- the report model
-VERDICTS = (
-    (0.5, "clear", "Clear structure: the segments are well separated, and most customers sit firmly in one."),
-    (0.25, "moderate", ("Moderate structure: the segments are distinct on average but overlap at their edges; "
-                        "treat customers near a border with care.")),
-    (-1.0, "weak", ("Weak structure: the customers do not fall into natural groups; treat the segments as a "
-                    "convenience for planning, not as distinct populations.")),
-)
-
-
-def verdict_of(silhouette: float) -> tuple[str, str]:
-    """Plain words for a silhouette value."""
-    for threshold, word, text in VERDICTS:
-        if math.isfinite(silhouette) and silhouette >= threshold:
-            return word, text
-    return VERDICTS[-1][1], VERDICTS[-1][2]
-
-
-def reproduce_command(settings, source_name: str, features: tuple[str, ...], scaling: str) -> str:
-    """The command line that repeats this analysis."""
-    import shlex
-
-    parts = ["reportgen", "run", source_name if source_name != "<stdin>" else "-",
-             "--features", ",".join(features)]
-    if settings.k is not None:
-        parts += ["--k", str(settings.k)]
-    parts += ["--k-range", f"{settings.k_min}-{settings.k_max}", "--scale", scaling,
-              "--seed", str(settings.seed), "--missing", settings.missing]
-    if settings.baseline:
-        parts += ["--baseline", settings.baseline] + (["--assign-only"] if settings.assign_only else [])
-    if settings.rules:
-        parts += ["--rules", str(settings.rules)]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
 def logo_data_uri(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -252,65 +224,3 @@ def logo_data_uri(path: Path | None) -> str | None:
         raise ConfigError(f"cannot read the logo {path}: {exc.strerror or exc}",
                           hint="Check the --logo path.") from exc
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
-
-
-def run_slug(source_name: str) -> str:
-    import re
-
-    stem = Path(source_name).stem if source_name != "<stdin>" else "stdin"
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()
-    return slug[:40] or "run"
-
-
-def versions() -> dict[str, str]:
-    """Versions of reportgen, Python and the libraries that shape the numbers and the report."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
-
-    found = {"reportgen": __version__, "python": platform.python_version()}
-    for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "jinja2", "weasyprint",
-                    "click"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def build_report_model(*, settings, dataset, cleaned, matrix, selection, segmentation, profiles, personas,
-                       charts, now: datetime, timings, rules_source: str = "packaged default", logo: str | None = None,
-                       comparison=None, statuses=None, summary=None) -> ReportModel:
-    """Assemble everything the templates read."""
-    from .charts import segment_color
-    from .model import SegmentView
-    from .profiles import summary_statistics
-    from .snapshot import folder_name
-
-    by_number = {p.segment: p for p in personas}
-    statuses = statuses or {}
-    views = tuple(
-        SegmentView(number=seg.segment, name=by_number[seg.segment].name, color=segment_color(seg.segment),
-                    size=seg.size, share=seg.share, profile=seg, persona=by_number[seg.segment],
-                    status=statuses.get(seg.segment, ""))
-        for seg in profiles.segments
-    )
-    verdict, verdict_text = verdict_of(segmentation.silhouette)
-    name = settings.name or run_slug(dataset.source.name)
-    return ReportModel(
-        title=settings.title, organisation=settings.organisation,
-        subtitle=f"{cleaned.account.rows_out:,} customers in {segmentation.k} segments",
-        generated_at=now, run_name=folder_name(now, name), version=versions()["reportgen"],
-        source=dataset.source, rows_read=cleaned.account.rows_in - len(dataset.malformed_lines),
-        columns=dataset.columns, account=cleaned.account,
-        summary=summary or summary_statistics(cleaned), features=matrix.names, scaling=matrix.scaler.method,
-        selection=selection, segmentation=segmentation, profiles=profiles, segments=views,
-        charts={c.name: c for c in charts}, verdict=verdict, verdict_text=verdict_text,
-        settings=settings.to_dict(), versions=versions(),
-        reproduce=reproduce_command(settings, dataset.source.name, matrix.names, matrix.scaler.method),
-        timings=dict(timings), accent=settings.accent, paper=settings.paper, logo=logo,
-        locale=settings.locale, comparison=comparison,
-        extra={"scaler_center": matrix.scaler.center, "scaler_scale": matrix.scaler.scale,
-               "rules_source": rules_source},
-    )

@@ -1,15 +1,18 @@
-"""Run folders: deterministic file contents, atomic write, manifest with hashes, load, resolve, verify, archive."""
+"""Run folders: their data files and manifest, built from the analysis, and written atomically.
+
+Every file's bytes are deterministic for the same input and settings (fixed float format, ``\\n`` line ends,
+significant digits for metrics), so reruns are byte-identical. The folder is built under a hidden temporary name
+and renamed when complete. Reading archived runs is :mod:`reportgen.runs`' job.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import secrets
 import shutil
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import OutputError, SnapshotError
-from .model import BaselineModel, KCandidate, KSelection, RunInfo, Scaler
+from .errors import OutputError
+from .model import (
+    Analysis,
+    BaselineModel,
+    Chart,
+    Comparison,
+    FeatureMatrix,
+    KSelection,
+    Persona,
+    Profiles,
+    ReportModel,
+    Segmentation,
+    SummaryRow,
+)
 
 SCHEMA_VERSION = 1
 FLOAT_FORMAT = "%.4f"
@@ -26,6 +41,13 @@ MANIFEST = "manifest.json"
 
 
 # ----------------------------------------------------------------------------- deterministic serialisation
+def sig(value: float | None, digits: int = 8) -> float | None:
+    """Round to ``digits`` significant digits, so metrics stay byte-identical across BLAS builds."""
+    if value is None or not np.isfinite(value):
+        return None
+    return float(f"{float(value):.{digits}g}")
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON values: NaN and infinities -> None, numpy scalars and arrays -> Python, paths -> str."""
     if isinstance(value, Mapping):
@@ -65,6 +87,218 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- the data files
+def segments_table(assignments: pd.DataFrame, personas: Sequence[Persona]) -> pd.DataFrame:
+    """segments.csv: one row per kept customer, in input order: ID (or row), segment, segment_name."""
+    names = {p.segment: p.name for p in personas}
+    numbers = sorted(names)
+    codes = np.searchsorted(numbers, assignments["segment"].to_numpy())  # a categorical: a million rows, a few names
+    return assignments.assign(segment=assignments["segment"].astype(np.int64),
+                              segment_name=pd.Categorical.from_codes(codes, [names[n] for n in numbers]))
+
+
+def profiles_table(profiles: Profiles, personas: Sequence[Persona]) -> pd.DataFrame:
+    """Per segment (and a final ``all`` row): size, share, mean and median of every numeric column, and the
+    share of every category of every categorical column."""
+    names = {p.segment: p.name for p in personas}
+    categories = {c: list(profiles.overall_categories[c]) for c in profiles.categorical}
+    rows: list[dict[str, Any]] = []
+    for seg in profiles.segments:
+        row: dict[str, Any] = {"segment": str(seg.segment), "segment_name": names[seg.segment],
+                               "size": seg.size, "share": seg.share}
+        row.update({f"mean: {c}": seg.means[c] for c in profiles.numeric})
+        row.update({f"median: {c}": seg.medians[c] for c in profiles.numeric})
+        for column, values in categories.items():
+            row.update({f"share: {column}={v}": seg.categories[column].get(v, 0.0) for v in values})
+        rows.append(row)
+    total: dict[str, Any] = {"segment": "all", "segment_name": "All customers", "size": profiles.total,
+                             "share": 1.0}
+    total.update({f"mean: {c}": profiles.overall_means[c] for c in profiles.numeric})
+    total.update({f"median: {c}": profiles.overall_medians[c] for c in profiles.numeric})
+    for column, values in categories.items():
+        total.update({f"share: {column}={v}": profiles.overall_categories[column][v] for v in values})
+    rows.append(total)
+    return pd.DataFrame(rows)
+
+
+def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ...], scaling: str,
+            rows: int, engine: str = "pandas") -> dict[str, Any]:
+    return {
+        "engine": engine,
+        "k": seg.k,
+        "features": list(features),
+        "scaling": scaling,
+        "rows": rows,
+        "sizes": list(seg.sizes),
+        **{key: sig(value) for key, value in seg.scores.items()},
+        "inertia": sig(seg.inertia),
+        "silhouette_sample_size": seg.silhouette_sample_size,
+        "silhouette_sampled": seg.silhouette_sample_size is not None,
+        "seed": seg.seed,
+        "n_init": seg.n_init,
+        "k_selection": {
+            "method": selection.method,
+            "elbow_k": selection.elbow_k,
+            "silhouette_k": selection.silhouette_k,
+            "chosen_k": selection.chosen_k,
+            "reason": selection.reason,
+            "n_init": selection.n_init,
+            "silhouette_sample_size": selection.silhouette_sample_size,
+            "sweep_sample_size": selection.sweep_sample_size,
+            "candidates": [{"k": c.k, "inertia": sig(c.inertia), **{key: sig(v) for key, v in c.scores.items()}}
+                           for c in selection.candidates],
+        },
+    }
+
+
+def portable_model(seg: Segmentation, personas: Sequence[Persona], matrix: FeatureMatrix,
+                   summary: Sequence[SummaryRow], *, id_column: str | None, rows: int, run: str = "this run",
+                   created: str = "", input_name: str = "") -> BaselineModel:
+    """This run's model as a later run reads it: scaler, centroids, names, sizes and the features' statistics
+    (for drift); model.json is its serialisation."""
+    names = {p.segment: p.name for p in personas}
+    stats = {s.name: {"mean": s.mean, "std": s.std, "median": s.median, "min": s.min, "max": s.max}
+             for s in summary if s.name in matrix.names}
+    return BaselineModel(folder=None, run=run, created=created, input_name=input_name, features=matrix.names,
+                         scaler=matrix.scaler, numbers=seg.numbers, names={n: names[n] for n in seg.numbers},
+                         centroids=seg.centroids, centroids_original=seg.centroids_original, sizes=seg.sizes,
+                         feature_stats={f: stats[f] for f in matrix.names if f in stats}, id_column=id_column,
+                         rows=rows)
+
+
+def model_json(model: BaselineModel, algorithm: str = "kmeans") -> dict[str, Any]:
+    """model.json: scaler and centroids as JSON, enough to assign new customers to these segments (no pickle),
+    and the features' statistics, for drift against a later run."""
+    return {
+        "kind": algorithm,
+        "schema_version": 1,
+        "features": list(model.features),
+        "id_column": model.id_column,
+        "rows": model.rows,
+        "feature_stats": {f: {k: sig(v) for k, v in stats.items()} for f, stats in model.feature_stats.items()},
+        "scaler": {"method": model.scaler.method, "center": list(model.scaler.center),
+                   "scale": list(model.scaler.scale)},
+        "segments": [
+            {"segment": number, "name": model.names[number], "size": model.sizes[i],
+             "centroid": [float(v) for v in model.centroids[i]],
+             "centroid_original": [float(v) for v in model.centroids_original[i]]}
+            for i, number in enumerate(model.numbers)
+        ],
+    }
+
+
+def summary(model: ReportModel) -> dict[str, Any]:
+    """summary.json: what the report said: segment names, personas and recommendations, with the rule behind
+    each."""
+    return {
+        "title": model.title,
+        "run": model.run_name,
+        "created": model.generated_at,
+        "input": {"name": model.source.name, "sha256": model.source.sha256, "rows": model.rows_read},
+        "customers": model.account.rows_out,
+        "k": model.segmentation.k,
+        "silhouette": sig(model.segmentation.silhouette, 4),
+        "verdict": model.verdict,
+        "segments": [
+            {"segment": s.number, "name": s.name, "size": s.size, "share": sig(s.share, 6),
+             "status": s.status, "rule": s.persona.rule_id, "traits": list(s.persona.traits),
+             "persona": s.persona.persona,
+             "recommendations": [vars(r) for r in s.persona.recommendations]}
+            for s in model.segments
+        ],
+    }
+
+
+def comparison_dict(comparison: Comparison) -> dict[str, Any]:
+    """comparison.json."""
+    migration = None
+    if comparison.migration is not None:
+        migration = {str(b): {str(a): int(v) for a, v in row.items()} for b, row in comparison.migration.iterrows()}
+    return {
+        "baseline": {"run": comparison.baseline_run, "created": comparison.baseline_created,
+                     "input": comparison.baseline_input},
+        "features": list(comparison.features),
+        "segments": [
+            {"segment": c.number, "name": c.name, "status": c.status, "size_before": c.size_before,
+             "size_now": c.size_now, "share_before": sig(c.share_before, 6), "share_now": sig(c.share_now, 6),
+             "centroid_shift": {f: sig(v, 6) for f, v in c.shift.items()}, "distance": sig(c.distance, 6)}
+            for c in comparison.changes
+        ],
+        "drift": [{"feature": d.feature, "mean_before": sig(d.mean_before, 6), "mean_now": sig(d.mean_now, 6),
+                   "std_before": sig(d.std_before, 6), "std_now": sig(d.std_now, 6),
+                   "shift_in_std": sig(d.shift_in_std, 6)} for d in comparison.drift],
+        "customers": {"shared": comparison.shared_customers, "same_segment": comparison.stayed,
+                      "same_segment_share": sig(comparison.stayed / comparison.shared_customers, 6)
+                      if comparison.shared_customers else None,
+                      "entered": comparison.entered, "left": comparison.left},
+        "migration": migration,
+    }
+
+
+def migration_table(comparison: Comparison) -> pd.DataFrame | None:
+    """migration.csv: one row per baseline segment, one column per current segment."""
+    if comparison.migration is None:
+        return None
+    table = comparison.migration.copy()
+    table.columns = [f"segment {c}" for c in table.columns]
+    return table.reset_index()
+
+
+def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) -> dict[str, bytes]:
+    """Every file of the run folder except the report and the manifest."""
+    files = {
+        "segments.csv": csv_bytes(segments_table(analysis.assignments, analysis.personas)),
+        "profiles.csv": csv_bytes(profiles_table(analysis.profiles, analysis.personas)),
+        "cleaning.csv": csv_bytes(analysis.cleaned.log),
+        "metrics.json": json_bytes(metrics(analysis.selection, analysis.segmentation, features=analysis.matrix.names,
+                                           scaling=analysis.matrix.scaler.method,
+                                           rows=analysis.cleaned.account.rows_out, engine=analysis.engine)),
+        "model.json": json_bytes(model_json(analysis.portable, analysis.segmentation.algorithm)),
+        "summary.json": json_bytes(summary(model)),
+    }
+    files.update({f"charts/{chart.name}.png": chart.png for chart in charts})
+    if analysis.comparison is not None:
+        files["comparison.json"] = json_bytes(comparison_dict(analysis.comparison))
+        migration = migration_table(analysis.comparison)
+        if migration is not None:
+            files["migration.csv"] = csv_bytes(migration)
+    return files
+
+
+def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any], *, started: datetime,
+             timings: Mapping[str, float]) -> dict[str, Any]:
+    """manifest.json, without the files' hashes (:func:`write_run` adds them)."""
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run": model.run_name,
+        "reportgen": model.version,
+        "versions": dict(model.versions),
+        "settings": dict(settings),
+        "input": {
+            "name": model.source.name, "path": model.source.path, "size": model.source.size,
+            "sha256": model.source.sha256, "format": model.source.format, "encoding": model.source.encoding,
+            "delimiter": model.source.delimiter, "rows": model.rows_read, "columns": len(model.columns),
+            "column_roles": {c.name: c.role for c in model.columns},
+        },
+        "data_quality": {
+            "rows_in": model.account.rows_in, "rows_out": model.account.rows_out,
+            "rows_dropped": model.account.rows_dropped, "missing_policy": model.account.missing_policy,
+            "steps": [vars(step) for step in model.account.steps],
+            "excluded_columns": [{"column": c, "why": why} for c, why in model.account.excluded_columns],
+        },
+        "k": model.segmentation.k,
+        "silhouette": sig(model.segmentation.silhouette, 6),
+        "reproduce": model.reproduce,
+        "started": started,
+        "finished": datetime.now().astimezone(),
+        "timings": dict(timings),
+    }
+    if analysis.baseline is not None:
+        data["baseline"] = {"run": analysis.baseline.run, "folder": str(analysis.baseline.folder),
+                            "assign_only": bool(settings.get("assign_only"))}
+    return data
 
 
 # ----------------------------------------------------------------------------- writing a run folder
@@ -121,234 +355,3 @@ def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
-
-
-def read_json(path: Path) -> Any:
-    with contextlib.suppress(FileNotFoundError):
-        return json.loads(path.read_text(encoding="utf-8"))
-    return None
-
-
-def relative_files(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
-
-
-# ----------------------------------------------------------------------------- reading run folders
-KNOWN_EXTRA = frozenset({MANIFEST, "deliveries.json"})  # not hashed: the manifest itself, the email log
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SnapshotError(f"{folder} is not a run folder (it has no {MANIFEST})",
-                            hint="Pass a folder made by 'reportgen run'; 'reportgen history' lists them.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SnapshotError(f"the manifest of {folder} cannot be read: {exc}",
-                            hint="The run folder is damaged; 'reportgen verify' tells what is wrong.") from exc
-    if not isinstance(data, dict) or "files" not in data:
-        raise SnapshotError(f"the manifest of {folder} is not a reportgen manifest")
-    return data
-
-
-def run_folders(root: Path) -> list[Path]:
-    """Run folders directly under ``root`` (those with a manifest), oldest first."""
-    if not root.is_dir():
-        return []
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()]
-    return sorted(folders, key=lambda p: (read_json(p / MANIFEST) or {}).get("started", "") + p.name)
-
-
-def resolve_run(ref: str | Path, root: Path) -> Path:
-    """``latest``, a run folder path, or a run folder name under ``root`` -> the run folder."""
-    text = str(ref)
-    if text == "latest":
-        folders = run_folders(root)
-        if not folders:
-            raise SnapshotError(f"there is no run in {root} to use as 'latest'",
-                                hint="Run 'reportgen run' first, or pass --output where the runs are.")
-        return folders[-1]
-    for candidate in (Path(text), root / text):
-        if candidate.is_dir():
-            if not (candidate / MANIFEST).is_file():
-                raise SnapshotError(f"{candidate} is not a run folder (it has no {MANIFEST})",
-                                    hint="'reportgen history' lists the runs.")
-            return candidate
-    raise SnapshotError(f"no run {text!r} (not a folder, and not a run in {root})",
-                        hint="'reportgen history' lists the runs; 'latest' is the newest.")
-
-
-def run_info(folder: Path) -> RunInfo:
-    manifest = read_manifest(folder)
-    deliveries = read_json(folder / "deliveries.json") or []
-    return RunInfo(
-        folder=folder, run=manifest.get("run", folder.name), created=str(manifest.get("started", "")),
-        title=str(manifest.get("settings", {}).get("title", "")),
-        input_name=str(manifest.get("input", {}).get("name", "")),
-        input_sha256=str(manifest.get("input", {}).get("sha256", "")),
-        rows=int(manifest.get("input", {}).get("rows", 0)), k=manifest.get("k"),
-        silhouette=manifest.get("silhouette"), baseline=(manifest.get("baseline") or {}).get("run"),
-        deliveries=len(deliveries) if isinstance(deliveries, list) else 0,
-    )
-
-
-def list_runs(root: Path) -> list[RunInfo]:
-    return [run_info(folder) for folder in run_folders(root)]
-
-
-# ----------------------------------------------------------------------------- verify and archive
-def _zip_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-            prefix = names[0].split("/", 1)[0] + "/" if names and all("/" in n for n in names) else ""
-            contents = {n[len(prefix):]: archive.read(n) for n in names}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SnapshotError(f"{path} is not a readable zip archive: {exc}") from exc
-    if MANIFEST not in contents:
-        raise SnapshotError(f"{path} has no {MANIFEST}", hint="Pass a zip made by 'reportgen archive'.")
-    try:
-        manifest = json.loads(contents[MANIFEST])
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SnapshotError(f"the manifest in {path} cannot be read: {exc}") from exc
-    return manifest, contents
-
-
-def verify(path: Path) -> tuple[int, list[tuple[str, str]]]:
-    """Check every file of a run folder or archive against the manifest's sha256.
-
-    Returns ``(files checked, problems)`` with problems as ``(file, "changed" | "missing" | "not in the
-    manifest")``.
-    """
-    if path.is_file() and zipfile.is_zipfile(path):
-        manifest, contents = _zip_members(path)
-        digests = {name: sha256_bytes(data) for name, data in contents.items()}
-    else:
-        manifest = read_manifest(path)
-        digests = {name: sha256_file(path / name) for name in relative_files(path)}
-    problems = []
-    expected: dict[str, str] = manifest.get("files", {})
-    for name, digest in sorted(expected.items()):
-        if name not in digests:
-            problems.append((name, "missing"))
-        elif digests[name] != digest:
-            problems.append((name, "changed"))
-    for name in sorted(set(digests) - set(expected) - KNOWN_EXTRA):
-        problems.append((name, "not in the manifest"))
-    return len(expected), problems
-
-
-def archive(folder: Path, target: Path | None = None, *, overwrite: bool = False) -> Path:
-    """Zip a verified run folder (files under ``<run>/``, fixed timestamps) into ``target`` (default
-    ``<folder>.zip``). Refuses a folder that fails verification and never overwrites unless asked."""
-    _, problems = verify(folder)
-    if problems:
-        raise SnapshotError(f"{folder} does not match its manifest ({_describe(problems)})",
-                            hint="Archive only untouched runs; 'reportgen verify' shows the details.")
-    target = target or folder.with_name(folder.name + ".zip")
-    if target.exists() and not overwrite:
-        raise OutputError(f"{target} already exists", hint="Choose another name with -o, or pass --force.")
-    manifest = read_manifest(folder)
-    stamp = _zip_time(str(manifest.get("started", "")))
-    temp = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as out:
-            for name in relative_files(folder):
-                info = zipfile.ZipInfo(f"{folder.name}/{name}", date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                out.writestr(info, (folder / name).read_bytes())
-        temp.replace(target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    finally:
-        if temp.exists():
-            temp.unlink()
-    return target
-
-
-def _zip_time(iso: str) -> tuple[int, int, int, int, int, int]:
-    try:
-        moment = datetime.fromisoformat(iso)
-        return (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
-    except ValueError:
-        return (1980, 1, 1, 0, 0, 0)
-
-
-def _describe(problems: list[tuple[str, str]]) -> str:
-    return ", ".join(f"{name} {what}" for name, what in problems[:5]) + (
-        f" and {len(problems) - 5} more" if len(problems) > 5 else "")
-
-
-# ----------------------------------------------------------------------------- a run as a baseline
-def load_baseline(folder: Path) -> BaselineModel:
-    """The portable model of an earlier run (model.json), checked."""
-    manifest = read_manifest(folder)
-    return baseline_from_dict(read_json(folder / "model.json"), folder=folder,
-                              run=str(manifest.get("run", folder.name)), created=str(manifest.get("started", "")),
-                              input_name=str(manifest.get("input", {}).get("name", "")))
-
-
-def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str, input_name: str) -> BaselineModel:
-    """A BaselineModel from the contents of a model.json."""
-    try:
-        scaler = data["scaler"]
-        segments = data["segments"]
-        return BaselineModel(
-            folder=folder, run=run, created=created, input_name=input_name,
-            features=tuple(data["features"]),
-            scaler=Scaler(method=scaler["method"], center=tuple(float(v) for v in scaler["center"]),
-                          scale=tuple(float(v) for v in scaler["scale"])),
-            numbers=tuple(int(s["segment"]) for s in segments),
-            names={int(s["segment"]): str(s["name"]) for s in segments},
-            centroids=np.array([s["centroid"] for s in segments], dtype=float),
-            centroids_original=np.array([s["centroid_original"] for s in segments], dtype=float),
-            sizes=tuple(int(s["size"]) for s in segments),
-            feature_stats=data.get("feature_stats", {}),
-            id_column=data.get("id_column"),
-        )
-    except (TypeError, KeyError, ValueError) as exc:
-        raise SnapshotError(f"the model of {folder or run} (model.json) is missing or damaged: {exc!r}",
-                            hint="Use another run as the baseline; 'reportgen verify' shows what is wrong.") from exc
-
-
-def baseline_segments(baseline: BaselineModel) -> pd.DataFrame | None:
-    """The baseline's segments.csv as (id, segment), IDs as text; None when it has no customer IDs."""
-    if baseline.id_column is None or baseline.folder is None:
-        return None
-    path = baseline.folder / "segments.csv"
-    try:
-        frame = pd.read_csv(path, dtype={baseline.id_column: str}, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise SnapshotError(f"cannot read {path}: {exc}") from exc
-    if baseline.id_column not in frame.columns:
-        return None
-    return frame[[baseline.id_column, "segment"]]
-
-
-def baseline_selection(baseline: BaselineModel) -> KSelection:
-    """The k selection of a baseline run (its metrics.json), for a run that reuses its segments."""
-    metrics = read_json(baseline.folder / "metrics.json") if baseline.folder else None
-    try:
-        ks = metrics["k_selection"]
-        candidates = tuple(
-            KCandidate(k=int(c["k"]), inertia=_num(c["inertia"]), silhouette=_num(c["silhouette"]),
-                       davies_bouldin=_num(c["davies_bouldin"]), calinski_harabasz=_num(c["calinski_harabasz"]))
-            for c in ks["candidates"])
-        k = len(baseline.numbers)
-        return KSelection(
-            candidates=candidates, elbow_k=ks.get("elbow_k"), silhouette_k=int(ks.get("silhouette_k", k)),
-            chosen_k=k, method="baseline", n_init=int(ks.get("n_init", 10)),
-            silhouette_sample_size=ks.get("silhouette_sample_size"),
-            reason=(f"k = {k} and the segments come from the baseline run {baseline.run}: these customers were "
-                    f"assigned to its segments (--assign-only), without re-clustering; the curves are the "
-                    f"baseline's."))
-    except (TypeError, KeyError, ValueError) as exc:
-        raise SnapshotError(f"the metrics of the baseline run {baseline.run} (metrics.json) are missing or damaged",
-                            hint="Use another run as the baseline.") from exc
-
-
-def _num(value: Any) -> float:
-    return float("nan") if value is None else float(value)

@@ -6,7 +6,7 @@ import pytest
 
 from reportgen.clean import clean, missing_markers, parse_numbers, valid_range
 from reportgen.errors import InputError
-from reportgen.load import load_customers
+from reportgen.roles import read_dataset
 
 DIRTY = (
     "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100),Note\n"
@@ -51,7 +51,7 @@ def test_valid_range_from_names() -> None:
 
 
 def test_every_dirty_value_is_accounted_for() -> None:
-    ds = load_customers(DIRTY.encode(), name="dirty.csv")
+    ds = read_dataset(DIRTY.encode(), name="dirty.csv")
     result = clean(ds, features=FEATURES, missing="drop")
     c = counts(result)
     assert c[("empty_rows", None)] == 1
@@ -74,7 +74,7 @@ def test_every_dirty_value_is_accounted_for() -> None:
 
 
 def test_median_imputation_keeps_rows() -> None:
-    ds = load_customers(DIRTY.encode(), name="dirty.csv")
+    ds = read_dataset(DIRTY.encode(), name="dirty.csv")
     result = clean(ds, features=FEATURES, missing="median")
     assert result.account.rows_out == 9
     assert not result.frame[list(FEATURES)].isna().any().any()
@@ -84,7 +84,7 @@ def test_median_imputation_keeps_rows() -> None:
 
 
 def test_constant_feature_is_excluded_and_none_left_fails() -> None:
-    ds = load_customers(b"id,a,b\n1,5,1\n2,5,2\n3,5,3\n4,5,9\n")
+    ds = read_dataset(b"id,a,b\n1,5,1\n2,5,2\n3,5,3\n4,5,9\n")
     result = clean(ds, features=("a", "b"))
     assert result.features == ("b",)
     assert ("a", "constant: every value is 5") in result.account.excluded_columns
@@ -93,15 +93,59 @@ def test_constant_feature_is_excluded_and_none_left_fails() -> None:
 
 
 def test_clean_does_not_mutate_its_input() -> None:
-    ds = load_customers(DIRTY.encode())
+    ds = read_dataset(DIRTY.encode())
     before = ds.frame.copy()
     clean(ds, features=FEATURES)
     pd.testing.assert_frame_equal(ds.frame, before)
 
 
 def test_clean_data_has_empty_account(mall_csv) -> None:
-    ds = load_customers(mall_csv)
+    ds = read_dataset(mall_csv)
     result = clean(ds, features=FEATURES)
     assert result.account.steps == ()
     assert result.account.rows_out == 200 and len(result.log) == 0
     assert np.isfinite(result.frame[list(FEATURES)].to_numpy()).all()
+
+
+def test_every_table_step_has_an_implementation_in_both_engines() -> None:
+    from reportgen.clean import CLEANING_STEPS, PANDAS_TABLE_STEPS, split_steps, table_key
+    from reportgen.engines.spark import SPARK_TABLE_STEPS
+
+    before, values, after = split_steps()
+    table_steps = {table_key(s) for s in (*before, *after)}
+    assert set(PANDAS_TABLE_STEPS) == table_steps == set(SPARK_TABLE_STEPS)
+    assert all(s.check is not None for s in values)
+    assert len(before) + len(values) + len(after) == len(CLEANING_STEPS)
+
+
+def test_no_cleaning_reason_is_written_in_an_engine() -> None:
+    """The reasons and actions live in the table; the engines take them from there."""
+    import ast
+    from pathlib import Path
+
+    from reportgen.clean import CLEANING_STEPS
+
+    source = (Path(__file__).resolve().parents[1] / "reportgen" / "engines" / "spark.py").read_text(encoding="utf-8")
+    texts = [node.value for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    words = [s.reason for s in CLEANING_STEPS if isinstance(s.reason, str)]
+    words += [s.action for s in CLEANING_STEPS if " " in s.action]
+    assert words and not [w for w in words if any(w.split(" (")[0] in text for text in texts)]
+
+
+def test_value_steps_give_the_same_answer_in_batches() -> None:
+    """What lets the Spark engine run the pandas functions on each batch of rows: the value steps look at one
+    value at a time, so a table cleaned in pieces is the table cleaned whole."""
+    from reportgen.clean import plan_value_steps, run_value_steps, value_counts
+
+    frame = read_dataset(DIRTY.encode()).frame.iloc[:-2]
+    numeric, categorical = FEATURES, ("Gender",)
+    plan = plan_value_steps(numeric, categorical, lambda c: value_counts(frame[c]))
+    whole = run_value_steps(frame, plan)
+    parts = [run_value_steps(frame.iloc[i:i + 3], plan) for i in range(0, len(frame), 3)]
+    for column in (*numeric, *categorical):
+        pd.testing.assert_series_equal(pd.concat([p.columns[column] for p in parts]), whole.columns[column],
+                                       check_dtype=False)
+    for j, (rows, texts) in enumerate(whole.findings):
+        assert list(rows) == [r for p in parts for r in p.findings[j][0]]
+        assert texts.tolist() == [t for p in parts for t in p.findings[j][1].tolist()]

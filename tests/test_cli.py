@@ -36,6 +36,7 @@ def test_every_command_is_documented_in_the_readme() -> None:
         assert f"reportgen {command}" in readme, command
 
 
+@pytest.mark.slow
 def test_run_on_the_bundled_sample(invoke, tmp_path: Path) -> None:
     result = invoke("run")
     assert result.exit_code == 0, result.stderr
@@ -52,6 +53,7 @@ def test_run_on_the_bundled_sample(invoke, tmp_path: Path) -> None:
     assert manifest["data_quality"]["rows_in"] == 302 and manifest["data_quality"]["rows_dropped"] == 5
 
 
+@pytest.mark.slow
 def test_run_with_options_and_quiet(invoke, mall_csv: Path, tmp_path: Path) -> None:
     result = invoke("run", str(mall_csv), "--features", f"{INCOME},{SCORE}", "--scale", "none", "--name", "mall",
                     "-q", "--format", "html", "-o", "runs")
@@ -73,6 +75,7 @@ def test_run_with_options_and_quiet(invoke, mall_csv: Path, tmp_path: Path) -> N
     assert manifest["started"] <= manifest["finished"]
 
 
+@pytest.mark.slow
 def test_two_identical_runs_give_identical_results(invoke, mall_csv: Path, tmp_path: Path) -> None:
     folders = []
     for _ in range(2):
@@ -95,6 +98,7 @@ def test_stdin_and_json_output(invoke, tmp_path: Path) -> None:
     assert segments[0] == "customer_id,segment,segment_name" and segments[1].startswith("C00000,")
 
 
+@pytest.mark.slow
 def test_config_file_is_read_and_flags_win(invoke, mall_csv: Path, tmp_path: Path) -> None:
     (tmp_path / "reportgen.toml").write_text(
         f'[run]\nfeatures = ["{INCOME}", "{SCORE}"]\nscale = "none"\nk = 4\nformats = ["html"]\n'
@@ -165,6 +169,7 @@ def test_unwritable_output_folder_without_root(invoke, tmp_path: Path, blobs_csv
     assert result.exit_code == 1 and "cannot write" in result.stderr
 
 
+@pytest.mark.slow
 def test_failure_late_in_the_run_leaves_no_folder(invoke, tmp_path: Path, blobs_csv: Path, monkeypatch) -> None:
     from reportgen import errors, pipeline
 
@@ -197,12 +202,12 @@ def test_failure_while_writing_leaves_no_temporary_folder(invoke, tmp_path: Path
 
 
 def test_internal_errors_are_one_line_unless_debug(invoke, blobs_csv: Path, monkeypatch) -> None:
-    from reportgen import pipeline
+    from reportgen import profiles
 
     def boom(*args, **kwargs):
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr(pipeline, "profile", boom)
+    monkeypatch.setattr(profiles, "profile", boom)
     result = invoke("run", str(blobs_csv), "-q")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
@@ -229,6 +234,7 @@ def test_rules_command_prints_valid_rules(invoke, tmp_path: Path) -> None:
     assert load_rules(tmp_path / "r.toml").rules
 
 
+@pytest.mark.slow
 def test_templates_option_overrides_one_block(invoke, blobs_csv: Path, tmp_path: Path) -> None:
     custom = tmp_path / "my-templates"
     custom.mkdir()

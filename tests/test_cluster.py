@@ -34,20 +34,27 @@ def test_fixed_k_is_used_and_explained() -> None:
 
 
 def test_segments_are_numbered_by_size() -> None:
-    seg = fit_segments(matrix(blobs((10, 40, 20, 30))), 4)
+    from reportgen.prepare import apply_scaler, fit_scaler
+
+    raw = blobs((10, 40, 20, 30)) * [3.0, 0.5] + [100.0, -7.0]  # units far from the scaled space
+    scaler = fit_scaler(raw, "standard")
+    fm = FeatureMatrix(X=apply_scaler(raw, scaler), names=("f0", "f1"), rows=np.arange(1, len(raw) + 1),
+                       scaler=scaler)
+    seg = fit_segments(fm, 4)
     assert seg.sizes == (40, 30, 20, 10)
     assert np.bincount(seg.labels)[1:].tolist() == [40, 30, 20, 10]
-    # centroid i belongs to segment i + 1
-    for number in range(1, 5):
-        np.testing.assert_allclose(seg.centroids[number - 1], seg.centroids_original[number - 1])
-        members = matrix(blobs((10, 40, 20, 30))).X[seg.labels == number]
-        np.testing.assert_allclose(members.mean(axis=0), seg.centroids[number - 1], atol=1e-6)
+    for number in range(1, 5):  # centroid row i belongs to segment i + 1, in both spaces
+        np.testing.assert_allclose(fm.X[seg.labels == number].mean(axis=0), seg.centroids[number - 1], atol=1e-6)
+        np.testing.assert_allclose(raw[seg.labels == number].mean(axis=0), seg.centroids_original[number - 1],
+                                   atol=1e-6)
+    assert not np.allclose(seg.centroids, seg.centroids_original)
 
 
 def test_canonical_numbers_break_ties_by_position() -> None:
-    labels = np.array([0, 0, 1, 1])
     centroids = np.array([[5.0, 0.0], [1.0, 0.0]])
-    assert canonical_numbers(labels, centroids).tolist() == [2, 1]
+    assert canonical_numbers([2, 2], centroids).tolist() == [2, 1]
+    assert canonical_numbers([1, 3], centroids).tolist() == [2, 1]  # the larger segment first
+    assert canonical_numbers([3, 1], centroids).tolist() == [1, 2]
 
 
 def test_results_are_deterministic() -> None:
@@ -98,4 +105,4 @@ def test_silhouette_sample_is_fixed_and_used_above_the_threshold() -> None:
     sampled = select_k(matrix(X), k_min=3, k_max=3, silhouette_sample=400)
     full = select_k(matrix(X), k_min=3, k_max=3, silhouette_sample=10_000)
     assert sampled.silhouette_sample_size == 400 and full.silhouette_sample_size is None
-    assert abs(sampled.candidates[0].silhouette - full.candidates[0].silhouette) < 0.02
+    assert abs(sampled.candidates[0].scores["silhouette"] - full.candidates[0].scores["silhouette"]) < 0.02

@@ -35,6 +35,7 @@ def october(invoke, mall_csv: Path, tmp_path: Path) -> Path:
     return tmp_path / result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_second_period_keeps_segment_numbers(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
     november_csv = second_period(mall_csv, tmp_path / "november.csv")
     result = invoke("run", str(november_csv), "--baseline", "latest", "--name", "november", "-q", "--format", "html")
@@ -64,6 +65,7 @@ def test_second_period_keeps_segment_numbers(invoke, october: Path, mall_csv: Pa
     assert october.name in table and november.name in table and "november.csv" in table
 
 
+@pytest.mark.slow
 def test_new_and_gone_segments(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
     result = invoke("run", str(mall_csv), "--baseline", str(october), "--k", "6", "-q", "--format", "html")
     assert result.exit_code == 0, result.stderr
@@ -77,6 +79,7 @@ def test_new_and_gone_segments(invoke, october: Path, mall_csv: Path, tmp_path: 
     assert [s["status"] for s in gone["segments"]].count("gone") >= 1
 
 
+@pytest.mark.slow
 def test_assign_only_reproduces_the_baseline(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
     result = invoke("run", str(mall_csv), "--baseline", str(october), "--assign-only", "-q", "--format", "html")
     assert result.exit_code == 0, result.stderr
@@ -87,6 +90,7 @@ def test_assign_only_reproduces_the_baseline(invoke, october: Path, mall_csv: Pa
     assert json.loads((folder / "comparison.json").read_text())["customers"]["same_segment_share"] == 1.0
 
 
+@pytest.mark.slow
 def test_assign_only_labels_new_customers(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
     newcomers = tmp_path / "new.csv"
     pd.DataFrame({"CustomerID": [5001, 5002], "Gender": ["Female", "Male"], "Age": [30, 50],
@@ -97,6 +101,7 @@ def test_assign_only_labels_new_customers(invoke, october: Path, mall_csv: Path,
     assert labels["segment_name"].tolist() == ["High income, high spending", "Low income, low spending"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, code, message", [
     (["--baseline", "no-such-run"], 1, "no run 'no-such-run'"),
     (["--assign-only"], 2, "--assign-only needs a baseline"),
@@ -112,6 +117,7 @@ def test_bad_baseline(invoke, october: Path, mall_csv: Path, tmp_path: Path, arg
     assert run_folders(tmp_path / "output") == before
 
 
+@pytest.mark.slow
 def test_baseline_with_missing_columns(invoke, october: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.csv"
     pd.DataFrame({"id": range(30), "Age": range(30), "Visits": range(30)}).to_csv(other, index=False)
@@ -119,6 +125,7 @@ def test_baseline_with_missing_columns(invoke, october: Path, tmp_path: Path) ->
     assert result.exit_code == 1 and "has no column Annual Income (k$), Spending Score (1-100)" in result.stderr
 
 
+@pytest.mark.slow
 def test_verify_archive_and_tampering(invoke, october: Path) -> None:
     ok = invoke("verify", str(october))
     assert ok.exit_code == 0 and "match the manifest" in ok.stdout
@@ -141,6 +148,7 @@ def test_verify_archive_and_tampering(invoke, october: Path) -> None:
     assert "charts/elbow.png (missing)" in worse.stderr and "extra.txt (not in the manifest)" in worse.stderr
 
 
+@pytest.mark.slow
 def test_show_and_compare_commands(invoke, october: Path, mall_csv: Path, tmp_path: Path) -> None:
     shown = invoke("show")
     assert shown.exit_code == 0 and "High income, high spending" in shown.stdout and "k = 5" in shown.stdout

@@ -110,6 +110,7 @@ def parse(raw: bytes):
     return BytesParser(policy=policy.default).parsebytes(raw)
 
 
+@pytest.mark.slow
 def test_message_arrives_with_the_pdf(invoke, folder: Path, smtp_server, smtp_env) -> None:
     inbox = Inbox()
     smtp_env(smtp_server(inbox))
@@ -142,6 +143,7 @@ def test_message_arrives_with_the_pdf(invoke, folder: Path, smtp_server, smtp_en
     assert invoke("verify", str(folder)).exit_code == 0  # deliveries.json does not break verification
 
 
+@pytest.mark.slow
 def test_starttls_with_a_self_signed_certificate_and_login(invoke, folder: Path, smtp_server, smtp_env,
                                                            tmp_path: Path) -> None:
     trustme = pytest.importorskip("trustme")
@@ -168,6 +170,7 @@ def _everything_in(folder: Path) -> str:
     return "".join(p.read_bytes().decode("latin-1") for p in folder.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_refused_login(invoke, folder: Path, smtp_server, smtp_env, tmp_path: Path) -> None:
     port = smtp_server(Inbox(), auth_required=True, auth_require_tls=False, authenticator=Login("mailer", "other"))
     password_file = tmp_path / "password"
@@ -187,6 +190,7 @@ def test_refused_login(invoke, folder: Path, smtp_server, smtp_env, tmp_path: Pa
     assert invoke("verify", str(folder)).exit_code == 0
 
 
+@pytest.mark.slow
 def test_refused_recipients(invoke, folder: Path, smtp_server, smtp_env) -> None:
     inbox = Inbox(refuse=("nobody@example.com",))
     smtp_env(smtp_server(inbox))
@@ -200,6 +204,7 @@ def test_refused_recipients(invoke, folder: Path, smtp_server, smtp_env) -> None
     assert "nothing was sent" in refused.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_server(invoke, folder: Path, smtp_env) -> None:
     smtp_env(free_port())
     result = invoke("email", str(folder), "--to", "cmo@example.com")
@@ -207,6 +212,7 @@ def test_unreachable_server(invoke, folder: Path, smtp_env) -> None:
     assert "nothing was sent" in result.stderr
 
 
+@pytest.mark.slow
 def test_attachment_over_the_limit(invoke, folder: Path, smtp_server, smtp_env, tmp_path: Path) -> None:
     inbox = Inbox()
     smtp_env(smtp_server(inbox))
@@ -216,6 +222,7 @@ def test_attachment_over_the_limit(invoke, folder: Path, smtp_server, smtp_env, 
     assert inbox.messages == []
 
 
+@pytest.mark.slow
 def test_dry_run_writes_a_parseable_eml(invoke, folder: Path, smtp_env, tmp_path: Path) -> None:
     smtp_env(free_port())  # nothing listens: a dry run must not connect
     result = invoke("email", str(folder), "--to", "a@example.com", "--dry-run", "message.eml")
@@ -227,6 +234,7 @@ def test_dry_run_writes_a_parseable_eml(invoke, folder: Path, smtp_env, tmp_path
     assert not (folder / "deliveries.json").exists()
 
 
+@pytest.mark.slow
 def test_run_then_send(invoke, mall_csv: Path, smtp_server, smtp_env, tmp_path: Path) -> None:
     inbox = Inbox()
     smtp_env(smtp_server(inbox))
@@ -237,6 +245,7 @@ def test_run_then_send(invoke, mall_csv: Path, smtp_server, smtp_env, tmp_path: 
     assert json.loads((folder / "deliveries.json").read_text())[0]["outcome"] == "sent"
 
 
+@pytest.mark.slow
 def test_run_keeps_its_folder_when_sending_fails(invoke, mall_csv: Path, smtp_env, tmp_path: Path) -> None:
     smtp_env(free_port())
     result = invoke("run", str(mall_csv), "--email-to", "team@example.com", "-q", "--format", "pdf", "--workers", "1")
@@ -257,12 +266,13 @@ def test_settings_precedence_and_secrets(tmp_path: Path) -> None:
         resolve_email_settings({"security": "tls13"}, {})
     config = tmp_path / "reportgen.toml"
     config.write_text('[email]\npassword = "x"\n')
-    from reportgen.config import read_config
+    from reportgen.settings import read_config
 
     with pytest.raises(ConfigError, match="must not be in a config file"):
         read_config(config)
 
 
+@pytest.mark.slow
 def test_message_needs_recipients_and_a_sender(run_folder: Path) -> None:
     content = load_report(run_folder)
     with pytest.raises(ConfigError, match="no recipient"):

@@ -4,9 +4,9 @@ import numpy as np
 
 from reportgen.clean import clean
 from reportgen.cluster import fit_segments
-from reportgen.features import build_features
-from reportgen.load import load_customers
+from reportgen.prepare import build_features
 from reportgen.profiles import level_of, profile, summary_statistics
+from reportgen.roles import read_dataset
 
 from .conftest import INCOME, SCORE
 
@@ -17,7 +17,7 @@ def test_levels() -> None:
 
 
 def test_mall_profiles(mall_csv) -> None:
-    cleaned = clean(load_customers(mall_csv), features=(INCOME, SCORE))
+    cleaned = clean(read_dataset(mall_csv), features=(INCOME, SCORE))
     seg = fit_segments(build_features(cleaned, scale="none"), 5)
     profiles = profile(cleaned, seg)
     assert [p.size for p in profiles.segments] == [81, 39, 35, 23, 22]
@@ -32,7 +32,7 @@ def test_mall_profiles(mall_csv) -> None:
 
 
 def test_summary_statistics(mall_csv) -> None:
-    cleaned = clean(load_customers(mall_csv), features=("Age", INCOME, SCORE))
-    stats = {row["name"]: row for row in summary_statistics(cleaned)}
-    assert stats["Age"]["min"] == 18 and stats["Age"]["max"] == 70 and stats["Age"]["count"] == 200
-    assert stats[INCOME]["median"] == 61.5
+    cleaned = clean(read_dataset(mall_csv), features=("Age", INCOME, SCORE))
+    stats = {row.name: row for row in summary_statistics(cleaned)}
+    assert stats["Age"].min == 18 and stats["Age"].max == 70 and stats["Age"].count == 200
+    assert stats[INCOME].median == 61.5

@@ -7,8 +7,7 @@ import pytest
 from reportgen.clean import clean
 from reportgen.cluster import fit_segments
 from reportgen.errors import ConfigError
-from reportgen.features import build_features
-from reportgen.load import load_customers
+from reportgen.prepare import build_features
 from reportgen.profiles import profile
 from reportgen.recommend import (
     format_value,
@@ -18,12 +17,13 @@ from reportgen.recommend import (
     recommend,
     unit_of,
 )
+from reportgen.roles import read_dataset
 
 from .conftest import INCOME, SCORE
 
 
 def mall_personas(mall_csv: Path, features=(INCOME, SCORE), k=5, rules=None):
-    cleaned = clean(load_customers(mall_csv), features=features)
+    cleaned = clean(read_dataset(mall_csv), features=features)
     profiles = profile(cleaned, fit_segments(build_features(cleaned, scale="none"), k))
     return recommend(profiles, rules or load_rules())
 

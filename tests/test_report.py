@@ -29,6 +29,7 @@ def pdf_pages(path: Path) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in reader.pages]
 
 
+@pytest.mark.slow
 def test_pdf_structure_on_the_mall_data(mall_result) -> None:
     import pandas as pd
 
@@ -50,6 +51,7 @@ def test_pdf_structure_on_the_mall_data(mall_result) -> None:
     assert "Clear" in summary  # the verdict in plain words
 
 
+@pytest.mark.slow
 def test_every_segment_page_starts_a_page(mall_result) -> None:
     pages = pdf_pages(mall_result.folder / "report.pdf")
     for segment in mall_result.model.segments:
@@ -58,6 +60,7 @@ def test_every_segment_page_starts_a_page(mall_result) -> None:
         assert "below average" in starts[0] and "above average" in starts[0]  # the difference bars
 
 
+@pytest.mark.slow
 def test_difference_bars_follow_the_profile(mall_result) -> None:
     import re
 
@@ -70,6 +73,7 @@ def test_difference_bars_follow_the_profile(mall_result) -> None:
     assert "87 k$ <span class=\"muted\">(avg 61 k$)" in section
 
 
+@pytest.mark.slow
 def test_all_charts_are_in_the_report_and_the_folder(mall_result) -> None:
     import re
 
@@ -99,6 +103,7 @@ def render_datauri(chart) -> str:
     return "data:image/png;base64," + base64.b64encode(chart.png).decode()
 
 
+@pytest.mark.slow
 def test_charts_are_sharp_enough_for_print(mall_result) -> None:
     import struct
 
@@ -107,12 +112,14 @@ def test_charts_are_sharp_enough_for_print(mall_result) -> None:
         assert width_px / (chart.width_mm / 25.4) >= 150, chart.name  # at least 150 dpi at the printed width
 
 
+@pytest.mark.slow
 def test_three_features_add_a_3d_view(mall_csv: Path, tmp_path: Path) -> None:
     result = run(mall_csv, Settings(output=tmp_path, formats=("html",)), write=False)
     assert "segments_3d" in result.model.charts
     assert "PCA projection" in result.model.charts["segments_scatter"].alt
 
 
+@pytest.mark.slow
 def test_html_is_self_contained(mall_result) -> None:
     import re
 
@@ -130,6 +137,7 @@ def _chromium() -> str | None:
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
+@pytest.mark.slow
 def test_html_loads_in_headless_chromium_without_console_errors(mall_result, tmp_path: Path) -> None:
     import subprocess
 
@@ -150,14 +158,17 @@ def test_html_loads_in_headless_chromium_without_console_errors(mall_result, tmp
     assert all(url == page.as_uri() for url in loads), loads  # nothing fetched but the report itself
 
 
+@pytest.mark.slow
 def test_templates_render_under_strict_undefined(mall_result, tmp_path: Path) -> None:
     env = make_environment()
-    assert env.undefined.__name__ == "StrictUndefined" and env.autoescape is True
+    assert env.undefined.__name__ == "StrictUndefined"
+    assert env.autoescape("report.html") is True and env.autoescape("email.txt") is False
     (tmp_path / "report.html").write_text("{{ r.no_such_field }}", encoding="utf-8")
     with pytest.raises(ConfigError, match="undefined variable"):
         render_html(mall_result.model, templates=tmp_path)
 
 
+@pytest.mark.slow
 def test_override_template_is_used(mall_result, tmp_path: Path) -> None:
     (tmp_path / "report.html").write_text(
         '{% extends "default:report.html" %}{% block appendix %}<p>OVERRIDDEN APPENDIX for {{ r.title }}</p>'
@@ -167,6 +178,7 @@ def test_override_template_is_used(mall_result, tmp_path: Path) -> None:
     assert "Choosing the number of segments" in html  # the rest comes from the packaged template
 
 
+@pytest.mark.slow
 def test_override_of_an_included_file(mall_result, tmp_path: Path) -> None:
     (tmp_path / "report.css").write_text("h1 { color: rebeccapurple; }", encoding="utf-8")
     html = render_html(mall_result.model, templates=tmp_path)
@@ -178,6 +190,7 @@ def test_missing_template_folder() -> None:
         make_environment(Path("/no/such/folder"))
 
 
+@pytest.mark.slow
 def test_user_data_is_escaped(tmp_path: Path) -> None:
     frame = make_blobs_frame().rename(columns={"Region": "<script>alert(1)</script>"})
     data = frame.to_csv(index=False).encode()
@@ -200,19 +213,20 @@ def test_format_number(value, digits, locale, expected) -> None:
     assert format_number(value, digits, locale) == expected
 
 
+@pytest.mark.slow
 def test_branding_paper_and_locale(mall_csv: Path, tmp_path: Path) -> None:
+    import base64
+
     from pypdf import PdfReader
 
-    from .conftest import ROOT
-
     logo = tmp_path / "logo.png"
-    logo.write_bytes(next((ROOT / "tests").parent.glob("data/*.csv")).read_bytes()[:0] or _tiny_png())
+    logo.write_bytes(_tiny_png())
     settings = Settings(features=(INCOME, SCORE), output=tmp_path, title="Kundensegmente", organisation="Muster AG",
                         logo=logo, accent="#7a1f5c", paper="letter", locale="de")
     result = run(mall_csv, settings)
     html = (result.folder / "report.html").read_text(encoding="utf-8")
     assert "--accent: #7a1f5c" in html and "Muster AG" in html
-    assert 'class="logo" src="data:image/png;base64,' in html
+    assert f'class="logo" src="data:image/png;base64,{base64.b64encode(_tiny_png()).decode()}"' in html
     assert "60,6" in html  # German decimal comma in the tables
     reader = PdfReader(io.BytesIO((result.folder / "report.pdf").read_bytes()))
     box = reader.pages[0].mediabox
@@ -232,6 +246,7 @@ def _tiny_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+@pytest.mark.slow
 def test_a4_is_the_default(mall_result) -> None:
     from pypdf import PdfReader
 
@@ -239,6 +254,7 @@ def test_a4_is_the_default(mall_result) -> None:
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
 
 
+@pytest.mark.slow
 def test_title_with_quotes_is_safe_in_the_footer(mall_result, tmp_path: Path) -> None:
     from dataclasses import replace
 
@@ -249,69 +265,10 @@ def test_title_with_quotes_is_safe_in_the_footer(mall_result, tmp_path: Path) ->
     assert "Q1 &#34;final&#34;" in html or "Q1 &quot;final&quot;" in html
 
 
+@pytest.mark.slow
 def test_charts_are_opaque_rgb_pngs(mall_result) -> None:
     from PIL import Image
 
     for chart in mall_result.model.charts.values():
         image = Image.open(io.BytesIO(chart.png))
         assert image.format == "PNG" and image.mode == "RGB", chart.name  # no alpha mask for the PDF to split
-
-
-def test_kernel_density_matches_scipy() -> None:
-    import numpy as np
-    from scipy.stats import gaussian_kde as scipy_kde
-
-    from reportgen.charts import gaussian_kde
-
-    sample = np.random.default_rng(3).gamma(2.0, 10.0, size=4500)  # more than one 2,000-value chunk
-    grid = np.linspace(sample.min(), sample.max(), 200)
-    assert np.allclose(gaussian_kde(sample, grid), scipy_kde(sample)(grid), rtol=1e-9, atol=1e-12)
-
-
-def test_principal_components_match_scikit_learn() -> None:
-    import numpy as np
-    from sklearn.decomposition import PCA
-
-    from reportgen.charts import principal_components
-
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4))
-    mean, components, shares = principal_components(X, 2)
-    pca = PCA(n_components=2).fit(X)
-    assert np.allclose(components, pca.components_)
-    assert np.allclose(shares, pca.explained_variance_ratio_)
-    assert np.allclose((X - mean) @ components.T, pca.transform(X))
-
-
-def test_the_chart_process_needs_neither_scipy_nor_scikit_learn(mall_csv: Path) -> None:
-    """The helper process imports matplotlib only: scipy.stats and scikit-learn cost a second to import."""
-    import subprocess
-    import sys
-
-    code = f"""
-import sys
-from pathlib import Path
-from reportgen import charts
-from reportgen.clean import clean
-from reportgen.cluster import fit_segments
-from reportgen.features import build_features, choose_features
-from reportgen.load import load_customers
-from reportgen.profiles import profile
-from reportgen.recommend import load_rules, recommend
-ds = load_customers(Path({str(mall_csv)!r}))
-cleaned = clean(ds, features=choose_features(ds))
-matrix = build_features(cleaned, scale="standard")
-seg = fit_segments(matrix, 4, seed=1, n_init=2, silhouette_sample=5000)
-prof = profile(cleaned, seg)
-names = {{p.segment: p.name for p in recommend(prof, load_rules(None))}}
-original = cleaned.frame[list(matrix.names)].to_numpy(dtype=float)
-for name in [m for m in sys.modules if m.startswith(("scipy", "sklearn", "seaborn"))]:
-    del sys.modules[name]
-sys.modules["scipy"] = sys.modules["sklearn"] = sys.modules["seaborn"] = None  # importing them now fails
-charts.exploration_charts(charts.exploration_frame(cleaned), cleaned.numeric, cleaned.categorical,
-                          cleaned.features, 1)
-charts.analysis_charts(matrix.X, original, matrix.names, seg, prof, names)
-print("ok")
-"""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import INCOME, SCORE
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
                                                             with_id: bool) -> None:
     """The same cleaning.csv (every row touched, with why), the same account in manifest.json and the same row
     numbers in segments.csv, with the input split into several Spark partitions."""
-    from reportgen.spark_engine import session
+    from reportgen.engines.spark import session
 
     path = tmp_path / "dirty.csv"
     _dirty_table(with_id).to_csv(path, index=False)

@@ -6,24 +6,24 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from reportgen.clean import clean
 from reportgen.errors import ConfigError, InputError
-from reportgen.features import apply_scaler, build_features, choose_features, fit_scaler, unscale
-from reportgen.load import load_customers
+from reportgen.prepare import apply_scaler, build_features, choose_features, fit_scaler, unscale
+from reportgen.roles import read_dataset
 
 from .conftest import INCOME, SCORE
 
 
 def test_default_features_are_the_numeric_columns(mall_csv) -> None:
-    assert choose_features(load_customers(mall_csv)) == ("Age", INCOME, SCORE)
+    assert choose_features(read_dataset(mall_csv)) == ("Age", INCOME, SCORE)
 
 
 def test_requested_features_match_case_insensitively(mall_csv) -> None:
-    ds = load_customers(mall_csv)
+    ds = read_dataset(mall_csv)
     assert choose_features(ds, ("annual income (K$)", " spending  score (1-100)")) == (INCOME, SCORE)
 
 
 def test_unknown_feature_lists_the_columns(mall_csv) -> None:
     with pytest.raises(ConfigError) as info:
-        choose_features(load_customers(mall_csv), ("Income",))
+        choose_features(read_dataset(mall_csv), ("Income",))
     assert "'Income'" in info.value.message
     assert "CustomerID, Gender, Age, Annual Income (k$), Spending Score (1-100)" in info.value.hint
     assert info.value.exit_code == 2
@@ -31,12 +31,12 @@ def test_unknown_feature_lists_the_columns(mall_csv) -> None:
 
 def test_non_numeric_feature_is_refused(mall_csv) -> None:
     with pytest.raises(ConfigError, match="'Gender' is categorical, not numeric"):
-        choose_features(load_customers(mall_csv), ("Gender",))
+        choose_features(read_dataset(mall_csv), ("Gender",))
 
 
 def test_no_numeric_column() -> None:
     with pytest.raises(InputError, match="no numeric column"):
-        choose_features(load_customers(b"name,city\nann,paris\nbob,rome\n"))
+        choose_features(read_dataset(b"name,city\nann,paris\nbob,rome\n"))
 
 
 @pytest.mark.parametrize("method, reference", [("standard", StandardScaler), ("minmax", MinMaxScaler)])
@@ -54,7 +54,7 @@ def test_no_scaling_and_constant_columns() -> None:
 
 
 def test_feature_matrix_keeps_row_numbers(mall_csv) -> None:
-    ds = load_customers(mall_csv)
+    ds = read_dataset(mall_csv)
     fm = build_features(clean(ds, features=(INCOME, SCORE)), scale="none")
     assert fm.X.shape == (200, 2) and fm.names == (INCOME, SCORE)
     assert fm.rows[0] == 1 and fm.rows[-1] == 200

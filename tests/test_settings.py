@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.config import Settings, find_config, resolve_settings
 from reportgen.errors import ConfigError
+from reportgen.settings import Settings, find_config, resolve_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -67,3 +67,38 @@ def test_settings_are_json_ready() -> None:
     import json
 
     assert json.loads(json.dumps(Settings(output=Path("x")).to_dict()))["output"] == "x"
+
+
+def test_settings_built_in_a_notebook_are_checked_like_flags(tmp_path: Path) -> None:
+    from reportgen.settings import validate
+
+    with pytest.raises(ConfigError, match="scale = 'log' in Settings is not valid: expected one of standard"):
+        validate(Settings(scale="log", output=tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="k_min = 8 is above k_max = 3"):
+        validate(Settings(k_min=8, k_max=3, output=tmp_path))
+    with pytest.raises(ConfigError, match="--assign-only needs a baseline"):
+        validate(Settings(assign_only=True, output=tmp_path))
+    plan = validate(Settings(scale="MinMax", output=tmp_path))  # choices are case-insensitive, as on the command line
+    assert plan.settings.scale == "minmax" and plan.scaling == "minmax" and plan.baseline is None
+
+
+def test_a_rules_file_and_a_template_folder_are_checked_before_the_data_is_read(tmp_path: Path) -> None:
+    from reportgen.settings import validate
+
+    (tmp_path / "bad-rules.toml").write_text("[[rules]]\nid = 'x'\n", encoding="utf-8")
+    (tmp_path / "junk.csv").write_bytes(bytes(range(256)))  # reading it would fail: the rules fail first
+    with pytest.raises(ConfigError, match=r"bad-rules.toml rule 1 \(x\): needs persona"):
+        validate(Settings(rules=tmp_path / "bad-rules.toml", output=tmp_path), tmp_path / "junk.csv")
+    with pytest.raises(ConfigError, match="template folder not found"):
+        validate(Settings(templates=tmp_path / "nowhere", output=tmp_path), tmp_path / "junk.csv")
+
+
+def test_every_algorithm_and_engine_has_its_table_entry() -> None:
+    from typing import get_args
+
+    from reportgen.algorithms import ALGORITHMS
+    from reportgen.engines import ENGINES
+    from reportgen.settings import Algorithm, Engine
+
+    assert set(get_args(Algorithm)) == set(ALGORITHMS)
+    assert set(get_args(Engine)) == set(ENGINES)

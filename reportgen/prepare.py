@@ -1,6 +1,12 @@
-"""Choose the feature columns and scale them into the matrix K-means sees."""
+"""Choose the feature columns and scale them into the matrix the clustering sees.
+
+The scaler is built once, from column moments (:func:`scaler_from_moments`): the pandas engine computes the moments
+with numpy, the Spark engine with one aggregation, and both get the same :class:`Scaler`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -13,12 +19,12 @@ def _key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None) -> tuple[str, ...]:
+def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, *,
+                    baseline_run: str | None = None) -> tuple[str, ...]:
     """The columns to cluster on: ``requested`` (matched case-insensitively) or every numeric column.
 
     Raises :class:`ConfigError` for an unknown or non-numeric requested column, :class:`InputError` when the
-    table has no numeric column at all.
-    """
+    table has no numeric column at all or lacks a column the baseline run ``baseline_run`` clusters on."""
     roles = {info.name: info.role for info in dataset.columns}
     numeric = [name for name, role in roles.items() if role == "numeric"]
     if requested is None:
@@ -28,6 +34,13 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None) 
                              hint="Segmentation needs at least one numeric column such as income or spending.")
         return tuple(numeric)
     by_key = {_key(name): name for name in roles}
+    if baseline_run is not None:
+        missing = [f for f in requested if _key(f) not in by_key]
+        if missing:
+            raise InputError(
+                f"the baseline run {baseline_run} clusters on {', '.join(requested)}, but "
+                f"{dataset.source.name} has no column {', '.join(missing)}",
+                hint="Use data with the same columns as the baseline's, or another baseline.")
     chosen: list[str] = []
     for wanted in requested:
         name = by_key.get(_key(wanted))
@@ -45,19 +58,27 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None) 
     return tuple(chosen)
 
 
-def fit_scaler(X: np.ndarray, method: Scaling) -> Scaler:
-    """Scaling parameters for ``X`` (columns are features). Zero spread scales by 1."""
-    p = X.shape[1]
+def scaler_from_moments(method: Scaling, *, mean: Sequence[float], std: Sequence[float], low: Sequence[float],
+                        high: Sequence[float]) -> Scaler:
+    """The scaling parameters from each feature's mean, population standard deviation, minimum and maximum.
+    Zero spread scales by 1."""
+    p = len(mean)
     if method == "standard":
-        center, scale = X.mean(axis=0), X.std(axis=0)
+        center, scale = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
     elif method == "minmax":
-        center, scale = X.min(axis=0), X.max(axis=0) - X.min(axis=0)
+        center, scale = np.asarray(low, dtype=float), np.asarray(high, dtype=float) - np.asarray(low, dtype=float)
     elif method == "none":
         center, scale = np.zeros(p), np.ones(p)
     else:
         raise ConfigError(f"unknown scaling {method!r}", hint="Use standard, minmax or none.")
     scale = np.where(scale > 0, scale, 1.0)
     return Scaler(method=method, center=tuple(float(v) for v in center), scale=tuple(float(v) for v in scale))
+
+
+def fit_scaler(X: np.ndarray, method: Scaling) -> Scaler:
+    """Scaling parameters for ``X`` (columns are features)."""
+    return scaler_from_moments(method, mean=X.mean(axis=0), std=X.std(axis=0), low=X.min(axis=0),
+                               high=X.max(axis=0))
 
 
 def apply_scaler(X: np.ndarray, scaler: Scaler) -> np.ndarray:

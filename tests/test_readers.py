@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from reportgen.errors import InputError
-from reportgen.load import infer_roles, load_customers, looks_like_id_name
+from reportgen.readers import looks_like_id_name
+from reportgen.roles import infer_roles, read_dataset
 
 CSV = "CustomerID,Gender,Age,Income\n1,Male,19,15\n2,Female,21,16\n3,Female,35,80\n4,Male,40,60\n"
 
@@ -15,7 +16,7 @@ def roles(dataset) -> dict[str, str]:
 
 
 def test_mall_roles(mall_csv: Path) -> None:
-    ds = load_customers(mall_csv)
+    ds = read_dataset(mall_csv)
     assert roles(ds) == {"CustomerID": "id", "Gender": "categorical", "Age": "numeric",
                          "Annual Income (k$)": "numeric", "Spending Score (1-100)": "numeric"}
     assert ds.source.name == "Mall_Customers.csv"
@@ -26,22 +27,22 @@ def test_mall_roles(mall_csv: Path) -> None:
 
 @pytest.mark.parametrize("delimiter", [",", "\t", ";", "|"])
 def test_delimiter_is_sniffed(delimiter: str) -> None:
-    ds = load_customers(CSV.replace(",", delimiter).encode(), name="x.csv")
+    ds = read_dataset(CSV.replace(",", delimiter).encode(), name="x.csv")
     assert list(ds.frame.columns) == ["CustomerID", "Gender", "Age", "Income"]
     assert ds.source.delimiter == delimiter
 
 
 def test_utf8_bom_latin1_and_utf16() -> None:
     text = "Kunde_ID;Geschlecht;Stadt;Alter\n1;männlich;Köln;30\n2;weiblich;Zürich;40\n"
-    assert load_customers(b"\xef\xbb\xbf" + text.encode()).frame.columns[0] == "Kunde_ID"
-    latin = load_customers(text.encode("latin-1"))
+    assert read_dataset(b"\xef\xbb\xbf" + text.encode()).frame.columns[0] == "Kunde_ID"
+    latin = read_dataset(text.encode("latin-1"))
     assert latin.source.encoding == "latin-1"
     assert latin.frame["Stadt"].tolist() == ["Köln", "Zürich"]
-    assert load_customers(text.encode("utf-16")).frame["Geschlecht"].tolist() == ["männlich", "weiblich"]
+    assert read_dataset(text.encode("utf-16")).frame["Geschlecht"].tolist() == ["männlich", "weiblich"]
 
 
 def test_id_with_leading_zeros_is_kept_as_text() -> None:
-    ds = load_customers(b"customer_id,spend\n007,1\n008,2\n009,3\n")
+    ds = read_dataset(b"customer_id,spend\n007,1\n008,2\n009,3\n")
     assert ds.frame["customer_id"].tolist() == ["007", "008", "009"]
     assert roles(ds)["customer_id"] == "id"
 
@@ -72,12 +73,12 @@ def test_roles_of_dates_text_flags_and_row_numbers() -> None:
 
 
 def test_numbers_stored_as_text_are_numeric() -> None:
-    ds = load_customers(b"id,income,score\n1,\"1,200\",?\n2,\"2,500\",40\n3,n/a,50\n4,900,60\n5,1000,70\n")
+    ds = read_dataset(b"id,income,score\n1,\"1,200\",?\n2,\"2,500\",40\n3,n/a,50\n4,900,60\n5,1000,70\n")
     assert roles(ds) == {"id": "id", "income": "numeric", "score": "numeric"}
 
 
 def test_malformed_lines_are_skipped_and_reported() -> None:
-    ds = load_customers(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
+    ds = read_dataset(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
     assert len(ds.frame) == 3
     assert [line for line, _ in ds.malformed_lines] == [3]
 
@@ -91,19 +92,19 @@ def test_malformed_lines_are_skipped_and_reported() -> None:
 ])
 def test_unusable_files(data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        load_customers(data, name="bad.csv")
+        read_dataset(data, name="bad.csv")
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        load_customers(tmp_path / "nope.csv")
+        read_dataset(tmp_path / "nope.csv")
     with pytest.raises(InputError, match="is a folder"):
-        load_customers(tmp_path)
+        read_dataset(tmp_path)
 
 
 def test_duplicate_column_names() -> None:
     with pytest.raises(InputError, match="duplicate column names: a"):
-        load_customers(b"a,a,b\n1,2,3\n")
+        read_dataset(b"a,a,b\n1,2,3\n")
 
 
 def test_parquet(tmp_path: Path) -> None:
@@ -112,5 +113,19 @@ def test_parquet(tmp_path: Path) -> None:
 
     path = tmp_path / "c.parquet"
     pd.DataFrame({"CustomerID": [1, 2, 3], "Income": [1.0, 2.0, 3.0]}).to_parquet(path)
-    ds = load_customers(path)
+    ds = read_dataset(path)
     assert ds.source.format == "parquet" and len(ds.frame) == 3
+
+
+def test_the_reader_is_chosen_by_content_then_by_extension(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    from reportgen.readers import choose_reader
+
+    parquet = tmp_path / "customers.csv"  # a Parquet file with the wrong name
+    pd.DataFrame({"id": [1, 2, 3], "Income": [1.0, 2.0, 3.0]}).to_parquet(parquet)
+    assert read_dataset(parquet).source.format == "parquet"
+    assert choose_reader(b"a,b\n1,2\n", "x.parquet").name == "csv"  # not Parquet: the content decides
+    with pytest.raises(InputError, match="Excel workbook"):
+        choose_reader(b"PK\x03\x04" + b"\x00" * 20, "x.csv")

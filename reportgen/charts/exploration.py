@@ -1,0 +1,229 @@
+"""The charts of the data before segmentation (drawn from :class:`~reportgen.model.ExplorationData`).
+
+The statistical charts are seaborn's (histogram with density curve, violins, correlation heatmap, the panels of
+the pair plot), drawn on the axes of a ``Figure``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .style import (
+    EXPLORE_SAMPLE,
+    FULL_WIDTH_IN,
+    INK,
+    PALETTE,
+    compact_ticks,
+    grid,
+    new_figure,
+    sample_positions,
+    sampled_note,
+    short,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from ..model import ExplorationData
+
+DISTRIBUTION_SAMPLE = 20_000  # histograms and their density curves above this many customers: a fixed-seed sample
+PAIR_SAMPLE = 2000
+MAX_VIOLIN_GROUPS = 8
+
+
+def _values(data: ExplorationData, column: str) -> np.ndarray:
+    return data.frame[column].dropna().to_numpy(dtype=float)
+
+
+# ----------------------------------------------------------------------------- distributions
+def distributions(data: ExplorationData) -> Figure:
+    """Histogram of every numeric column (share of customers), with a kernel density curve."""
+    import seaborn as sns
+
+    columns = list(data.numeric)
+    fig = new_figure(FULL_WIDTH_IN, 1.9 * (-(-len(columns) // 3)) + 0.2)
+    for ax, column in zip(grid(fig, len(columns)), columns, strict=True):
+        values = _values(data, column)
+        shown = values[sample_positions(len(values), DISTRIBUTION_SAMPLE, data.seed)]
+        curve = len(np.unique(shown)) > 2
+        sns.histplot(x=shown, bins=int(np.clip(np.sqrt(len(values)), 8, 40)), stat="percent", kde=curve,
+                     kde_kws={"cut": 0}, color=PALETTE[0], alpha=0.55, edgecolor="white", linewidth=0.4, ax=ax)
+        for line in ax.get_lines():
+            line.set(color=PALETTE[3], linewidth=1.3)
+        compact_ticks(ax.xaxis, integer=bool(np.all(np.mod(shown, 1) == 0)))
+        ax.set_title(short(column), fontsize=8.5)
+        ax.set_xlabel("")
+        ax.set_ylabel("% of customers")
+    return fig
+
+
+def distributions_alt(data: ExplorationData) -> str:
+    rows = len(data.frame)
+    return ("Histograms with density curves of " + ", ".join(data.numeric) + ", one panel per column"
+            + sampled_note(min(rows, DISTRIBUTION_SAMPLE), rows) + ".")
+
+
+# ----------------------------------------------------------------------------- categories
+def _top_counts(data: ExplorationData, column: str) -> pd.Series:
+    return data.frame[column].astype(str).value_counts().head(10)
+
+
+def categories(data: ExplorationData) -> Figure:
+    """Counts of the (up to ten) most common values of each categorical column (the first three columns)."""
+    shown = list(data.categorical)[:3]
+    heights = [min(data.frame[c].nunique(), 10) for c in shown]
+    fig = new_figure(FULL_WIDTH_IN, max(1.4, 0.28 * max(heights) + 0.9))
+    total = len(data.frame)
+    for ax, column in zip(grid(fig, len(shown)), shown, strict=True):
+        counts = _top_counts(data, column)[::-1]
+        ax.barh([short(str(v), 18) for v in counts.index], counts.to_numpy(), color=PALETTE[0], height=0.6)
+        for y, count in enumerate(counts.to_numpy()):
+            ax.annotate(f"{count:,} ({count / total:.0%})", (count, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=7)
+        ax.set_xlim(0, counts.max() * 1.35)
+        ax.set_title(short(column), fontsize=8.5)
+        ax.set_xlabel("customers")
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def categories_alt(data: ExplorationData) -> str:
+    parts = [f"{column}: " + ", ".join(f"{v} {c:,}" for v, c in _top_counts(data, column).items())
+             for column in list(data.categorical)[:3]]
+    return "Bar charts of category counts. " + "; ".join(parts) + "."
+
+
+# ----------------------------------------------------------------------------- features by a category
+def violin_category(data: ExplorationData) -> str | None:
+    """The first categorical column with 2 to 8 values: the one the violins split by."""
+    return next((c for c in data.categorical if 2 <= data.frame[c].nunique() <= MAX_VIOLIN_GROUPS), None)
+
+
+def by_category(data: ExplorationData) -> Figure:
+    """Violin plot of every feature split by the values of one categorical column (quartiles dashed)."""
+    import seaborn as sns
+
+    category = violin_category(data)
+    assert category is not None
+    frame = data.frame.iloc[sample_positions(len(data.frame), EXPLORE_SAMPLE, data.seed)]
+    order = frame[category].astype(str).value_counts().index.tolist()[:MAX_VIOLIN_GROUPS]
+    frame = frame.assign(**{category: frame[category].astype(str)})
+    frame = frame[frame[category].isin(order)]
+    features = list(data.features)
+    fig = new_figure(FULL_WIDTH_IN, 2.0 * (-(-len(features) // 3)) + 0.2)
+    for ax, column in zip(grid(fig, len(features)), features, strict=True):
+        sns.violinplot(data=frame, x=category, y=column, order=order, inner="quart", cut=0, density_norm="width",
+                       color=PALETTE[4], linewidth=0.7, linecolor=INK, saturation=1, ax=ax)
+        for body in ax.collections:
+            body.set_alpha(0.75)
+        ax.set_xticks(range(len(order)), [short(v, 14) for v in order])
+        ax.grid(axis="x", visible=False)
+        compact_ticks(ax.yaxis)
+        ax.set_title(short(column), fontsize=8.5)
+        ax.set_ylabel("")
+        ax.set_xlabel(short(category))
+        ax.tick_params(axis="x", labelrotation=0 if len(order) <= 4 else 30)
+    return fig
+
+
+def by_category_title(data: ExplorationData) -> str:
+    return f"Features by {violin_category(data)}"
+
+
+def by_category_alt(data: ExplorationData) -> str:
+    rows = len(data.frame)
+    return (f"Violin plots of {', '.join(data.features)} for each value of {violin_category(data)}"
+            f"{sampled_note(min(rows, EXPLORE_SAMPLE), rows)}.")
+
+
+# ----------------------------------------------------------------------------- pairs
+def pairs(data: ExplorationData) -> Figure:
+    """Pairwise scatter plots (below the diagonal), histograms (on it) and correlations (above it)."""
+    import seaborn as sns
+
+    shown = list(data.features)[:5]
+    p = len(shown)
+    full = data.frame[shown].astype(float)
+    sample = full.iloc[sample_positions(len(full), PAIR_SAMPLE, data.seed)]
+    corr = full.corr().to_numpy()
+    size = min(FULL_WIDTH_IN, 1.75 * p + 0.4)
+    fig = new_figure(size, size)
+    axes = fig.subplots(p, p, squeeze=False)
+    for i in range(p):
+        for j in range(p):
+            ax = axes[i, j]
+            ax.grid(False)
+            if i == j:
+                sns.histplot(x=full.iloc[:, i].dropna().to_numpy(), bins=20, color=PALETTE[0], alpha=0.6,
+                             edgecolor="white", linewidth=0.3, ax=ax)
+                ax.set_yticks([])
+                ax.set_ylabel("")
+            elif i > j:
+                sns.scatterplot(x=sample.iloc[:, j].to_numpy(), y=sample.iloc[:, i].to_numpy(),
+                                s=3 if len(sample) > 500 else 6, color=PALETTE[0], alpha=0.5, linewidth=0, ax=ax)
+            else:
+                ax.axis("off")
+                value = corr[i, j]
+                ax.text(0.5, 0.5, f"r = {value:.2f}", ha="center", va="center", transform=ax.transAxes,
+                        fontsize=8 + 4 * abs(value), color=PALETTE[3] if value < 0 else PALETTE[0])
+            compact_ticks(ax.xaxis, 4)
+            if i != j:
+                compact_ticks(ax.yaxis, 4)
+            if i == p - 1:
+                ax.set_xlabel(short(shown[j], 22), fontsize=7)
+            else:
+                ax.set_xlabel("")
+                ax.set_xticklabels([])
+            if j == 0 and i > 0:
+                ax.set_ylabel(short(shown[i], 22), fontsize=7)
+            elif i != j:
+                ax.set_ylabel("")
+                ax.set_yticklabels([])
+            ax.tick_params(labelsize=6)
+    return fig
+
+
+def pairs_alt(data: ExplorationData) -> str:
+    shown = list(data.features)[:5]
+    rows = len(data.frame)
+    sampled = (f"; points are a fixed-seed sample of {PAIR_SAMPLE:,} customers" if rows > PAIR_SAMPLE else "")
+    return (f"Scatter-plot matrix of {', '.join(shown)} with histograms on the diagonal and Pearson correlations "
+            f"above it{sampled}.")
+
+
+# ----------------------------------------------------------------------------- correlation
+def _correlations(data: ExplorationData) -> pd.DataFrame:
+    return data.frame[list(data.numeric)].astype(float).corr()
+
+
+def correlation(data: ExplorationData) -> Figure:
+    """Pearson correlation heatmap of the numeric columns."""
+    import seaborn as sns
+
+    corr = _correlations(data)
+    columns = list(data.numeric)
+    n = len(columns)
+    fig = new_figure(min(FULL_WIDTH_IN, 1.0 + 0.75 * n + 1.2), 0.9 + 0.55 * n)
+    ax = fig.add_subplot()
+    sns.heatmap(corr, ax=ax, annot=n <= 12, fmt=".2f", annot_kws={"fontsize": 7}, cmap="RdBu_r", vmin=-1, vmax=1,
+                linewidths=1.0, linecolor="white", cbar_kws={"shrink": 0.8, "label": "Pearson r"},
+                xticklabels=[short(c, 18) for c in columns], yticklabels=[short(c, 22) for c in columns])
+    ax.tick_params(length=0)
+    ax.tick_params(axis="y", labelrotation=0)
+    for label in ax.get_xticklabels():
+        label.set(rotation=30, ha="right")
+    return fig
+
+
+def correlation_alt(data: ExplorationData) -> str:
+    corr = _correlations(data)
+    columns = list(data.numeric)
+    n = len(columns)
+    strongest = max(((abs(corr.iloc[i, j]), columns[i], columns[j], corr.iloc[i, j])
+                     for i in range(n) for j in range(i + 1, n)), default=None)
+    note = (f" The strongest is between {strongest[1]} and {strongest[2]} (r = {strongest[3]:.2f})."
+            if strongest else "")
+    return f"Heatmap of the Pearson correlations between {', '.join(columns)}.{note}"

@@ -1,0 +1,146 @@
+"""Engines: where the stages that touch every row run (read, clean, prepare, cluster, profile).
+
+An engine consumes and returns the same dataclasses as every other; what it does differently is only how it
+computes. The pandas engine is this module's :class:`PandasEngine`, a thin layer over the modules of each stage;
+the Spark engine (``engines/spark.py``) runs the same stages on Spark and shares every engine-neutral rule (the
+cleaning table, the k choice, building a Segmentation, the scaler, the profiles). The pipeline asks
+:func:`open_engine` for one and never looks at which it got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..model import (
+    BaselineModel,
+    CleanResult,
+    Dataset,
+    FeatureMatrix,
+    KSelection,
+    MissingPolicy,
+    Profiles,
+    Scaler,
+    Scaling,
+    Segmentation,
+    SummaryRow,
+)
+from ..settings import RunPlan, Settings
+
+Progress = Callable[[str], None]
+
+
+class Engine(Protocol):
+    name: str
+
+    def read(self, plan: RunPlan) -> Dataset: ...
+
+    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy) -> CleanResult: ...
+
+    def prepare(self, cleaned: CleanResult, *, scaling: Scaling, scaler: Scaler | None = None) -> FeatureMatrix: ...
+
+    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection: ...
+
+    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation: ...
+
+    def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation: ...
+
+    def profile(self, cleaned: CleanResult, segmentation: Segmentation) -> Profiles: ...
+
+    def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]: ...
+
+    def assignments(self, cleaned: CleanResult, segmentation: Segmentation) -> pd.DataFrame: ...
+
+    def close(self) -> None: ...
+
+
+class PandasEngine:
+    """Every stage in this process, on pandas and scikit-learn."""
+
+    name = "pandas"
+
+    def __init__(self, settings: Settings, progress: Progress) -> None:
+        self.progress = progress
+
+    def read(self, plan: RunPlan) -> Dataset:
+        from ..readers import read_table
+        from ..roles import with_roles
+
+        return with_roles(read_table(plan.source, name=plan.source_name))
+
+    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy) -> CleanResult:
+        from ..clean import clean
+
+        return clean(dataset, features=features, missing=missing)
+
+    def prepare(self, cleaned: CleanResult, *, scaling: Scaling, scaler: Scaler | None = None) -> FeatureMatrix:
+        from ..prepare import build_features
+
+        return build_features(cleaned, scale=scaling, scaler=scaler)
+
+    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
+        from ..algorithms import ALGORITHMS
+        from ..cluster import select_k
+
+        return select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k, seed=settings.seed,
+                        n_init=settings.n_init, silhouette_sample=settings.silhouette_sample,
+                        sweep_sample=settings.sweep_sample, algorithm=ALGORITHMS[settings.algorithm])
+
+    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
+        from ..algorithms import ALGORITHMS
+        from ..cluster import fit_segments
+
+        return fit_segments(matrix, k, seed=settings.seed, n_init=settings.n_init,
+                            silhouette_sample=settings.silhouette_sample, algorithm=ALGORITHMS[settings.algorithm])
+
+    def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation:
+        from ..algorithms import ALGORITHMS
+        from ..cluster import assign
+
+        return assign(matrix, baseline.centroids, baseline.numbers, seed=settings.seed, n_init=settings.n_init,
+                      silhouette_sample=settings.silhouette_sample, algorithm=ALGORITHMS[settings.algorithm])
+
+    def profile(self, cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
+        from ..profiles import profile
+
+        return profile(cleaned, segmentation)
+
+    def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]:
+        from ..profiles import summary_statistics
+
+        return summary_statistics(cleaned)
+
+    def assignments(self, cleaned: CleanResult, segmentation: Segmentation) -> pd.DataFrame:
+        return assignments_of(cleaned, segmentation.labels)
+
+    def close(self) -> None:
+        return None
+
+
+def assignments_of(cleaned: CleanResult, labels: np.ndarray) -> pd.DataFrame:
+    """(ID or row, segment) of the rows of ``cleaned``, in input order; whole-number IDs read as floats (a missing
+    ID makes pandas read the column as float) are written as whole numbers."""
+    if cleaned.id_column is not None:
+        first = cleaned.frame[cleaned.id_column].reset_index(drop=True)
+        if pd.api.types.is_float_dtype(first) and first.dropna().mod(1).eq(0).all():
+            first = first.astype("Int64")
+    else:
+        first = pd.Series(cleaned.frame.index.to_numpy(), name="row")
+    return pd.DataFrame({first.name: first, "segment": np.asarray(labels, dtype=np.int64)})
+
+
+def _spark(settings: Settings, progress: Progress) -> Engine:
+    from .spark import SparkEngine  # PySpark is imported only when asked for
+
+    return SparkEngine(settings, progress)
+
+
+ENGINES: dict[str, Callable[[Settings, Progress], Engine]] = {"pandas": PandasEngine, "spark": _spark}
+
+
+def open_engine(settings: Settings, progress: Progress) -> Engine:
+    """The engine ``settings.engine`` names, ready for one run (close it after)."""
+    return ENGINES[settings.engine](settings, progress)

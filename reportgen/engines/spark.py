@@ -1,0 +1,560 @@
+"""The Spark engine (``--engine spark``): the stages that touch every row, on Spark. Only what Spark does
+differently lives here.
+
+* read: Spark reads the CSV or Parquet file (the same reader choice and CSV sniffer as the pandas engine); the
+  roles are inferred on the first rows, pulled to the driver.
+* clean: the value steps of ``clean.CLEANING_STEPS`` run as they are, on each batch of rows (``mapInPandas``);
+  the table steps (empty and duplicate rows, duplicate IDs, unusable features, missing values) are Spark
+  implementations of the same entries, with the same actions and reasons. A fixed-seed sample of the cleaned rows
+  comes to the driver, for the charts and the per-customer silhouettes.
+* prepare: the moments in one aggregation, the shared scaler.
+* cluster: Spark MLlib KMeans (k-means|| initialisation), silhouettes from Spark's ``ClusteringEvaluator``; the
+  shared choice rule and Segmentation.
+* profile: Spark aggregations into the shared profile builder.
+
+Needs ``pip install 'reportgen[spark]'`` and Java 17+ (``apt-get install openjdk-17-jre-headless``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..algorithms import nearest
+from ..clean import (
+    Account,
+    CleaningStep,
+    ValueCounts,
+    ValueStepPlan,
+    finish,
+    plan_columns,
+    plan_value_steps,
+    split_steps,
+    table_key,
+    usable_features,
+    value_step_batch,
+)
+from ..cluster import canonical_numbers, check_k_range, choose_k, segmentation_of
+from ..errors import ConfigError, InputError
+from ..indices import INDICES, Scoring, score
+from ..model import (
+    BaselineModel,
+    CleanResult,
+    Dataset,
+    FeatureMatrix,
+    KCandidate,
+    KSelection,
+    MissingPolicy,
+    Profiles,
+    Scaler,
+    Scaling,
+    Segmentation,
+    Source,
+    SummaryRow,
+)
+from ..prepare import apply_scaler, scaler_from_moments
+from ..profiles import build_profiles, summary_row
+from ..readers import choose_reader, decode_head, looks_like_id_name, sniff_text
+from ..roles import infer_roles
+from ..settings import RunPlan, Settings
+
+DRIVER_SAMPLE = 20_000  # rows pulled to the driver: the first ones for the roles, a sample for the charts
+ROW = "__reportgen_row"
+SEGMENT = "__reportgen_segment"
+SPARK_ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
+NOTE = ("Spark MLlib KMeans with k-means|| initialisation; silhouettes from Spark's ClusteringEvaluator, which uses "
+        "squared Euclidean distances.")
+
+
+def session(master: str) -> Any:
+    """A Spark session (quiet, no UI). Raises :class:`ConfigError` when PySpark or Java is missing."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError("--engine spark needs PySpark", hint="pip install 'reportgen[spark]'") from exc
+    # the Python workers that run the cleaning steps must be this Python, with reportgen and pandas
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    try:
+        spark = (SparkSession.builder.master(master).appName("reportgen")
+                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+                 # Spark 4 turns ANSI mode on: a cast of "abc" to double would fail the job, where cleaning
+                 # wants NULL (and reports the value as not a number), as Spark 3 does
+                 .config("spark.sql.ansi.enabled", "false")
+                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                 .config("spark.driver.memory", os.environ.get("REPORTGEN_SPARK_DRIVER_MEMORY", "2g"))
+                 .getOrCreate())
+    except Exception as exc:  # Java missing or too old: py4j raises its own types
+        raise ConfigError(f"cannot start Spark ({master}): {str(exc).splitlines()[0] if str(exc) else exc!r}",
+                          hint="Spark needs Java 17 or newer: apt-get install openjdk-17-jre-headless.") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _col(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col(f"`{name}`")
+
+
+def _numbered(frame: Any) -> Any:
+    """``frame`` with ROW: the 1-based data row number, as the pandas engine numbers rows (in segments.csv and
+    cleaning.csv). monotonically_increasing_id alone jumps between partitions (the partition number sits in its
+    upper bits); one count per partition turns it into consecutive numbers without leaving the JVM."""
+    from pyspark.sql import functions as F
+
+    tagged = frame.withColumn("__part", F.spark_partition_id()).withColumn("__id", F.monotonically_increasing_id())
+    counts = dict(tagged.groupBy("__part").count().collect())
+    offsets, total = [], 0
+    for part in sorted(counts):
+        offsets += [F.lit(part), F.lit(total)]
+        total += counts[part]
+    start = F.create_map(*offsets)[F.col("__part")] if offsets else F.lit(0)
+    in_part = F.col("__id").bitwiseAND((1 << 33) - 1)
+    return tagged.withColumn(ROW, start + in_part + 1).drop("__part", "__id")
+
+
+def _as_pandas_reads(rows: list[Any], columns: list[str]) -> pd.DataFrame:
+    """Rows of text collected from Spark, typed as the pandas engine types a CSV it reads (for the roles)."""
+    frame = pd.DataFrame([list(r) for r in rows], columns=columns, dtype=object)
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)), keep_default_na=False, na_values=[""],
+                       dtype={c: "string" for c in columns if looks_like_id_name(c)} or None)
+
+
+def _collect_found(frame: Any, checks: list[tuple[str, Any, Any]]) -> dict[str, list[tuple[int, Any]]]:
+    """For every (key, condition, value expression): the (row, value) pairs where the condition holds, from one
+    Spark job (a union of filters), in row order."""
+    from pyspark.sql import functions as F
+
+    parts = [frame.filter(condition).select(F.col(ROW).alias("row"), F.lit(key).alias("key"),
+                                            value.cast("string").alias("value"))
+             for key, condition, value in checks]
+    found: dict[str, list[tuple[int, Any]]] = {key: [] for key, _, _ in checks}
+    if not parts:
+        return found
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    for row in union.collect():
+        found[row["key"]].append((int(row["row"]), row["value"]))
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: pair[0])
+    return found
+
+
+def _rows(pairs: list[tuple[int, Any]]) -> tuple[pd.Index, pd.Series]:
+    rows = pd.Index([row for row, _ in pairs], dtype=np.int64)
+    return rows, pd.Series([value for _, value in pairs], index=rows, dtype=object)
+
+
+# ----------------------------------------------------------------------------- cleaning: the table steps on Spark
+@dataclass
+class SparkCleaning:
+    """The state of one Spark cleaning run, passed from table step to table step."""
+
+    frame: Any  # the Spark frame, with ROW
+    account: Account
+    id_column: str | None
+    features: tuple[str, ...]
+    columns: list[str]
+    usable: list[str] = field(default_factory=list)
+    unusable: dict[str, str] = field(default_factory=dict)
+
+
+def _log(state: SparkCleaning, entry: CleaningStep, column: str | None, pairs: list[tuple[int, Any]]) -> None:
+    rows, values = _rows(pairs)
+    state.account.add(entry, column, rows, values)
+
+
+def _malformed(state: SparkCleaning, entry: CleaningStep) -> None:
+    return None  # Spark pads or cuts lines with the wrong number of fields; the README says so
+
+
+def _empty_rows(state: SparkCleaning, entry: CleaningStep) -> None:
+    from pyspark.sql import functions as F
+
+    empty = F.lit(True)
+    for c in state.columns:
+        empty = empty & _col(c).isNull()
+    state.frame = state.frame.withColumn("__empty", empty).cache()
+    _log(state, entry, None, _collect_found(state.frame, [("empty", F.col("__empty"), F.lit(None))])["empty"])
+    state.frame = state.frame.filter(~F.col("__empty")).drop("__empty")
+
+
+def _duplicate_rows(state: SparkCleaning, entry: CleaningStep) -> None:
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    everything = Window.partitionBy(*[_col(c) for c in state.columns]).orderBy(ROW)
+    state.frame = state.frame.withColumn("__copy", F.row_number().over(everything) > 1).cache()
+    _log(state, entry, None, _collect_found(state.frame, [("dup", F.col("__copy"), F.lit(None))])["dup"])
+    state.frame = state.frame.filter(~F.col("__copy")).drop("__copy")
+
+
+def _duplicate_ids(state: SparkCleaning, entry: CleaningStep) -> None:
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    if state.id_column is None:
+        return
+    ids = _col(state.id_column)
+    first = Window.partitionBy(ids).orderBy(ROW)
+    state.frame = state.frame.withColumn("__dupid", ids.isNotNull() & (F.row_number().over(first) > 1)).cache()
+    _log(state, entry, state.id_column, _collect_found(state.frame, [("dupid", F.col("__dupid"), ids)])["dupid"])
+    state.frame = state.frame.filter(~F.col("__dupid")).drop("__dupid")
+
+
+def _missing_ids(state: SparkCleaning, entry: CleaningStep) -> None:
+    from pyspark.sql import functions as F
+
+    if state.id_column is not None:
+        found = _collect_found(state.frame, [("noid", _col(state.id_column).isNull(), F.lit(None))])
+        _log(state, entry, state.id_column, found["noid"])
+
+
+def _unusable(state: SparkCleaning, entry: CleaningStep) -> None:
+    from pyspark.sql import functions as F
+
+    stats = state.frame.agg(*[F.countDistinct(_col(f)).alias(f"d{i}") for i, f in enumerate(state.features)],
+                            *[F.first(_col(f), ignorenulls=True).alias(f"v{i}") for i, f in enumerate(state.features)]
+                            ).collect()[0]
+    state.usable, state.unusable = usable_features(state.account, {
+        f: (int(stats[f"d{i}"]), None if stats[f"v{i}"] is None else float(stats[f"v{i}"]))
+        for i, f in enumerate(state.features)})
+
+
+def _gaps(state: SparkCleaning) -> dict[str, list[tuple[int, Any]]]:
+    from pyspark.sql import functions as F
+
+    found = _collect_found(state.frame, [(f, _col(f).isNull(), F.lit(None)) for f in state.usable])
+    return {f: found[f] for f in state.usable}
+
+
+def _drop_missing(state: SparkCleaning, entry: CleaningStep) -> None:
+    for feature, pairs in _gaps(state).items():
+        _log(state, entry, feature, pairs)
+    for feature in state.usable:
+        state.frame = state.frame.filter(_col(feature).isNotNull())
+
+
+def _impute_median(state: SparkCleaning, entry: CleaningStep) -> None:
+    gaps = _gaps(state)
+    present = [f for f in state.usable if gaps[f]]
+    medians = dict(zip(present, state.frame.approxQuantile(present, [0.5], 0.0001), strict=True)) if present else {}
+    for feature in present:
+        if not medians[feature]:
+            continue
+        median = float(medians[feature][0])
+        rows, _ = _rows(gaps[feature])
+        state.account.add(entry, feature, rows, reason=str(entry.reason).format(median=f"{median:g}"),
+                          examples=(f"{median:g}",))
+        state.frame = state.frame.fillna({feature: median})
+
+
+SparkTableStep = Callable[[SparkCleaning, CleaningStep], None]
+SPARK_TABLE_STEPS: dict[str, SparkTableStep] = {
+    "malformed_lines": _malformed, "empty_rows": _empty_rows, "duplicate_rows": _duplicate_rows,
+    "duplicate_ids": _duplicate_ids, "missing_ids": _missing_ids, "unusable_feature": _unusable,
+    "missing_value:drop": _drop_missing, "missing_value:median": _impute_median,
+}
+
+
+# ----------------------------------------------------------------------------- the engine
+class SparkEngine:
+    """The stages on Spark. One instance per run: it holds the run's Spark frames between the stages (the
+    dataclasses it returns carry driver-side samples)."""
+
+    name = "spark"
+
+    def __init__(self, settings: Settings, progress: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.spark: Any = None
+        self.raw: Any = None  # the input, with ROW
+        self.cleaned: Any = None  # the cleaned rows
+        self.vectors: Any = None  # the cleaned rows with their scaled features (__x0..) and a "features" vector
+        self.models: dict[int, Any] = {}
+        self.labelled: tuple[tuple[int, ...], bytes, Any] | None = None
+
+    def _session(self) -> Any:
+        if self.spark is None:
+            self.progress(f"Starting Spark ({self.settings.spark_master})")
+            self.spark = session(self.settings.spark_master)
+        return self.spark
+
+    # -- read
+    def read(self, plan: RunPlan) -> Dataset:
+        from ..snapshot import sha256_file
+
+        if not isinstance(plan.source, Path):
+            raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
+        path = plan.source
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+        if not head.strip():
+            raise InputError(f"{path.name} is empty", hint="Pass a table with a header row and one row per customer.")
+        reader = choose_reader(head, path.name)
+        spark = self._session()
+        encoding = delimiter = None
+        if reader.name == "parquet":
+            frame = spark.read.parquet(str(path))
+            frame = frame.select([_col(c).cast("string").alias(c) for c in frame.columns])
+        elif reader.name == "csv":
+            text, encoding = decode_head(head)
+            delimiter = sniff_text(text, encoding, path.name).delimiter
+            # values keep their spaces, as with the pandas engine: cleaning strips them and says so
+            frame = (spark.read.option("header", True).option("sep", delimiter).option("inferSchema", False)
+                     .option("encoding", SPARK_ENCODINGS.get(encoding, "UTF-8"))
+                     .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+                     .csv(str(path)))
+        else:
+            raise ConfigError(f"--engine spark reads CSV and Parquet files; {path.name} is {reader.name}",
+                              hint="Convert it to Parquet, or use the default engine.")
+        self.raw = _numbered(frame.toDF(*[c.strip().lstrip("\ufeff") for c in frame.columns])).cache()
+        columns = [c for c in self.raw.columns if c != ROW]
+        rows = self.raw.count()
+        if rows == 0:
+            raise InputError(f"{path.name} has a header row but no data rows",
+                             hint="Add one row per customer below the header.")
+        probe = _as_pandas_reads([r[:-1] for r in self.raw.limit(DRIVER_SAMPLE).collect()], columns)
+        probe.index = pd.RangeIndex(1, len(probe) + 1, name="row")
+        source = Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size,
+                        sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter)
+        return Dataset(frame=probe, source=source, columns=infer_roles(probe), rows=rows)
+
+    # -- clean
+    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy) -> CleanResult:
+        columns = [c for c in self.raw.columns if c != ROW]
+        plan = plan_columns(dataset.columns, features)
+        state = SparkCleaning(frame=self.raw, account=Account(), id_column=plan.id_column, features=features,
+                              columns=columns)
+        before, values, after = split_steps()
+        for entry in before:
+            SPARK_TABLE_STEPS[table_key(entry)](state, entry)
+        value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: self._value_counts(state.frame, c),
+                                      values)
+        state.frame = self._run_value_steps(state, value_plan, numeric=plan.numeric)
+        for entry in after:
+            if entry.policy is None or entry.policy == missing:
+                SPARK_TABLE_STEPS[table_key(entry)](state, entry)
+        self.cleaned = state.frame.cache()
+        rows_out = self.cleaned.count()
+        fraction = min(1.0, DRIVER_SAMPLE / max(rows_out, 1) * 1.2)
+        sample = (self.cleaned.sample(False, fraction, seed=self.settings.seed).orderBy(ROW).limit(DRIVER_SAMPLE)
+                  .toPandas())
+        sample.index = pd.Index(sample.pop(ROW).astype(np.int64), name="row")
+        for column in plan.numeric:
+            sample[column] = sample[column].astype(float)
+        return finish(sample, state.account, dataset.columns, plan, state.usable, state.unusable,
+                      rows_in=dataset.rows, rows_out=rows_out, missing=missing)
+
+    @staticmethod
+    def _value_counts(frame: Any, column: str) -> ValueCounts:
+        from pyspark.sql import functions as F
+
+        counts = frame.groupBy(_col(column).alias("value")).agg(F.count("*").alias("count"),
+                                                                 F.min(ROW).alias("first")).collect()
+        return pd.DataFrame([(r["value"], int(r["count"]), int(r["first"])) for r in counts],
+                            columns=["value", "count", "first"])
+
+    def _run_value_steps(self, state: SparkCleaning, value_plan: ValueStepPlan, *, numeric: tuple[str, ...]
+                         ) -> Any:
+        """The value steps on every batch of rows, with the very functions the pandas engine runs; each batch
+        comes back with its cleaned columns and, per (step, column), the value shown where the step found one."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+        pairs = value_plan.pairs()
+        names = [f"__found{j}" for j in range(len(pairs))]
+        schema = StructType([StructField(c, DoubleType() if c in numeric else StringType()) for c in state.columns]
+                            + [StructField(ROW, LongType())] + [StructField(n, StringType()) for n in names])
+
+        def batches(frames: Any) -> Any:
+            for frame in frames:
+                yield value_step_batch(frame.set_index(frame[ROW].to_numpy(), drop=False), value_plan, names)
+
+        found = state.frame.select(*[_col(c) for c in state.columns], F.col(ROW)).mapInPandas(batches, schema)
+        found = found.cache()
+        collected = _collect_found(found, [(n, F.col(n).isNotNull(), F.col(n)) for n in names])
+        for (entry, column), name in zip(pairs, names, strict=True):
+            rows, texts = _rows(collected[name])
+            state.account.add_found(entry, column, rows, texts)
+        return found.drop(*names)
+
+    # -- prepare
+    def prepare(self, cleaned: CleanResult, *, scaling: Scaling, scaler: Scaler | None = None) -> FeatureMatrix:
+        from pyspark.ml.feature import VectorAssembler
+        from pyspark.sql import functions as F
+
+        usable = list(cleaned.features)
+        if scaler is None:
+            moments = self.cleaned.agg(*[F.avg(_col(f)).alias(f"m{i}") for i, f in enumerate(usable)],
+                                       *[F.stddev_pop(_col(f)).alias(f"s{i}") for i, f in enumerate(usable)],
+                                       *[F.min(_col(f)).alias(f"lo{i}") for i, f in enumerate(usable)],
+                                       *[F.max(_col(f)).alias(f"hi{i}") for i, f in enumerate(usable)]).collect()[0]
+            scaler = scaler_from_moments(scaling, **{key: [float(moments[f"{prefix}{i}"] or 0.0)
+                                                           for i in range(len(usable))]
+                                                     for key, prefix in (("mean", "m"), ("std", "s"), ("low", "lo"),
+                                                                         ("high", "hi"))})
+        frame = self.cleaned
+        for i, feature in enumerate(usable):
+            frame = frame.withColumn(f"__x{i}", (_col(feature) - scaler.center[i]) / scaler.scale[i])
+        self.vectors = VectorAssembler(inputCols=[f"__x{i}" for i in range(len(usable))],
+                                       outputCol="features").transform(frame).cache()
+        X = apply_scaler(cleaned.frame[usable].to_numpy(dtype=float), scaler)
+        return FeatureMatrix(X=X, names=tuple(usable), rows=cleaned.frame.index.to_numpy(), scaler=scaler)
+
+    # -- cluster
+    def _silhouette(self, predictions: Any, column: str) -> float:
+        from pyspark.ml.evaluation import ClusteringEvaluator
+
+        return float(ClusteringEvaluator(featuresCol="features", predictionCol=column,
+                                         metricName="silhouette").evaluate(predictions))
+
+    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
+        from pyspark.ml.clustering import KMeans
+
+        low, high = check_k_range(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
+        self.progress(f"Trying k = {low}..{high} with Spark MLlib KMeans")
+        shared = Scoring(X=matrix.X, sample=None)
+        driver_side = [index for index in INDICES if index.info.key != "silhouette"]  # the silhouette is Spark's
+        candidates = []
+        for k in range(low, high + 1):
+            model = KMeans(k=k, seed=settings.seed, initMode="k-means||", featuresCol="features", maxIter=50,
+                           tol=1e-6).fit(self.vectors)
+            self.models[k] = model
+            labels = nearest(matrix.X, np.array(model.clusterCenters()))
+            scores = {"silhouette": self._silhouette(model.transform(self.vectors), "prediction"),
+                      **score(shared, labels, driver_side)}
+            scores = {index.info.key: scores[index.info.key] for index in INDICES}
+            candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores))
+        return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=1, silhouette_sample_size=None,
+                        note=NOTE)
+
+    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
+        from pyspark.ml.clustering import KMeans
+
+        model = self.models.get(k) or KMeans(k=k, seed=settings.seed, initMode="k-means||", featuresCol="features",
+                                             maxIter=50, tol=1e-6).fit(self.vectors)
+        predictions = model.transform(self.vectors)
+        counts = dict(predictions.groupBy("prediction").count().collect())
+        raw_centers = np.array(model.clusterCenters())
+        sizes = np.array([counts.get(j, 0) for j in range(k)])
+        numbers = canonical_numbers(sizes, raw_centers)
+        order = np.argsort(numbers)
+        seg = segmentation_of(matrix, numbers[nearest(matrix.X, raw_centers)], raw_centers[order], seed=settings.seed,
+                              n_init=1, silhouette_sample=settings.silhouette_sample, sizes=sizes[order].tolist(),
+                              inertia=float(model.summary.trainingCost),
+                              scores={"silhouette": self._silhouette(predictions, "prediction")})
+        return replace(seg, silhouette_sample_size=None)  # the silhouette is Spark's, over every customer
+
+    def _label(self, centroids: np.ndarray, numbers: tuple[int, ...]) -> Any:
+        """The vectors frame with SEGMENT: the number of the nearest centroid (in the scaled space) and __d2, the
+        squared distance to it. Kept for the segmentation it was made for."""
+        from pyspark.sql import functions as F
+
+        key = (tuple(numbers), np.asarray(centroids, dtype=float).tobytes())
+        if self.labelled is not None and self.labelled[:2] == key:
+            return self.labelled[2]
+        scaled = [F.col(f"__x{i}") for i in range(centroids.shape[1])]
+        distances = [sum(((x - float(c)) ** 2 for x, c in zip(scaled, centre, strict=True)), F.lit(0.0))
+                     for centre in centroids]
+        closest = F.least(*distances) if len(distances) > 1 else distances[0]
+        label = F.when(distances[0] == closest, numbers[0])
+        for number, distance in zip(numbers[1:], distances[1:], strict=True):
+            label = label.when(distance == closest, number)
+        frame = self.vectors.withColumn(SEGMENT, label).withColumn("__d2", closest).cache()
+        self.labelled = (*key, frame)
+        return frame
+
+    def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation:
+        from pyspark.sql import functions as F
+
+        numbers = tuple(baseline.numbers)
+        predictions = self._label(baseline.centroids, numbers)
+        counts = dict(predictions.groupBy(SEGMENT).count().collect())
+        inertia = float(predictions.agg(F.sum("__d2")).collect()[0][0] or 0.0)
+        several = len([n for n in numbers if counts.get(n)]) > 1
+        labels = np.asarray(numbers)[nearest(matrix.X, baseline.centroids)]
+        seg = segmentation_of(matrix, labels, baseline.centroids, seed=settings.seed, n_init=1,
+                              silhouette_sample=settings.silhouette_sample, numbers=numbers,
+                              sizes=[int(counts.get(n, 0)) for n in numbers], inertia=inertia,
+                              scores={"silhouette": self._silhouette(predictions, SEGMENT) if several
+                                      else float("nan")})
+        return replace(seg, silhouette_sample_size=None)
+
+    # -- profile
+    def profile(self, cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
+        from pyspark.sql import functions as F
+
+        self.progress("Profiling the segments on Spark")
+        predictions = self._label(segmentation.centroids, segmentation.numbers)
+        numeric = list(cleaned.numeric)
+        overall = predictions.agg(*[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
+                                  *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
+                                  *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}")
+                                    for i, c in enumerate(numeric)]).collect()[0]
+        grouped = predictions.groupBy(SEGMENT).agg(
+            *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
+            *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)]).collect()
+        counts: dict[str, dict[int, dict[str, int]]] = {}
+        for column in cleaned.categorical:
+            per: dict[int, dict[str, int]] = {}
+            for row in predictions.groupBy(SEGMENT, _col(column).alias("value")).count().collect():
+                per.setdefault(int(row[SEGMENT]), {})[str(row["value"])] = int(row["count"])
+            counts[column] = per
+        return build_profiles(
+            numbers=segmentation.numbers, sizes=segmentation.sizes, total=cleaned.account.rows_out,
+            features=cleaned.features, numeric=numeric, categorical=cleaned.categorical,
+            means={int(r[SEGMENT]): {c: _f(r[f"mean{i}"]) for i, c in enumerate(numeric)} for r in grouped},
+            medians={int(r[SEGMENT]): {c: _f(r[f"median{i}"]) for i, c in enumerate(numeric)} for r in grouped},
+            overall_mean={c: _f(overall[f"mean{i}"]) for i, c in enumerate(numeric)},
+            overall_std={c: _f(overall[f"std{i}"]) for i, c in enumerate(numeric)},
+            overall_median={c: _f(overall[f"median{i}"]) for i, c in enumerate(numeric)},
+            category_counts=counts)
+
+    def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]:
+        from pyspark.sql import functions as F
+
+        numeric = list(cleaned.numeric)
+        stats = self.cleaned.agg(
+            *[F.count(_col(c)).alias(f"n{i}") for i, c in enumerate(numeric)],
+            *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
+            *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
+            *[F.min(_col(c)).alias(f"min{i}") for i, c in enumerate(numeric)],
+            *[F.max(_col(c)).alias(f"max{i}") for i, c in enumerate(numeric)],
+            *[F.percentile_approx(_col(c), [0.25, 0.5, 0.75], 10000).alias(f"q{i}") for i, c in enumerate(numeric)]
+        ).collect()[0]
+        total = cleaned.account.rows_out
+        return tuple(summary_row(c, feature=c in cleaned.features, count=int(stats[f"n{i}"]),
+                                 missing=total - int(stats[f"n{i}"]), mean=_f(stats[f"mean{i}"]),
+                                 std=_f(stats[f"std{i}"]), low=_f(stats[f"min{i}"]),
+                                 quartiles=[_f(q) for q in (stats[f"q{i}"] or [None] * 3)], high=_f(stats[f"max{i}"]))
+                     for i, c in enumerate(numeric))
+
+    def assignments(self, cleaned: CleanResult, segmentation: Segmentation) -> pd.DataFrame:
+        from pyspark.sql import functions as F
+
+        predictions = self._label(segmentation.centroids, segmentation.numbers)
+        key = cleaned.id_column or ROW
+        rows = predictions.select(_col(key).alias("key"), F.col(ROW), F.col(SEGMENT)).orderBy(ROW)
+        table = pd.DataFrame([tuple(r) for r in rows.toLocalIterator()], columns=["key", ROW, "segment"])
+        return table.drop(columns=[ROW]).rename(columns={"key": cleaned.id_column or "row"})
+
+    def close(self) -> None:
+        for frame in (self.raw, self.cleaned, self.vectors, self.labelled[2] if self.labelled else None):
+            if frame is not None:
+                with contextlib.suppress(Exception):
+                    frame.unpersist()
+
+
+def _f(value: Any) -> float:
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,466 @@
+"""Settings and their validation: once, at the boundary, before any data is read.
+
+Defaults < config file (reportgen.toml) < environment (secrets only) < flags. The config file has sections
+``[run]``, ``[report]`` and ``[email]``; an unknown section or key is an error (a typo must not be silently
+ignored). Paths in the config file are relative to the file's own folder.
+
+``FIELDS`` declares every setting once: its config section and the parser that checks it (as scikit-learn's
+``_parameter_constraints`` do). The same table parses flags and config values (:func:`resolve_settings`) and
+checks a :class:`Settings` built directly in a notebook (:func:`validate`), so a value is judged the same way
+wherever it comes from. :func:`validate` also checks everything else that can be checked before the data is read:
+the k range, the input path, the output folder, the rules file, the templates, the logo, and a baseline run
+against the scaling and features asked for. It returns the :class:`RunPlan` the pipeline runs.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args
+
+from .errors import ConfigError, InputError
+from .model import MissingPolicy, Scaling
+
+if TYPE_CHECKING:
+    from .model import BaselineModel
+    from .recommend import Rules
+
+Format = Literal["html", "pdf"]
+Paper = Literal["A4", "letter"]
+Locale = Literal["en", "de", "fr", "es", "it", "nl", "ch"]
+Engine = Literal["pandas", "spark"]
+Algorithm = Literal["kmeans"]
+
+CONFIG_NAME = "reportgen.toml"
+SCALINGS: tuple[str, ...] = get_args(Scaling)
+MISSING_POLICIES: tuple[str, ...] = get_args(MissingPolicy)
+FORMATS: tuple[str, ...] = get_args(Format)
+PAPERS: tuple[str, ...] = get_args(Paper)
+LOCALES: tuple[str, ...] = get_args(Locale)
+ENGINES: tuple[str, ...] = get_args(Engine)
+ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
+
+Source = Path | str | bytes | BinaryIO | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of a run. Build with :func:`resolve_settings` or directly in a notebook; :func:`validate`
+    checks it before a run."""
+
+    # [run]
+    features: tuple[str, ...] | None = None
+    k: int | None = None
+    k_min: int = 2
+    k_max: int = 10
+    scale: Scaling | None = None  # None: standard, or the baseline's scaling
+    seed: int = 42
+    n_init: int = 10
+    missing: MissingPolicy = "drop"
+    silhouette_sample: int = 5000  # above this many rows, silhouettes use a fixed-seed sample of this size
+    sweep_sample: int = 20_000  # above this many rows, the k sweep runs on a fixed-seed sample of this size
+    algorithm: Algorithm = "kmeans"
+    output: Path = Path("output")
+    name: str | None = None
+    formats: tuple[Format, ...] = ("html", "pdf")
+    engine: Engine = "pandas"
+    spark_master: str = "local[*]"
+    workers: int = 2  # processes that draw the charts: 2 = one chart process beside this one
+    baseline: str | None = None  # "latest", a run folder, or a run name under output
+    assign_only: bool = False  # label customers with the baseline's segments, no re-clustering
+    # [report]
+    title: str = "Customer segmentation report"
+    organisation: str = ""
+    logo: Path | None = None
+    accent: str = "#1f4e79"
+    paper: Paper = "A4"
+    locale: Locale = "en"
+    templates: Path | None = None
+    rules: Path | None = None
+
+    def __post_init__(self) -> None:
+        """Accept the natural Python forms in a notebook: str paths, lists, "A,B" feature strings."""
+        for name in ("output", "logo", "templates", "rules"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
+        if isinstance(self.features, str | list):
+            object.__setattr__(self, "features", tuple(split_list(self.features)) or None)
+        if isinstance(self.formats, str | list):
+            object.__setattr__(self, "formats", tuple(split_list(self.formats)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for the manifest."""
+        out: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[item.name] = value
+        return out
+
+
+# ----------------------------------------------------------------------------- value parsers
+Parser = Callable[[str, Any, str, Path], Any]
+
+
+def _fail(key: str, value: Any, where: str, expected: str) -> ConfigError:
+    """``where`` is a flag (``--k-range``), a place in a config file (``in reportgen.toml [run]``) or
+    ``in Settings``."""
+    said = f"{where} {value!r}" if where.startswith("--") else f"{key} = {value!r} {where}"
+    return ConfigError(f"{said} is not valid: expected {expected}",
+                       hint="Fix the value or leave it out to use the default.")
+
+
+def _int(lo: int, hi: int | None = None) -> Parser:
+    def parse(key: str, value: Any, where: str, base: Path) -> int:
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            number = int(value)
+        except (TypeError, ValueError):
+            raise _fail(key, value, where, "a whole number") from None
+        if number < lo or (hi is not None and number > hi):
+            limit = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+            raise _fail(key, value, where, f"a whole number {limit}")
+        return number
+
+    return parse
+
+
+def _optional(parser: Parser) -> Parser:
+    def parse(key: str, value: Any, where: str, base: Path) -> Any:
+        return None if value is None else parser(key, value, where, base)
+
+    return parse
+
+
+def _choice(options: tuple[str, ...]) -> Parser:
+    def parse(key: str, value: Any, where: str, base: Path) -> str:
+        text = str(value).strip()
+        for option in options:
+            if text.lower() == option.lower():
+                return option
+        raise _fail(key, value, where, "one of " + ", ".join(options))
+
+    return parse
+
+
+def _text(key: str, value: Any, where: str, base: Path) -> str:
+    if not isinstance(value, str):
+        raise _fail(key, value, where, "text")
+    return value
+
+
+def _bool(key: str, value: Any, where: str, base: Path) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _fail(key, value, where, "true or false")
+
+
+def _name(key: str, value: Any, where: str, base: Path) -> str:
+    text = _text(key, value, where, base).strip()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    if not slug:
+        raise _fail(key, value, where, "a name with letters or digits")
+    return slug[:60]
+
+
+def _path(key: str, value: Any, where: str, base: Path) -> Path:
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise _fail(key, value, where, "a path")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _color(key: str, value: Any, where: str, base: Path) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
+        raise _fail(key, value, where, "a colour like #1f4e79")
+    return text.lower()
+
+
+def split_list(value: Any) -> list[str]:
+    """``"a,b"`` or ``["a", "b"]`` -> ``["a", "b"]``; blanks dropped."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _features(key: str, value: Any, where: str, base: Path) -> tuple[str, ...]:
+    if not isinstance(value, str | list | tuple):
+        raise _fail(key, value, where, 'column names, e.g. "Age,Annual Income (k$)"')
+    names = split_list(value)
+    if not names:
+        raise _fail(key, value, where, "at least one column name")
+    return tuple(names)
+
+
+def _formats(key: str, value: Any, where: str, base: Path) -> tuple[str, ...]:
+    if not isinstance(value, str | list | tuple):
+        raise _fail(key, value, where, '"html", "pdf" or "html,pdf"')
+    names = [name.lower() for name in split_list(value)]
+    if names == ["none"] or (not names and not isinstance(value, str)):
+        return ()  # the data files only, no report
+    if not names or any(name not in FORMATS for name in names):
+        raise _fail(key, value, where, '"html", "pdf", "html,pdf" or "none"')
+    return tuple(f for f in FORMATS if f in names)
+
+
+K_RANGE = 'a range like "2-10" (two whole numbers, 2 <= low <= high <= 50)'
+
+
+def parse_k_range(key: str, value: Any, where: str, base: Path = Path()) -> tuple[int, int]:
+    """``"2-10"`` or ``[2, 10]`` -> ``(2, 10)``."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        parts = list(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*[-:]\s*\d+\s*", value):
+        parts = re.split(r"[-:]", value)
+    else:
+        raise _fail(key, value, where, K_RANGE)
+    try:
+        low, high = (int(part) for part in parts)
+    except (TypeError, ValueError):
+        raise _fail(key, value, where, K_RANGE) from None
+    if not 2 <= low <= high <= 50:
+        raise _fail(key, value, where, K_RANGE)
+    return low, high
+
+
+@dataclass(frozen=True)
+class Field:
+    section: Literal["run", "report"]
+    parse: Parser
+    flag: str | None = None  # the flag's name when it is not --<key with dashes>
+
+
+# Every setting once: its config section and its parser. "k_range" is the config and flag form of k_min and k_max.
+FIELDS: dict[str, Field] = {
+    "features": Field("run", _optional(_features)),
+    "k": Field("run", _optional(_int(2, 50))),
+    "k_range": Field("run", parse_k_range),
+    "k_min": Field("run", _int(2, 50)),
+    "k_max": Field("run", _int(2, 50)),
+    "scale": Field("run", _optional(_choice(SCALINGS))),
+    "seed": Field("run", _int(0, 2**32 - 1)),
+    "n_init": Field("run", _int(1, 100)),
+    "missing": Field("run", _choice(MISSING_POLICIES)),
+    "silhouette_sample": Field("run", _int(100)),
+    "sweep_sample": Field("run", _int(1000)),
+    "algorithm": Field("run", _choice(ALGORITHMS)),
+    "output": Field("run", _path),
+    "name": Field("run", _optional(_name)),
+    "formats": Field("run", _formats, flag="--format"),
+    "engine": Field("run", _choice(ENGINES)),
+    "workers": Field("run", _int(1, 2)),
+    "baseline": Field("run", _optional(_text)),
+    "assign_only": Field("run", _bool),
+    "spark_master": Field("run", _text),
+    "title": Field("report", _text),
+    "organisation": Field("report", _text),
+    "logo": Field("report", _optional(_path)),
+    "accent": Field("report", _color),
+    "paper": Field("report", _choice(PAPERS)),
+    "locale": Field("report", _choice(LOCALES)),
+    "templates": Field("report", _optional(_path)),
+    "rules": Field("report", _optional(_path)),
+}
+CONFIG_KEYS = {key for key in FIELDS if key not in ("k_min", "k_max")}
+EMAIL_KEYS = ("host", "port", "user", "security", "from", "to", "cc", "subject", "max_attachment_mb", "timeout",
+              "ca_file")
+SECTIONS = ("run", "report", "email")
+
+
+def read_config(path: Path) -> dict[str, dict[str, Any]]:
+    """Read and check the structure of a config file (sections and key names, not values)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}", hint="Check the --config path.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder", hint="Pass the .toml file itself.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}",
+                          hint="Fix the syntax; see the README's config example.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    for section, body in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"config file {path}: unknown section [{section}]",
+                              hint="Known sections: " + ", ".join(f"[{s}]" for s in SECTIONS) + ".")
+        if not isinstance(body, dict):
+            raise ConfigError(f"config file {path}: {section} must be a section ([{section}])")
+        known = EMAIL_KEYS if section == "email" else [k for k in FIELDS if k in CONFIG_KEYS
+                                                         and FIELDS[k].section == section]
+        if section == "email" and ({"password", "password_file"} & set(body)):
+            raise ConfigError(f"config file {path}: the SMTP password must not be in a config file",
+                              hint="Set REPORTGEN_SMTP_PASSWORD, or REPORTGEN_SMTP_PASSWORD_FILE naming a file "
+                                   "that holds it.")
+        for key in body:
+            if key not in known:
+                raise ConfigError(f"config file {path}: unknown key {key!r} in [{section}]",
+                                  hint=f"Known keys in [{section}]: " + ", ".join(known) + ".")
+    return data
+
+
+def _flag(key: str) -> str:
+    return FIELDS[key].flag or f"--{key.replace('_', '-')}"
+
+
+def _apply(values: dict[str, Any], key: str, raw: Any, where: str, base: Path) -> None:
+    parsed = FIELDS[key].parse(key, raw, where, base)
+    if key == "k_range":
+        values["k_min"], values["k_max"] = parsed
+    else:
+        values[key] = parsed
+
+
+def find_config(cwd: Path) -> Path | None:
+    """The ``reportgen.toml`` of the working folder, if there is one."""
+    candidate = cwd / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def resolve_settings(
+    *,
+    config: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+    base: Settings | None = None,
+) -> Settings:
+    """Defaults < config file < flags. ``flags`` holds only what the user gave (None values are skipped);
+    flag paths are relative to ``cwd``, config paths to the config file's folder."""
+    cwd = cwd or Path.cwd()
+    values: dict[str, Any] = {}
+    if config is not None:
+        data = read_config(config)
+        for section in ("run", "report"):
+            for key, raw in data.get(section, {}).items():
+                _apply(values, key, raw, f"in {config.name} [{section}]", config.parent)
+    for key, raw in (flags or {}).items():
+        if raw is None:
+            continue
+        if key not in CONFIG_KEYS:
+            raise ValueError(f"unknown setting {key!r}")  # a programming error, not a user error
+        _apply(values, key, raw, _flag(key), cwd)
+    return _check_combination(replace(base or Settings(), **values))
+
+
+def _check_combination(settings: Settings) -> Settings:
+    """The rules between settings: a fixed k widens the range, --assign-only needs a baseline."""
+    if settings.k_min > settings.k_max:
+        raise ConfigError(f"k_min = {settings.k_min} is above k_max = {settings.k_max}",
+                          hint=f"Use a range like --k-range {settings.k_max}-{settings.k_min}.")
+    if settings.assign_only and not settings.baseline:
+        raise ConfigError("--assign-only needs a baseline run to take the segments from",
+                          hint="Add --baseline latest (or a run folder).")
+    if settings.k is not None and not settings.k_min <= settings.k <= settings.k_max:
+        settings = replace(settings, k_min=min(settings.k_min, settings.k), k_max=max(settings.k_max, settings.k))
+    return settings
+
+
+def email_section(config: Path | None) -> dict[str, Any]:
+    """The ``[email]`` section of a config file ({} without one); mailer.py validates the values. A relative
+    ca_file is relative to the config file."""
+    if config is None:
+        return {}
+    section = dict(read_config(config).get("email", {}))
+    if section.get("ca_file") and not Path(section["ca_file"]).expanduser().is_absolute():
+        section["ca_file"] = str(config.parent / section["ca_file"])
+    return section
+
+
+# ----------------------------------------------------------------------------- validation before the run
+@dataclass(frozen=True)
+class RunPlan:
+    """A checked run: the settings, and what was loaded to check them (rules, baseline, logo)."""
+
+    settings: Settings
+    source: Path | bytes | BinaryIO
+    source_name: str | None
+    rules: Rules
+    baseline: BaselineModel | None
+    scaling: Scaling  # the one asked for, else the baseline's, else standard
+    features: tuple[str, ...] | None  # the ones asked for, or the baseline's
+    logo: str | None  # data URI
+
+
+def check_values(settings: Settings) -> Settings:
+    """Every field through its parser (a Settings built in a notebook is judged like a flag)."""
+    values = {}
+    for item in fields(settings):
+        value = getattr(settings, item.name)
+        values[item.name] = FIELDS[item.name].parse(item.name, value, "in Settings", Path())
+    return _check_combination(replace(settings, **values))
+
+
+def validate(settings: Settings, source: Source = None, *, source_name: str | None = None,
+             write: bool = True, progress: Callable[[str], None] | None = None) -> RunPlan:
+    """Check everything that can be checked before the data is read, and return the plan of the run.
+
+    Raises :class:`ConfigError` (a setting, the rules file, templates, logo, baseline against the settings) or
+    :class:`InputError` / :class:`~reportgen.errors.OutputError` (the input path, the output folder)."""
+    from . import runs, snapshot
+    from .recommend import load_rules
+    from .render import check_templates, logo_data_uri
+    from .sample import sample_path
+
+    settings = check_values(settings)
+    if source is None:
+        source = sample_path()
+    if isinstance(source, str):
+        source = Path(source)
+    if isinstance(source, Path):
+        if not source.exists():
+            raise InputError(f"no such file: {source}", hint="Check the path and the file name.")
+        if source.is_dir():
+            raise InputError(f"{source} is a folder, not a file", hint="Pass the data file itself.")
+    elif settings.engine == "spark":
+        raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
+    rules = load_rules(settings.rules)
+    check_templates(settings.templates, locale=settings.locale)
+    logo = logo_data_uri(settings.logo)
+    if write:
+        snapshot.check_output_root(settings.output)
+    baseline = None
+    if settings.baseline == "latest" and not runs.run_folders(settings.output):
+        if progress is not None:
+            progress(f"No earlier run in {settings.output}: this run has no baseline")  # the first month
+    elif settings.baseline:
+        baseline = runs.load_baseline(runs.resolve_run(settings.baseline, settings.output))
+    return RunPlan(settings=settings, source=source, source_name=source_name, rules=rules, baseline=baseline,
+                   scaling=resolve_scale(settings.scale, baseline),
+                   features=check_baseline_features(baseline, settings.features), logo=logo)
+
+
+def resolve_scale(scale: Scaling | None, baseline: BaselineModel | None) -> Scaling:
+    """The scaling to use: the one asked for, else the baseline's, else standard. A baseline with another
+    scaling is an error (its segments would not mean the same)."""
+    if baseline is None:
+        return scale or "standard"
+    if scale is not None and scale != baseline.scaler.method:
+        raise ConfigError(f"the baseline run {baseline.run} scales its features with {baseline.scaler.method!r}; "
+                          f"this run asks for --scale {scale}",
+                          hint=f"Leave out --scale (or use --scale {baseline.scaler.method}) to compare with it.")
+    return baseline.scaler.method
+
+
+def check_baseline_features(baseline: BaselineModel | None, requested: tuple[str, ...] | None
+                            ) -> tuple[str, ...] | None:
+    """The features of the run: the baseline's (which a different --features contradicts), or those asked for."""
+    if baseline is None:
+        return requested
+    if requested is not None and [r.casefold() for r in requested] != [f.casefold() for f in baseline.features]:
+        raise ConfigError(
+            f"the baseline run {baseline.run} clusters on {', '.join(baseline.features)}; this run asks for "
+            f"{', '.join(requested)}",
+            hint="Leave out --features to use the baseline's, or choose another baseline.")
+    return baseline.features
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings))

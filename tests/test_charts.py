@@ -1,0 +1,105 @@
+"""The chart table: every chart drawn from its phase's data, seaborn for the statistical charts, the chart process
+gives the same charts as this process, and its death never fails a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportgen import Settings
+from reportgen.charts import CHARTS, Drawing, draw_phase
+from reportgen.clean import clean
+from reportgen.model import ExplorationData
+from reportgen.pipeline import run
+from reportgen.prepare import choose_features
+from reportgen.roles import read_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def exploration_data(mall_csv: Path) -> ExplorationData:
+    ds = read_dataset(mall_csv)
+    cleaned = clean(ds, features=choose_features(ds))
+    frame = cleaned.frame[[*cleaned.numeric, *cleaned.categorical]].astype({"Gender": "category"})
+    return ExplorationData(frame=frame, numeric=cleaned.numeric, categorical=cleaned.categorical,
+                           features=cleaned.features, customers=len(frame), seed=42)
+
+
+def test_every_chart_has_a_unique_name_a_section_and_alt_text() -> None:
+    names = [spec.name for spec in CHARTS]
+    assert len(names) == len(set(names))
+    assert {spec.section for spec in CHARTS} <= {"summary", "exploration", "choosing-k", "segments", "comparison"}
+    assert all(callable(spec.draw) and callable(spec.alt) for spec in CHARTS)
+
+
+def test_statistical_charts_are_drawn_by_seaborn(mall_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import seaborn as sns
+
+    calls: list[str] = []
+
+    def counting(name: str):
+        real = getattr(sns, name)
+
+        def counted(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return counted
+
+    for name in ("histplot", "violinplot", "heatmap", "scatterplot"):
+        monkeypatch.setattr(sns, name, counting(name))
+    charts = draw_phase("exploration", exploration_data(mall_csv))
+    assert [c.name for c in charts] == ["distributions", "categories", "by_category", "pairs", "correlation"]
+    assert {"histplot", "violinplot", "heatmap", "scatterplot"} <= set(calls)
+    assert calls.count("histplot") >= 3 + 3  # one per numeric column, and the pair plot's diagonal
+    assert all(c.png.startswith(b"\x89PNG\r\n\x1a\n") for c in charts)
+
+
+def test_no_hand_written_density_or_projection_in_the_package() -> None:
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "reportgen").rglob("*.py"))
+    assert "def gaussian_kde" not in source and "np.linalg.eigh" not in source
+    assert "from sklearn.decomposition import PCA" in source
+
+
+@pytest.mark.slow
+def test_the_chart_process_gives_the_same_charts(mall_csv: Path) -> None:
+    data = exploration_data(mall_csv)
+    drawing, inline = Drawing(2), Drawing(1)
+    try:
+        assert drawing.pool is not None and inline.pool is None
+        for drawer in (drawing, inline):
+            drawer.submit("exploration", data)
+        assert all(future is not None for _, _, future in drawing.jobs)  # handed to the chart processes
+        remote, local = drawing.collect(), inline.collect()
+        assert [(c.name, c.title, c.alt, c.section) for c in remote] == [(c.name, c.title, c.alt, c.section)
+                                                                         for c in local]
+    finally:
+        drawing.close()
+
+
+@pytest.mark.slow
+def test_a_dead_chart_process_is_replaced_by_this_one(mall_csv: Path) -> None:
+    import os
+    import signal
+
+    drawing = Drawing(2)
+    try:
+        assert drawing.pool is not None
+        drawing.pool.submit(os.getpid).result()  # the chart processes are up
+        for pid in list(drawing.pool._processes):  # kill them as the OOM killer would
+            os.kill(pid, signal.SIGKILL)
+        drawing.submit("exploration", exploration_data(mall_csv))
+        charts = drawing.collect()  # drawn here instead
+        assert [c.name for c in charts] == ["distributions", "categories", "by_category", "pairs", "correlation"]
+    finally:
+        drawing.close()
+
+
+@pytest.mark.slow
+def test_one_and_two_workers_give_the_same_run(mall_csv: Path, tmp_path: Path, now) -> None:
+    results = [run(mall_csv, Settings(output=tmp_path / str(w), workers=w, formats=("html",)), now=now)
+               for w in (1, 2)]
+    for name in ("segments.csv", "profiles.csv", "metrics.json", "summary.json", "model.json"):
+        assert (results[0].folder / name).read_bytes() == (results[1].folder / name).read_bytes()
+    assert list(results[0].model.charts) == list(results[1].model.charts)
