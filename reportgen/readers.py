@@ -170,7 +170,7 @@ def _read_with_arrow(data: bytes, delimiter: str, id_like: dict[str, str]) -> pd
     return frame
 
 
-# ----------------------------------------------------------------------------- Parquet
+# ----------------------------------------------------------------------------- Parquet, JSON
 def read_parquet(data: bytes, name: str) -> ReadResult:
     try:
         return ReadResult(pd.read_parquet(io.BytesIO(data)))
@@ -181,8 +181,27 @@ def read_parquet(data: bytes, name: str) -> ReadResult:
         raise InputError(f"{name} is not a readable Parquet file: {exc}") from exc
 
 
+def is_json(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{")
+
+
+def read_json(data: bytes, name: str) -> ReadResult:
+    """An array of records (``[{"id": 1, ...}, ...]``) or JSON Lines (one record per line)."""
+    lines = not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    try:
+        frame = pd.read_json(io.BytesIO(data), lines=lines, orient="records", dtype=False)
+    except ValueError as exc:
+        raise InputError(f"{name} is not a table of JSON records: {str(exc).splitlines()[0]}",
+                         hint="Pass an array of objects, or one object per line (JSON Lines).") from exc
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{name} is not a table of JSON records")
+    ids = [c for c in frame.columns if looks_like_id_name(str(c))]
+    return ReadResult(frame.astype({c: "string" for c in ids}), encoding="utf-8")
+
+
 READERS: tuple[Reader, ...] = (
     Reader("parquet", (".parquet", ".pq"), lambda head: head[:4] == b"PAR1", read_parquet),
+    Reader("json", (".json", ".jsonl", ".ndjson"), is_json, read_json),
     Reader("csv", (".csv", ".tsv", ".tab", ".txt"), is_text, read_text_table),
 )
 
@@ -200,7 +219,7 @@ def choose_reader(head: bytes, name: str) -> Reader:
         raise InputError(f"{name} looks like an Excel workbook or a zip file, not a CSV",
                          hint="Save the sheet as CSV (File > Save as > CSV UTF-8) and pass that file.")
     raise InputError(f"{name} is not a text table: it contains binary data",
-                     hint="Pass a CSV, TSV or Parquet file.")
+                     hint="Pass a CSV, TSV, JSON or Parquet file.")
 
 
 def read_bytes(source: Path | bytes | BinaryIO, name: str | None) -> tuple[bytes, str, str | None]:

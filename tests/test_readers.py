@@ -117,6 +117,22 @@ def test_parquet(tmp_path: Path) -> None:
     assert ds.source.format == "parquet" and len(ds.frame) == 3
 
 
+def test_json_records_and_json_lines(tmp_path: Path) -> None:
+    import json
+
+    records = [{"customer_id": f"{i:03d}", "Income": 10 * i, "Region": "North" if i % 2 else "South"}
+               for i in range(1, 31)]
+    array = tmp_path / "customers.json"
+    array.write_text(json.dumps(records), encoding="utf-8")
+    lines = tmp_path / "customers.jsonl"
+    lines.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    for path in (array, lines):
+        ds = read_dataset(path)
+        assert ds.source.format == "json" and len(ds.frame) == 30
+        assert roles(ds) == {"customer_id": "id", "Income": "numeric", "Region": "categorical"}
+        assert ds.frame["customer_id"].iloc[0] == "001"  # an ID keeps its zeros
+
+
 def test_the_reader_is_chosen_by_content_then_by_extension(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
     import pandas as pd
@@ -126,6 +142,8 @@ def test_the_reader_is_chosen_by_content_then_by_extension(tmp_path: Path) -> No
     parquet = tmp_path / "customers.csv"  # a Parquet file with the wrong name
     pd.DataFrame({"id": [1, 2, 3], "Income": [1.0, 2.0, 3.0]}).to_parquet(parquet)
     assert read_dataset(parquet).source.format == "parquet"
-    assert choose_reader(b"a,b\n1,2\n", "x.parquet").name == "csv"  # not Parquet: the content decides
+    assert choose_reader(b'{"a": 1}\n', "x.jsonl").name == "json"
+    assert choose_reader(b'{"a": 1}\n', "x.txt").name == "csv"  # text that both could read: the extension decides
+    assert choose_reader(b"a,b\n1,2\n", "x.json").name == "csv"  # not JSON: the content decides
     with pytest.raises(InputError, match="Excel workbook"):
         choose_reader(b"PK\x03\x04" + b"\x00" * 20, "x.csv")
