@@ -37,6 +37,7 @@ ROLE_NOTES = {
 }
 LOG_COLUMNS = ("row", "column", "action", "reason", "value")
 MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan", "#n/a", "missing", ".", "nil"})
+SPREADSHEET_ERRORS = frozenset({"#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#spill!", "#calc!"})
 _AGE = re.compile(r"\bage\b", re.IGNORECASE)
 _RANGE = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*[-–]\s*(-?\d+(?:\.\d+)?)\s*\)")
 _NON_NEGATIVE = re.compile(
@@ -154,6 +155,10 @@ def _check_markers(values: pd.Series, column: str, vocabulary: Vocabulary) -> Fo
     return _mask(missing_markers(values), values)
 
 
+def _check_spreadsheet_errors(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    return _mask(_text_in(values, SPREADSHEET_ERRORS), values)
+
+
 def _check_numbers_as_text(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
     if not _is_text(values):
         return Found(pd.Series(False, index=values.index), values)
@@ -216,6 +221,8 @@ CLEANING_STEPS: tuple[CleaningStep, ...] = (
     CleaningStep("empty_rows", ("rows",), "dropped rows", "every value in the row is missing", shows_value=False),
     CleaningStep("missing_marker", ("numeric", "categorical"), "set to missing",
                  "text that stands for a missing value", check=_check_markers),
+    CleaningStep("spreadsheet_error", ("numeric", "categorical"), "set to missing",
+                 "a spreadsheet error value (a formula that failed)", check=_check_spreadsheet_errors),
     CleaningStep("numbers_as_text", ("numeric",), "converted to numbers",
                  "numbers written as text (spaces, thousands separators, currency or % signs)",
                  check=_check_numbers_as_text),

@@ -149,3 +149,15 @@ def test_value_steps_give_the_same_answer_in_batches() -> None:
     for j, (rows, texts) in enumerate(whole.findings):
         assert list(rows) == [r for p in parts for r in p.findings[j][0]]
         assert texts.tolist() == [t for p in parts for t in p.findings[j][1].tolist()]
+
+
+def test_spreadsheet_error_values_are_reported_as_such() -> None:
+    ds = read_dataset(b"id,Income,Segment\n1,10,a\n2,#DIV/0!,b\n3,30,#VALUE!\n4,40,a\n5,50,b\n6,60,a\n", name="x.csv")
+    result = clean(ds, features=("Income",))
+    found = [(s.step, s.column, s.count, s.action) for s in result.account.steps]
+    assert ("spreadsheet_error", "Income", 1, "set to missing") in found
+    assert ("spreadsheet_error", "Segment", 1, "set to missing") in found
+    assert "not_a_number" not in {s.step for s in result.account.steps}  # a failed formula, not a typo
+    assert result.frame.loc[3, "Segment"] == "(missing)"
+    assert "2,Income,set to missing,a spreadsheet error value (a formula that failed),#DIV/0!" in (
+        result.log.to_csv(index=False, lineterminator="\n"))
