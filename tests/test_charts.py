@@ -103,3 +103,23 @@ def test_one_and_two_workers_give_the_same_run(mall_csv: Path, tmp_path: Path, n
     for name in ("segments.csv", "profiles.csv", "metrics.json", "summary.json", "model.json"):
         assert (results[0].folder / name).read_bytes() == (results[1].folder / name).read_bytes()
     assert list(results[0].model.charts) == list(results[1].model.charts)
+
+
+def test_the_segment_mix_shows_each_segment_and_all_customers(mall_csv: Path) -> None:
+    from reportgen.charts.segments import _mix_rows, segment_data, segment_mix_alt
+    from reportgen.cluster import fit_segments
+    from reportgen.prepare import build_features
+    from reportgen.profiles import profile
+
+    ds = read_dataset(mall_csv)
+    cleaned = clean(ds, features=("Annual Income (k$)", "Spending Score (1-100)"))
+    matrix = build_features(cleaned)
+    seg = fit_segments(matrix, 5)
+    profiles = profile(cleaned, seg)
+    data = segment_data(matrix.X, cleaned.frame[list(matrix.names)].to_numpy(float), seg, profiles,
+                        names=matrix.names, scaling="standard", segment_names={n: f"Segment {n}" for n in seg.numbers})
+    labels, values, shares = _mix_rows(data, "Gender")
+    assert labels[-1] == "All customers" and len(labels) == 6 and values == ["Female", "Male"]
+    assert abs(shares.sum(axis=1) - 1).max() < 1e-9
+    assert abs(shares[-1, 0] - 112 / 200) < 1e-9  # 112 of the 200 Mall customers are women
+    assert "Segment 1" in segment_mix_alt(data) and "All customers: Female 56%, Male 44%" in segment_mix_alt(data)

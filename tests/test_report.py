@@ -81,7 +81,7 @@ def test_all_charts_are_in_the_report_and_the_folder(mall_result) -> None:
 
     charts = mall_result.model.charts
     expected = {"distributions", "categories", "by_category", "pairs", "correlation", "elbow", "silhouette_k",
-                "segments_scatter", "silhouette_plot", "profile_heatmap", "sizes"}
+                "segments_scatter", "silhouette_plot", "profile_heatmap", "segment_mix", "sizes"}
     assert set(charts) == expected
     assert {p.stem for p in (mall_result.folder / "charts").iterdir()} == expected
     html = (mall_result.folder / "report.html").read_text(encoding="utf-8")

@@ -72,6 +72,8 @@ CHARTS: tuple[ChartSpec[Any], ...] = (
               segments.silhouettes_alt),
     ChartSpec("profile_heatmap", "Segment profiles", "segments", "segments", segments.profile_heatmap,
               segments.profile_heatmap_alt),
+    ChartSpec("segment_mix", "Who is in each segment", "segments", "segments", segments.segment_mix,
+              segments.segment_mix_alt, applies=lambda data: bool(data.profiles.categorical)),
     ChartSpec("sizes", "Segment sizes", "summary", "segments", segments.sizes, segments.sizes_alt),
     ChartSpec("share_change", "Segment shares, baseline and now", "comparison", "comparison",
               comparison.share_change, comparison.share_change_alt),

@@ -289,3 +289,66 @@ def sizes_alt(data: SegmentData) -> str:
     return "Bar chart of segment sizes: " + "; ".join(
         f"segment {n} {size:,} customers ({size / total:.0%})" for n, size in zip(seg.numbers, seg.sizes, strict=True)
     ) + "."
+
+
+MIX_COLUMNS = 2  # categorical columns shown in the mix chart
+MIX_VALUES = 6  # values per column; the rarer ones are shown together as "other"
+
+
+def _mix_rows(data: SegmentData, column: str, width: int = 32) -> tuple[list[str], list[str], np.ndarray]:
+    """Segment labels (then "All customers"), the values shown, and their shares per row."""
+    profiles = data.profiles
+    values = list(profiles.overall_categories[column])
+    shown = values[:MIX_VALUES] + (["other"] if len(values) > MIX_VALUES else [])
+
+    def row(mix: Mapping[str, float]) -> list[float]:
+        kept = [mix.get(v, 0.0) for v in values[:MIX_VALUES]]
+        return kept + ([max(0.0, 1.0 - sum(kept))] if len(values) > MIX_VALUES else [])
+
+    labels = [f"{s.segment}. {short(data.segment_names[s.segment], width)}" for s in profiles.segments]
+    matrix = [row(s.categories[column]) for s in profiles.segments] + [row(profiles.overall_categories[column])]
+    return [*labels, "All customers"], shown, np.array(matrix)
+
+
+def segment_mix(data: SegmentData) -> Figure:
+    """For each categorical column: how each segment's customers split over its values, against all customers."""
+    import seaborn as sns
+
+    columns = list(data.profiles.categorical)[:MIX_COLUMNS]
+    rows = len(data.profiles.segments) + 1
+    fig = new_figure(FULL_WIDTH_IN, (0.45 + 0.27 * rows) * len(columns) + 0.3)
+    axes = fig.subplots(len(columns), 1, squeeze=False)[:, 0]
+    for ax, column in zip(axes, columns, strict=True):
+        labels, values, shares = _mix_rows(data, column)
+        colors = sns.color_palette("crest", len(values))
+        left = np.zeros(len(labels))
+        ys = np.arange(len(labels))[::-1]
+        for j, value in enumerate(values):
+            ax.barh(ys, shares[:, j], left=left, height=0.7, color=colors[j], label=short(value, 24),
+                    edgecolor="white", linewidth=0.6)
+            for y, x, share in zip(ys, left, shares[:, j], strict=True):
+                if share >= 0.08:
+                    ax.text(x + share / 2, y, f"{share:.0%}", ha="center", va="center", fontsize=6.5,
+                            color="white" if j >= len(values) / 2 else INK)
+            left += shares[:, j]
+        ax.set_yticks(ys, labels)
+        for label, number in zip(ax.get_yticklabels(), [*data.profiles.segments, None], strict=True):
+            if number is not None:
+                label.set_color(segment_color(number.segment))
+                label.set_fontweight("bold")
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.grid(axis="y", visible=False)
+        ax.set_title(short(column, 40), fontsize=8.5, loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=None)
+    return fig
+
+
+def segment_mix_alt(data: SegmentData) -> str:
+    parts = []
+    for column in list(data.profiles.categorical)[:MIX_COLUMNS]:
+        labels, values, shares = _mix_rows(data, column, width=200)
+        described = "; ".join(f"{label}: " + ", ".join(f"{v} {s:.0%}" for v, s in zip(values, row, strict=True))
+                              for label, row in zip(labels, shares, strict=True))
+        parts.append(f"{column} ({described})")
+    return "Stacked bars of how the customers of each segment, and all customers, split by " + "; ".join(parts) + "."
