@@ -13,7 +13,9 @@ Each step has a key (the line of the data quality account and of ``cleaning.csv`
   rows or whole columns; each engine implements them by key (:data:`PANDAS_TABLE_STEPS` here, the Spark engine's
   own), and both take their action and reason from this table.
 
-The order of the table is the order of cleaning and of the account.
+The order of the table is the order of cleaning: table steps in turn, the value steps in one pass. The account
+lists the value steps column by column (every step on the first numeric column, then the next), as cleaning.csv
+always has.
 """
 
 from __future__ import annotations
@@ -240,7 +242,8 @@ CLEANING_STEPS: tuple[CleaningStep, ...] = (
                  "the ID was already used by an earlier row (the first one is kept)"),
     CleaningStep("missing_ids", ("ids",), "kept", "no customer ID (the row is kept; its ID is blank in segments.csv)",
                  shows_value=False),
-    CleaningStep("unusable_feature", ("features",), "excluded column", "cannot be clustered"),
+    # its reason in the account says why the column cannot be clustered ("constant: every value is 5")
+    CleaningStep("unusable_feature", ("features",), "excluded column", "cannot be clustered: constant or empty"),
     CleaningStep("missing_value", ("features",), "dropped rows", "missing value in a feature column (--missing drop)",
                  shows_value=False, policy="drop"),
     CleaningStep("missing_value", ("features",), "imputed median",
@@ -519,13 +522,17 @@ def _drop_missing(state: PandasCleaning, entry: CleaningStep) -> None:
     state.frame = state.frame.loc[~gaps.any(axis=1)]
 
 
+def add_imputed(account: Account, entry: CleaningStep, column: str, rows: pd.Index, median: float) -> None:
+    """The account's line for missing values of ``column`` replaced by ``median`` (both engines)."""
+    account.add(entry, column, rows, reason=str(entry.reason).format(median=f"{median:g}"), examples=(f"{median:g}",))
+
+
 def _impute_median(state: PandasCleaning, entry: CleaningStep) -> None:
     for column in state.usable:
         rows = state.frame.index[state.frame[column].isna()]
         if len(rows):
             median = float(state.frame[column].median())
-            state.account.add(entry, column, rows, reason=str(entry.reason).format(median=f"{median:g}"),
-                              examples=(f"{median:g}",))
+            add_imputed(state.account, entry, column, rows, median)
             state.frame[column] = state.frame[column].fillna(median)
 
 

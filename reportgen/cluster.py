@@ -21,6 +21,7 @@ from .prepare import unscale
 
 SAMPLED_SWEEP_INITS = 3  # a sweep on a sample tries fewer initialisations; the final fit keeps n_init
 CHOICE_INDEX = "silhouette"  # the index whose best value chooses k
+ASSIGNED = "each customer assigned to the nearest centre of the baseline's segments"
 
 
 def usable_k_max(n_rows: int, n_distinct: int, k_max: int) -> int:
@@ -160,7 +161,7 @@ def canonical_numbers(sizes: Sequence[int] | np.ndarray, centroids: np.ndarray) 
 def segmentation_of(fm: FeatureMatrix, labels: np.ndarray, centroids: np.ndarray, *, seed: int, n_init: int,
                     silhouette_sample: int, numbers: Sequence[int] | None = None, sizes: Sequence[int] | None = None,
                     inertia: float | None = None, algorithm: str = "kmeans",
-                    scores: Mapping[str, float] | None = None) -> Segmentation:
+                    scores: Mapping[str, float] | None = None, description: str | None = None) -> Segmentation:
     """A Segmentation from the segment number of every row of ``fm`` and the centroids (row i is segment
     ``numbers[i]``, 1..k by default), measured by every index.
 
@@ -189,6 +190,7 @@ def segmentation_of(fm: FeatureMatrix, labels: np.ndarray, centroids: np.ndarray
         silhouette_sample_size=None if picked is None else len(picked),
         sample_silhouettes=per_row, sample_labels=ls, seed=seed, n_init=n_init, numbers=numbers,
         algorithm=algorithm,
+        description=description if description is not None else ALGORITHMS[algorithm].describe(n_init, seed),
     )
 
 
@@ -228,4 +230,4 @@ def assign(fm: FeatureMatrix, centroids: np.ndarray, numbers: tuple[int, ...], *
     """Label every row with the nearest of given centroids (in ``fm``'s scaled space), without re-clustering."""
     labels = np.asarray(numbers, dtype=np.int64)[algorithm.assign(fm.X, centroids)]
     return segmentation_of(fm, labels, centroids, seed=seed, n_init=n_init, silhouette_sample=silhouette_sample,
-                           numbers=numbers, algorithm=algorithm.key)
+                           numbers=numbers, algorithm=algorithm.key, description=ASSIGNED)

@@ -135,6 +135,7 @@ class ReportContent:
     comparison: Mapping[str, Any] | None
     pdf: bytes | None
     html: bytes | None
+    templates: Path | None = None  # the run's --templates folder: the e-mail looks like the report
 
 
 def load_report(folder: Path) -> ReportContent:
@@ -148,10 +149,12 @@ def load_report(folder: Path) -> ReportContent:
         path = folder / name
         return path.read_bytes() if path.is_file() else None
 
+    templates = (manifest.get("settings") or {}).get("templates")
     return ReportContent(run=str(manifest.get("run", folder.name)), created=str(manifest.get("started", "")),
                          title=str(summary.get("title", "Customer segmentation report")), summary=summary,
                          comparison=read_json(folder / "comparison.json"), pdf=optional("report.pdf"),
-                         html=optional("report.html"))
+                         html=optional("report.html"),
+                         templates=Path(templates) if templates and Path(templates).is_dir() else None)
 
 
 def period_of(created: str) -> str:
@@ -214,7 +217,8 @@ def message_bodies(content: ReportContent) -> tuple[str, str]:
     from .render import render
 
     m = message_content(content)
-    return render("email.txt", m=m), render("email.html", m=m)
+    return (render("email.txt", templates=content.templates, m=m),
+            render("email.html", templates=content.templates, m=m))
 
 
 def build_message(content: ReportContent, settings: EmailSettings, *, attach_html: bool = False,

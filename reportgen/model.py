@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # the annotations are strings: importing the contract loads neither numpy nor pandas
+    import numpy as np
+    import pandas as pd
 
 Role = Literal["id", "numeric", "categorical", "date", "text", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
@@ -190,7 +191,8 @@ class Segmentation:
     seed: int
     n_init: int
     numbers: tuple[int, ...]
-    algorithm: str = "kmeans"
+    algorithm: str = "kmeans"  # the key of its entry in algorithms.ALGORITHMS
+    description: str = ""  # how it was found, in words, for the methodology
 
 
 # --------------------------------------------------------------------------- profiles

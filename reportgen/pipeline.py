@@ -67,27 +67,28 @@ def run(
 ) -> RunResult:
     """Segment the customers in ``source`` (a path, bytes or a binary stream; None: the bundled sample) and
     write a run folder under ``settings.output``. ``now`` fixes the run's timestamp (for tests and replays);
-    ``drawing``: a chart drawer started earlier (the CLI starts its chart processes first thing); the run closes
-    it. Without one, the charts are drawn in chart processes where that is safe
-    (:func:`~reportgen.charts.processes_are_safe`: a notebook), else in this process.
+    ``drawing``: a chart drawer started earlier, which the caller closes (the CLI starts its chart processes first
+    thing). Without one, the run makes its own: chart processes where that is safe
+    (:func:`~reportgen.charts.processes_are_safe`: a notebook), else this process.
 
     Raises a :class:`~reportgen.errors.ReportgenError` subclass on bad input; nothing is written then.
     """
     settings = settings or Settings()
     clock = Clock(progress or _quiet)
+    plan = validate(settings, source, source_name=source_name, write=write, progress=clock.progress)
+    now = now or datetime.now().astimezone()
+    if drawing is None:  # a drawer of its own, closed here
+        with Drawing(plan.settings.workers if plan.settings.formats and processes_are_safe() else 1) as own:
+            return _on_engine(plan, own, clock, now=now, write=write)
+    return _on_engine(plan, drawing, clock, now=now, write=write)
+
+
+def _on_engine(plan: RunPlan, drawing: Drawing, clock: Clock, *, now: datetime, write: bool) -> RunResult:
+    engine = open_engine(plan.settings, clock.progress)
     try:
-        plan = validate(settings, source, source_name=source_name, write=write, progress=clock.progress)
-        if drawing is None:
-            parallel = plan.settings.formats and processes_are_safe()
-            drawing = Drawing(plan.settings.workers if parallel else 1)
-        engine = open_engine(plan.settings, clock.progress)
-        try:
-            return _run(plan, engine, drawing, clock, now=now or datetime.now().astimezone(), write=write)
-        finally:
-            engine.close()
+        return _run(plan, engine, drawing, clock, now=now, write=write)
     finally:
-        if drawing is not None:
-            drawing.close()
+        engine.close()
 
 
 def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: datetime, write: bool

@@ -34,13 +34,14 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
                              hint="Segmentation needs at least one numeric column such as income or spending.")
         return tuple(numeric)
     by_key = {_key(name): name for name in roles}
-    if baseline_run is not None:
+    if baseline_run is not None:  # the baseline's features, whatever their role this time: cleaning accounts for them
         missing = [f for f in requested if _key(f) not in by_key]
         if missing:
             raise InputError(
                 f"the baseline run {baseline_run} clusters on {', '.join(requested)}, but "
                 f"{dataset.source.name} has no column {', '.join(missing)}",
                 hint="Use data with the same columns as the baseline's, or another baseline.")
+        return tuple(by_key[_key(f)] for f in requested)
     chosen: list[str] = []
     for wanted in requested:
         name = by_key.get(_key(wanted))

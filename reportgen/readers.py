@@ -240,12 +240,12 @@ def read_bytes(source: Path | bytes | BinaryIO, name: str | None) -> tuple[bytes
     return source.read(), name or "<stdin>", None
 
 
-def read_table(source: Path | bytes | BinaryIO, *, name: str | None = None) -> Table:
+def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None) -> Table:
     """Read a table (a path, the file's bytes, or a binary stream) with the reader its content or name calls for.
 
     Raises :class:`InputError` when the file is empty, binary, unreadable or has no data rows. Row labels are the
     1-based data row numbers."""
-    data, display, path = read_bytes(source, name)
+    data, display, path = read_bytes(Path(source) if isinstance(source, str) else source, name)
     if not data.strip():
         raise InputError(f"{display} is empty", hint="Pass a table with a header row and one row per customer.")
     reader = choose_reader(data[:HEAD], display)
@@ -259,13 +259,3 @@ def read_table(source: Path | bytes | BinaryIO, *, name: str | None = None) -> T
     facts = Source(name=display, path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                    format=reader.name, encoding=result.encoding, delimiter=result.delimiter)
     return Table(frame=frame, source=facts, malformed_lines=result.malformed_lines)
-
-
-def file_facts(path: Path, *, format: str, encoding: str | None = None, delimiter: str | None = None) -> Source:
-    """The Source of a file read by another engine (size and sha256 read in blocks, never the whole file)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size, sha256=digest.hexdigest(),
-                  format=format, encoding=encoding, delimiter=delimiter)

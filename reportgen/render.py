@@ -135,7 +135,7 @@ def check_templates(templates: Path | None, *, locale: str = "en") -> None:
     env = make_environment(templates, locale=locale)
     if templates is None:
         return
-    for path in sorted(templates.glob("*.html")):
+    for path in sorted([*templates.glob("*.html"), *templates.glob("*.txt")]):
         try:
             env.get_template(path.name)
         except TemplateSyntaxError as exc:

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .algorithms import ALGORITHMS
 from .charts import segment_color
 from .indices import infos
 from .model import Analysis, Chart, ReportModel, SegmentView
@@ -101,7 +100,7 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         columns=analysis.dataset.columns, account=cleaned.account, summary=analysis.summary,
         features=matrix.names, scaling=matrix.scaler.method, scaler=matrix.scaler, selection=analysis.selection,
         indices=infos(), segmentation=segmentation,
-        algorithm=ALGORITHMS[segmentation.algorithm].describe(segmentation.n_init, segmentation.seed),
+        algorithm=segmentation.description,
         engine=analysis.engine, profiles=analysis.profiles, segments=views, charts={c.name: c for c in charts},
         verdict=verdict, verdict_text=verdict_text, versions=found,
         reproduce=reproduce_command(settings, source.name, matrix.names, matrix.scaler.method),

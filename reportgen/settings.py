@@ -68,7 +68,7 @@ class Settings:
     formats: tuple[Format, ...] = ("html", "pdf")
     engine: Engine = "pandas"
     spark_master: str = "local[*]"
-    workers: int = 2  # processes that draw the charts: 2 = one chart process beside this one
+    workers: int = 2  # 2: chart processes draw the charts beside this one; 1: this process draws them
     baseline: str | None = None  # "latest", a run folder, or a run name under output
     assign_only: bool = False  # label customers with the baseline's segments, no re-clustering
     # [report]
@@ -422,6 +422,9 @@ def validate(settings: Settings, source: Source = None, *, source_name: str | No
             raise InputError(f"{source} is a folder, not a file", hint="Pass the data file itself.")
     elif settings.engine == "spark":
         raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
+    if settings.engine == "spark" and settings.algorithm != "kmeans":
+        raise ConfigError(f"--engine spark clusters with K-means only, not --algorithm {settings.algorithm}",
+                          hint="Leave out --algorithm, or use the default engine.")
     rules = load_rules(settings.rules)
     check_templates(settings.templates, locale=settings.locale)
     logo = logo_data_uri(settings.logo)
@@ -462,5 +465,3 @@ def check_baseline_features(baseline: BaselineModel | None, requested: tuple[str
             hint="Leave out --features to use the baseline's, or choose another baseline.")
     return baseline.features
 
-
-SETTING_NAMES = tuple(f.name for f in fields(Settings))

@@ -159,7 +159,8 @@ def portable_model(seg: Segmentation, personas: Sequence[Persona], matrix: Featu
     """This run's model as a later run reads it: scaler, centroids, names, sizes and the features' statistics
     (for drift); model.json is its serialisation."""
     names = {p.segment: p.name for p in personas}
-    stats = {s.name: {"mean": s.mean, "std": s.std, "median": s.median, "min": s.min, "max": s.max}
+    stats = {s.name: {"mean": sig(s.mean), "std": sig(s.std), "median": sig(s.median), "min": sig(s.min),
+                      "max": sig(s.max)}  # rounded as model.json stores them, so a later comparison agrees
              for s in summary if s.name in matrix.names}
     return BaselineModel(folder=None, run=run, created=created, input_name=input_name, features=matrix.names,
                          scaler=matrix.scaler, numbers=seg.numbers, names={n: names[n] for n in seg.numbers},

@@ -67,11 +67,11 @@ def test_the_chart_process_gives_the_same_charts(mall_csv: Path) -> None:
     data = exploration_data(mall_csv)
     drawing, inline = Drawing(2), Drawing(1)
     try:
-        assert drawing.pool is not None and inline.pool is None
+        assert drawing.handover is not None and inline.handover is None
         for drawer in (drawing, inline):
             drawer.submit("exploration", data)
-        assert all(future is not None for _, _, future in drawing.jobs)  # handed to the chart processes
         remote, local = drawing.collect(), inline.collect()
+        assert drawing.pool is not None and len(drawing.pool._processes) == 2  # drawn by the chart processes
         assert [(c.name, c.title, c.alt, c.section) for c in remote] == [(c.name, c.title, c.alt, c.section)
                                                                          for c in local]
     finally:
@@ -83,13 +83,15 @@ def test_a_dead_chart_process_is_replaced_by_this_one(mall_csv: Path) -> None:
     import os
     import signal
 
+    data = exploration_data(mall_csv)
     drawing = Drawing(2)
     try:
+        drawing.submit("exploration", data)
+        drawing.collect()  # the chart processes are up
         assert drawing.pool is not None
-        drawing.pool.submit(os.getpid).result()  # the chart processes are up
         for pid in list(drawing.pool._processes):  # kill them as the OOM killer would
             os.kill(pid, signal.SIGKILL)
-        drawing.submit("exploration", exploration_data(mall_csv))
+        drawing.submit("exploration", data)
         charts = drawing.collect()  # drawn here instead
         assert [c.name for c in charts] == ["distributions", "categories", "by_category", "pairs", "correlation"]
     finally:
@@ -123,3 +125,78 @@ def test_the_segment_mix_shows_each_segment_and_all_customers(mall_csv: Path) ->
     assert abs(shares.sum(axis=1) - 1).max() < 1e-9
     assert abs(shares[-1, 0] - 112 / 200) < 1e-9  # 112 of the 200 Mall customers are women
     assert "Segment 1" in segment_mix_alt(data) and "All customers: Female 56%, Male 44%" in segment_mix_alt(data)
+
+
+def test_closing_never_waits_for_the_chart_processes_to_start() -> None:
+    import time
+
+    start = time.perf_counter()
+    drawing = Drawing(2)  # the forkserver is starting: it needs seconds to load seaborn
+    drawing.close()
+    assert time.perf_counter() - start < 1.0
+
+
+def test_charts_are_drawn_here_when_the_chart_processes_cannot_start(mall_csv: Path) -> None:
+    drawing = Drawing(2)
+    try:
+        def cannot_start(names, data):
+            raise EOFError("the forkserver went away")
+
+        drawing._hand_over = cannot_start  # type: ignore[method-assign]
+        drawing.submit("exploration", exploration_data(mall_csv))
+        assert [c.name for c in drawing.collect()] == ["distributions", "categories", "by_category", "pairs",
+                                                       "correlation"]
+    finally:
+        drawing.close()
+
+
+def test_the_command_line_loads_no_heavy_library_before_it_starts_the_chart_processes() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; import reportgen.cli; from reportgen.charts import Drawing; "
+            "print(sorted(m for m in ('pandas', 'matplotlib', 'seaborn', 'sklearn', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def _chart_processes() -> set[int]:
+    """Processes of multiprocessing on this machine (forkservers and their chart processes)."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"multiprocessing.forkserver" in cmdline.read_bytes():
+                found.add(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_no_chart_process_outlives_the_command(mall_csv: Path, tmp_path: Path) -> None:
+    """The command's output pipes close when it ends (a chart process left waiting would hold them open and hang
+    `reportgen run ... | tee log`), and a killed run's chart processes end by themselves."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = _chart_processes()
+    command = [sys.executable, "-m", "reportgen", "run", str(mall_csv), "-q", "-o", str(tmp_path / "out")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)  # waits for the pipes to close
+    assert done.returncode == 0, done.stderr
+    time.sleep(0.5)
+    assert _chart_processes() - before == set()
+
+    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_chart_processes() - before) < 3 and time.monotonic() < deadline:  # the server and two processes
+        time.sleep(0.1)
+    assert len(_chart_processes() - before) >= 3
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    deadline = time.monotonic() + 10
+    while _chart_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _chart_processes() - before == set()

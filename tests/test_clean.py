@@ -161,3 +161,12 @@ def test_spreadsheet_error_values_are_reported_as_such() -> None:
     assert result.frame.loc[3, "Segment"] == "(missing)"
     assert "2,Income,set to missing,a spreadsheet error value (a formula that failed),#DIV/0!" in (
         result.log.to_csv(index=False, lineterminator="\n"))
+
+
+def test_a_category_of_numbers_is_not_respelled() -> None:
+    """A 0/1 column read as numbers becomes text categories without a "unified spelling" line per row."""
+    rows = "".join(f"{i},{i % 2},{i * 3 % 17}\n" for i in range(1, 41))
+    ds = read_dataset(("id,member,spend\n" + rows).encode(), name="x.csv")
+    result = clean(ds, features=("spend",))
+    assert "member" in result.categorical and result.account.steps == ()
+    assert sorted(result.frame["member"].unique()) == ["0", "1"]

@@ -199,3 +199,17 @@ def test_latest_without_any_run_means_no_baseline(invoke, mall_csv: Path, tmp_pa
     folder = tmp_path / result.stdout.strip().splitlines()[-1]
     assert not (folder / "comparison.json").exists()
     assert "baseline" not in json.loads((folder / "manifest.json").read_text())
+
+
+@pytest.mark.slow
+def test_a_baseline_feature_that_drifted_is_cleaned_not_refused(invoke, october: Path, mall_csv: Path,
+                                                                tmp_path: Path) -> None:
+    """With a baseline, its features are used whatever their role this month: cleaning accounts for the values."""
+    frame = pd.read_csv(mall_csv)
+    frame[INCOME] = frame[INCOME].astype(object)
+    frame.loc[frame.index[:80], INCOME] = "unknown"  # 40% of the incomes
+    frame.to_csv(tmp_path / "drifted.csv", index=False)
+    result = invoke("run", str(tmp_path / "drifted.csv"), "--baseline", str(october), "-q", "--format", "none")
+    assert result.exit_code == 0, result.stderr
+    log = (tmp_path / result.stdout.strip() / "cleaning.csv").read_text()
+    assert log.count(f",{INCOME},set to missing,not a number,unknown") == 80

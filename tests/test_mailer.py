@@ -285,3 +285,20 @@ def test_message_needs_recipients_and_a_sender(run_folder: Path) -> None:
         send(build_message(content, resolve_email_settings({}, {"REPORTGEN_MAIL_FROM": "a@example.com"},
                                                            to=("b@example.com",))),
              resolve_email_settings({}, {}, to=("b@example.com",)))
+
+
+@pytest.mark.slow
+def test_the_message_uses_the_runs_templates(invoke, mall_csv: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "my-templates"
+    custom.mkdir()
+    (custom / "email.txt").write_text("Hello from the CRM team: {{ m.title }}, {{ m.segments|length }} segments.\n",
+                                      encoding="utf-8")
+    run = invoke("run", str(mall_csv), "--templates", str(custom), "-q", "--format", "pdf")
+    assert run.exit_code == 0, run.stderr
+    result = invoke("email", run.stdout.strip(), "--to", "a@example.com", "--dry-run", "m.eml",
+                    env={"REPORTGEN_MAIL_FROM": "reports@example.com"})
+    assert result.exit_code == 0, result.stderr
+    message = BytesParser(policy=policy.default).parsebytes((tmp_path / "m.eml").read_bytes())
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert text == "Hello from the CRM team: Customer segmentation report, 6 segments.\n"
+    assert "Headline recommendation" in message.get_body(preferencelist=("html",)).get_content()  # the packaged one

@@ -2,7 +2,7 @@
 (its phase), the builder that draws it, its alt text, and when it applies.
 
 A chart is drawn as soon as the data of its phase is there: the exploration charts once the data is cleaned, the
-k charts after the sweep, the segment charts after profiling. :class:`Drawing` draws each chart as one pure job
+k charts after the sweep, the segment charts after profiling. :class:`Drawing` draws them as pure jobs
 (:func:`draw_charts`) in chart processes (``concurrent.futures``; started first thing, so that matplotlib and
 seaborn are loaded while this process reads and clusters) or, with one worker, here. The templates place each
 chart by its section, so adding a chart is one entry in this table.
@@ -13,12 +13,10 @@ starting the chart processes costs the command line nothing.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -91,22 +89,26 @@ def draw(spec: ChartSpec[Any], data: Any) -> Chart:
                  width_mm=width_mm(fig))
 
 
-def draw_phase(phase: Phase, data: Any, charts: tuple[ChartSpec[Any], ...] = CHARTS) -> tuple[Chart, ...]:
-    """Every chart of ``phase`` that applies to ``data``, in table order (a pure job for the chart process)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the chart process has no --debug; its warnings would reach the terminal
-        return tuple(draw(spec, data) for spec in charts if spec.phase == phase and spec.applies(data))
+def charts_of(phase: Phase, data: Any, charts: tuple[ChartSpec[Any], ...] = CHARTS) -> tuple[str, ...]:
+    """The names of the charts of ``phase`` that apply to ``data``, in table order."""
+    return tuple(spec.name for spec in charts if spec.phase == phase and spec.applies(data))
 
 
 def draw_charts(names: tuple[str, ...], data: Any) -> tuple[Chart, ...]:
-    """The named charts of one phase (a job for a chart process)."""
+    """The named charts, drawn from one phase's data: the pure job a chart process runs."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the chart process has no --debug; its warnings would reach the terminal
         return tuple(draw(BY_NAME[name], data) for name in names)
 
 
+def draw_phase(phase: Phase, data: Any) -> tuple[Chart, ...]:
+    """Every chart of ``phase`` that applies to ``data``, here and now (what a notebook or a test calls)."""
+    return draw_charts(charts_of(phase, data), data)
+
+
 BY_NAME = {spec.name: spec for spec in CHARTS}
-CHART_PROCESSES = 2  # two charts at a time: while they are drawn, this process only loads WeasyPrint and waits
+CHART_PROCESSES = 2  # two jobs at a time: while they are drawn, this process only loads WeasyPrint and waits
+JOB_TIMEOUT = 600.0  # seconds to wait for one job before drawing its charts here instead
 
 
 def processes_are_safe() -> bool:
@@ -131,54 +133,113 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+Job = tuple[tuple[str, ...], Any, Future[Future[tuple[Chart, ...]]] | None]  # chart names, data, the handover
+
+
+def _watch(parent: int) -> None:
+    """Each chart process starts with this: it ends the process when the one that made the pool is gone. A killed
+    run cannot shut its pool down, and a chart process waiting for work would then wait forever (and keep the
+    run's output pipes open)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the number was reused: not ours to judge
+                pass
+
+    threading.Thread(target=watch, name="reportgen-watch", daemon=True).start()
+
+
 class Drawing:
     """Draws the charts of each submitted phase: in chart processes when ``workers`` is 2 or more, else here on
     :meth:`collect`.
 
-    The chart processes are forked from a server that loads matplotlib, seaborn and pandas once (POSIX's
-    forkserver; spawn elsewhere). Starting them waits until that server is ready, so a thread hands the jobs over
-    and this process never waits for it. If a chart process dies, its charts are drawn again here: a crash of a
-    chart process never fails a run."""
+    With chart processes, the forkserver they are forked from starts at once and loads matplotlib, seaborn and
+    pandas while this process reads the data (starting it waits for nothing). The pool of chart processes is made
+    by the first job. Making it waits until the forkserver is ready, and so does shutting it down while it is
+    being made; both happen on one handover thread, so this process never waits for either. A phase's charts
+    are split into as many jobs as there are chart processes (each job gets its own copy of the data). If a chart
+    process fails, dies, hangs or cannot start, its charts are drawn here: that never fails a run."""
 
     def __init__(self, workers: int = 1) -> None:
-        self.jobs: list[tuple[tuple[str, ...], Any, Future[Future[tuple[Chart, ...]]] | None]] = []
-        self.pool: ProcessPoolExecutor | None = None
+        self.jobs: list[Job] = []
+        self.context: Any = None
+        self.pool: ProcessPoolExecutor | None = None  # made and used on the handover thread only
         self.handover: ThreadPoolExecutor | None = None
         if workers > 1:
             try:
-                self.pool = ProcessPoolExecutor(max_workers=CHART_PROCESSES, mp_context=_context())
+                self.context = _context()
+                if self.context.get_start_method() == "forkserver":
+                    from multiprocessing import forkserver
+
+                    forkserver.ensure_running()  # spawns the server, which loads its modules; does not wait
                 self.handover = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportgen-charts")
-                self.handover.submit(self.pool.submit, int)  # start the chart processes now
             except (OSError, RuntimeError, ValueError):
-                self.close()
+                self.handover = None
+
+    def _hand_over(self, names: tuple[str, ...], data: Any) -> Future[tuple[Chart, ...]]:
+        """Runs on the handover thread: the job to the pool, which the first job makes."""
+        if self.pool is None:
+            import os
+
+            self.pool = ProcessPoolExecutor(max_workers=CHART_PROCESSES, mp_context=self.context,
+                                            initializer=_watch, initargs=(os.getpid(),))
+        return self.pool.submit(draw_charts, names, data)
+
+    def _shut_down(self, wait: bool) -> None:
+        """Runs on the handover thread, after every job it took."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=wait, cancel_futures=True)
 
     def submit(self, phase: Phase, data: Any) -> None:
-        """Queue every chart of ``phase`` that applies to ``data``, one job per chart."""
-        for spec in CHARTS:
-            if spec.phase == phase and spec.applies(data):
-                names = (spec.name,)
-                handed = None
-                if self.pool is not None and self.handover is not None:
-                    handed = self.handover.submit(self.pool.submit, draw_charts, names, data)
-                self.jobs.append((names, data, handed))
+        """Queue the charts of ``phase`` that apply to ``data``."""
+        names = charts_of(phase, data)
+        groups = [names[i::CHART_PROCESSES] for i in range(CHART_PROCESSES)] if self.handover else [names]
+        for group in filter(None, groups):
+            handed = self.handover.submit(self._hand_over, group, data) if self.handover else None
+            self.jobs.append((group, data, handed))
 
     def collect(self) -> tuple[Chart, ...]:
-        """The charts of every submitted phase, in submission order."""
-        charts: list[Chart] = []
+        """Every submitted chart, in the order of CHARTS."""
+        drawn: dict[str, Chart] = {}
+        order: list[str] = []
         for names, data, handed in self.jobs:
-            drawn = None
+            order += names
+            charts = None
             if handed is not None:
-                with contextlib.suppress(BrokenProcessPool, RuntimeError):  # a chart process died or did not start
-                    drawn = handed.result().result()
-            charts.extend(drawn if drawn is not None else draw_charts(names, data))
+                try:
+                    charts = handed.result(JOB_TIMEOUT).result(JOB_TIMEOUT)
+                except Exception:  # the pool could not start, a chart process died or hung: draw them here
+                    charts = None
+            drawn.update({chart.name: chart for chart in (charts if charts is not None else draw_charts(names, data))})
         self.jobs.clear()
-        return tuple(charts)
+        return tuple(sorted((drawn[name] for name in order), key=lambda chart: _RANK[chart.name]))
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
+        """Cancel what has not started and end the chart processes. ``wait``: until they have ended (idle chart
+        processes end in a fraction of a second; the command line waits, as it ends without Python's teardown);
+        else this returns at once."""
+        for _, _, handed in self.jobs:
+            if handed is not None:
+                handed.cancel()
         self.jobs.clear()
         if self.handover is not None:
-            self.handover.shutdown(wait=False, cancel_futures=True)
+            self.handover.submit(self._shut_down, wait)
+            self.handover.shutdown(wait=wait)
             self.handover = None
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
+
+    def __enter__(self) -> Drawing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(wait=True)
+
+
+_RANK = {spec.name: i for i, spec in enumerate(CHARTS)}

@@ -109,12 +109,16 @@ def _projection(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, st
 def segment_data(X: np.ndarray, original: np.ndarray, seg: Segmentation, profiles: Profiles, *,
                  names: tuple[str, ...], scaling: Scaling, segment_names: Mapping[int, str]) -> SegmentData:
     """The SegmentData of a segmentation: a fixed-seed sample of at most MAX_POINTS customers (the scatter plots
-    draw no more), so that what goes to the chart processes stays small however many customers there are."""
+    draw no more) with their segments, so that what goes to the chart processes stays small however many
+    customers there are (the segmentation goes without its label of every customer)."""
+    from dataclasses import replace
+
     from ..model import SegmentData
 
     keep = sample_positions(len(X), MAX_POINTS, seg.seed)
     return SegmentData(X=X[keep], original=original[keep], labels=seg.labels[keep], customers=len(X), names=names,
-                       scaling=scaling, segmentation=seg, profiles=profiles, segment_names=segment_names)
+                       scaling=scaling, segmentation=replace(seg, labels=seg.labels[:0]), profiles=profiles,
+                       segment_names=segment_names)
 
 
 def _scatter_points(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, str]:

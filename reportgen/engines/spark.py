@@ -35,6 +35,7 @@ from ..clean import (
     CleaningStep,
     ValueCounts,
     ValueStepPlan,
+    add_imputed,
     finish,
     plan_columns,
     plan_value_steps,
@@ -43,7 +44,7 @@ from ..clean import (
     usable_features,
     value_step_batch,
 )
-from ..cluster import canonical_numbers, check_k_range, choose_k, segmentation_of
+from ..cluster import ASSIGNED, canonical_numbers, check_k_range, choose_k, segmentation_of
 from ..errors import ConfigError, InputError
 from ..indices import INDICES, Scoring, score
 from ..model import (
@@ -73,6 +74,8 @@ SEGMENT = "__reportgen_segment"
 SPARK_ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
 NOTE = ("Spark MLlib KMeans with k-means|| initialisation; silhouettes from Spark's ClusteringEvaluator, which uses "
         "squared Euclidean distances.")
+MAX_ITER, TOL = 50, 1e-6
+DESCRIPTION = ("K-means (Spark MLlib, k-means|| initialisation, at most 50 iterations, random seed {seed})")
 
 
 def session(master: str) -> Any:
@@ -81,8 +84,8 @@ def session(master: str) -> Any:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise ConfigError("--engine spark needs PySpark", hint="pip install 'reportgen[spark]'") from exc
-    # the Python workers that run the cleaning steps must be this Python, with reportgen and pandas
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if master.startswith("local"):  # the Python workers that run the cleaning steps: this Python, with reportgen
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         spark = (SparkSession.builder.master(master).appName("reportgen")
                  .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
@@ -253,9 +256,7 @@ def _impute_median(state: SparkCleaning, entry: CleaningStep) -> None:
         if not medians[feature]:
             continue
         median = float(medians[feature][0])
-        rows, _ = _rows(gaps[feature])
-        state.account.add(entry, feature, rows, reason=str(entry.reason).format(median=f"{median:g}"),
-                          examples=(f"{median:g}",))
+        add_imputed(state.account, entry, feature, _rows(gaps[feature])[0], median)
         state.frame = state.frame.fillna({feature: median})
 
 
@@ -282,6 +283,7 @@ class SparkEngine:
         self.cleaned: Any = None  # the cleaned rows
         self.vectors: Any = None  # the cleaned rows with their scaled features (__x0..) and a "features" vector
         self.models: dict[int, Any] = {}
+        self.silhouettes: dict[int, float] = {}  # Spark's silhouette of each k of the sweep
         self.labelled: tuple[tuple[int, ...], bytes, Any] | None = None
 
     def _session(self) -> Any:
@@ -294,8 +296,7 @@ class SparkEngine:
     def read(self, plan: RunPlan) -> Dataset:
         from ..snapshot import sha256_file
 
-        if not isinstance(plan.source, Path):
-            raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
+        assert isinstance(plan.source, Path)  # settings.validate refuses standard input for Spark
         path = plan.source
         with path.open("rb") as handle:
             head = handle.read(65536)
@@ -419,41 +420,46 @@ class SparkEngine:
         return float(ClusteringEvaluator(featuresCol="features", predictionCol=column,
                                          metricName="silhouette").evaluate(predictions))
 
-    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
+    def _kmeans(self, k: int, seed: int) -> Any:
         from pyspark.ml.clustering import KMeans
 
+        model = KMeans(k=k, seed=seed, initMode="k-means||", featuresCol="features", maxIter=MAX_ITER,
+                       tol=TOL).fit(self.vectors)
+        self.models[k] = model
+        return model
+
+    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
         low, high = check_k_range(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
         self.progress(f"Trying k = {low}..{high} with Spark MLlib KMeans")
         shared = Scoring(X=matrix.X, sample=None)
         driver_side = [index for index in INDICES if index.info.key != "silhouette"]  # the silhouette is Spark's
         candidates = []
         for k in range(low, high + 1):
-            model = KMeans(k=k, seed=settings.seed, initMode="k-means||", featuresCol="features", maxIter=50,
-                           tol=1e-6).fit(self.vectors)
-            self.models[k] = model
+            model = self._kmeans(k, settings.seed)
             labels = nearest(matrix.X, np.array(model.clusterCenters()))
-            scores = {"silhouette": self._silhouette(model.transform(self.vectors), "prediction"),
-                      **score(shared, labels, driver_side)}
+            self.silhouettes[k] = self._silhouette(model.transform(self.vectors), "prediction")
+            scores = {"silhouette": self.silhouettes[k], **score(shared, labels, driver_side)}
             scores = {index.info.key: scores[index.info.key] for index in INDICES}
             candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores))
         return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=1, silhouette_sample_size=None,
                         note=NOTE)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
-        from pyspark.ml.clustering import KMeans
-
-        model = self.models.get(k) or KMeans(k=k, seed=settings.seed, initMode="k-means||", featuresCol="features",
-                                             maxIter=50, tol=1e-6).fit(self.vectors)
-        predictions = model.transform(self.vectors)
-        counts = dict(predictions.groupBy("prediction").count().collect())
+        model = self.models.get(k) or self._kmeans(k, settings.seed)
         raw_centers = np.array(model.clusterCenters())
+        # every customer to its nearest centre, as profiles and segments.csv count them
+        labelled = self._label(raw_centers, tuple(range(k)))
+        counts = dict(labelled.groupBy(SEGMENT).count().collect())
         sizes = np.array([counts.get(j, 0) for j in range(k)])
         numbers = canonical_numbers(sizes, raw_centers)
         order = np.argsort(numbers)
+        silhouette = self.silhouettes.get(k)
+        if silhouette is None:
+            silhouette = self._silhouette(model.transform(self.vectors), "prediction")
         seg = segmentation_of(matrix, numbers[nearest(matrix.X, raw_centers)], raw_centers[order], seed=settings.seed,
                               n_init=1, silhouette_sample=settings.silhouette_sample, sizes=sizes[order].tolist(),
-                              inertia=float(model.summary.trainingCost),
-                              scores={"silhouette": self._silhouette(predictions, "prediction")})
+                              inertia=float(model.summary.trainingCost), scores={"silhouette": silhouette},
+                              description=DESCRIPTION.format(seed=settings.seed))
         return replace(seg, silhouette_sample_size=None)  # the silhouette is Spark's, over every customer
 
     def _label(self, centroids: np.ndarray, numbers: tuple[int, ...]) -> Any:
@@ -472,6 +478,9 @@ class SparkEngine:
         for number, distance in zip(numbers[1:], distances[1:], strict=True):
             label = label.when(distance == closest, number)
         frame = self.vectors.withColumn(SEGMENT, label).withColumn("__d2", closest).cache()
+        if self.labelled is not None:
+            with contextlib.suppress(Exception):
+                self.labelled[2].unpersist()
         self.labelled = (*key, frame)
         return frame
 
@@ -488,7 +497,8 @@ class SparkEngine:
                               silhouette_sample=settings.silhouette_sample, numbers=numbers,
                               sizes=[int(counts.get(n, 0)) for n in numbers], inertia=inertia,
                               scores={"silhouette": self._silhouette(predictions, SEGMENT) if several
-                                      else float("nan")})
+                                      else float("nan")},
+                              description=ASSIGNED)
         return replace(seg, silhouette_sample_size=None)
 
     # -- profile
