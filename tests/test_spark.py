@@ -66,6 +66,7 @@ def _dirty_table(with_id: bool) -> pd.DataFrame:
     frame.loc[11, "Gender"] = "n/a"
     frame.loc[12, "Spending Score (1-100)"] = "inf"
     frame.loc[13] = [None] * len(frame.columns)
+    frame.loc[14, "Age"] = "#DIV/0!"  # the example cleaning step: both engines run it from the one table
     return frame if with_id else frame.drop(columns=["CustomerID"])
 
 
@@ -93,7 +94,8 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
     log = (spark_folder / "cleaning.csv").read_text()
     assert log == (pandas_folder / "cleaning.csv").read_text()
     for expected in ("1,200", "not a number,abc", "infinite value,inf", "unified spelling", "labelled (missing)",
-                     "every value in the row is missing", "exact copy of an earlier row"):
+                     "every value in the row is missing", "exact copy of an earlier row",
+                     "a spreadsheet error value (a formula that failed),#DIV/0!"):
         assert expected in log
     quality = [json.loads((f / "manifest.json").read_text())["data_quality"] for f in (pandas_folder, spark_folder)]
     assert quality[0] == quality[1]
