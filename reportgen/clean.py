@@ -32,6 +32,7 @@ from .errors import InputError
 from .model import CleaningAccount, CleanResult, ColumnInfo, Dataset, MissingPolicy, StepCount
 
 MISSING_LABEL = "(missing)"
+YES, NO = "yes", "no"  # the values of an indicator column
 ROLE_NOTES = {
     "id": "identifier", "numeric": "numeric: profiled, not clustered",
     "categorical": "categorical: profiled, not clustered", "date": "date: not used",
@@ -42,11 +43,16 @@ MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan",
 SPREADSHEET_ERRORS = frozenset({"#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#spill!", "#calc!"})
 _AGE = re.compile(r"\bage\b", re.IGNORECASE)
 _RANGE = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*[-–]\s*(-?\d+(?:\.\d+)?)\s*\)")
-_NON_NEGATIVE = re.compile(
-    r"income|salary|earning|wage|spend|amount|price|revenue|sales|count|visits|orders|purchases|frequency"
-    r"|recency|tenure|quantity|k\$|\$|€|£|monetary|balance|days|months|years",
+# counts cannot be negative; money, balances, days and differences can (refunds, overdrafts, "days until")
+_COUNT = re.compile(
+    r"(^|[\s_\-(])(count|counts|visits|orders|purchases|transactions|quantity|qty|items|children|kids|dependents)"
+    r"($|[\s_\-)])|(^|[\s_\-])(number|num|n|no)[\s_\-]?of\b",
     re.IGNORECASE,
 )
+SENTINEL_SHARE = 0.01  # a sentinel stands in at least this share of the rows
+# values that stand for "not applicable" when they lie apart from the column's other values
+NEGATIVE_SENTINELS = (-1.0, -9.0, -99.0, -999.0, -9999.0)  # ... when every other value is >= 0
+HIGH_SENTINELS = (999.0, 9999.0, 99999.0, 999999.0)  # ... when above twice every other value
 
 
 # ----------------------------------------------------------------------------- parsing, one distinct value at a time
@@ -111,9 +117,31 @@ def valid_range(column: str) -> tuple[float, float, str] | None:
             return low, high, f"outside the range {match.group(1)}-{match.group(2)} stated in the column name"
     if _AGE.search(column):
         return 0.0, 120.0, "an age must be between 0 and 120"
-    if _NON_NEGATIVE.search(column):
-        return 0.0, float("inf"), "this quantity cannot be negative"
+    if _COUNT.search(column):
+        return 0.0, float("inf"), "a count cannot be negative"
     return None
+
+
+def find_sentinel(counts: ValueCounts) -> float | None:
+    """The value that stands for "not applicable" in a numeric column, from its distinct values and counts: one
+    of :data:`NEGATIVE_SENTINELS` when every other value is >= 0, or of :data:`HIGH_SENTINELS` when above twice
+    every other value, in at least :data:`SENTINEL_SHARE` of the rows. None when there is none."""
+    values = pd.to_numeric(counts["value"], errors="coerce")
+    present = counts.assign(value=values)[values.notna()]
+    total = int(present["count"].sum())
+    if total == 0:
+        return None
+    best: tuple[int, float] | None = None
+    for value, count in zip(present["value"], present["count"], strict=True):
+        if count < max(2, SENTINEL_SHARE * total) or (best is not None and count <= best[0]):
+            continue
+        others = present["value"][present["value"] != value]
+        if others.empty:
+            continue
+        if (value in NEGATIVE_SENTINELS and others.min() >= 0) or (value in HIGH_SENTINELS
+                                                                     and value > 2 * others.max()):
+            best = (int(count), float(value))
+    return None if best is None else best[1]
 
 
 # ----------------------------------------------------------------------------- the steps
@@ -144,6 +172,8 @@ class CleaningStep:
     learn: Callable[[ValueCounts], Vocabulary] | None = None  # from the whole column, before ``check`` runs
     shows_value: bool = True  # cleaning.csv shows the value that was found
     policy: MissingPolicy | None = None  # table steps that run only under this --missing policy
+    # value steps whose findings are kept as a yes/no column: (column, what it learned) -> that column's name
+    indicator: Callable[[str, Vocabulary], str] | None = None
 
     def reason_for(self, column: str | None) -> str | None:
         return self.reason(column or "") if callable(self.reason) else self.reason
@@ -184,6 +214,22 @@ def _check_impossible(values: pd.Series, column: str, vocabulary: Vocabulary) ->
         return Found(pd.Series(False, index=values.index), values)
     low, high, _ = limits
     return _mask((values < low) | (values > high), values)
+
+
+def learn_sentinel(counts: ValueCounts) -> Vocabulary:
+    sentinel = find_sentinel(counts)
+    return {} if sentinel is None else {"value": f"{sentinel:g}"}
+
+
+def _check_sentinel(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    if "value" not in vocabulary:
+        return Found(pd.Series(False, index=values.index), values)
+    return _mask((values == float(vocabulary["value"])).fillna(False).astype(bool), values)
+
+
+def sentinel_indicator(column: str, vocabulary: Vocabulary) -> str:
+    """The name of the yes/no column that keeps where a sentinel stood."""
+    return f"{column} is {vocabulary['value']}"
 
 
 def _impossible_reason(column: str) -> str | None:
@@ -230,6 +276,9 @@ CLEANING_STEPS: tuple[CleaningStep, ...] = (
                  check=_check_numbers_as_text),
     CleaningStep("not_a_number", ("numeric",), "set to missing", "not a number", check=_check_not_a_number),
     CleaningStep("infinite", ("numeric",), "set to missing", "infinite value", check=_check_infinite),
+    CleaningStep("sentinel", ("numeric",), "set to missing, kept as a yes/no column",
+                 "a code that stands for 'not applicable' (the column '<name> is <code>' keeps where it stood)",
+                 check=_check_sentinel, learn=learn_sentinel, indicator=sentinel_indicator),
     CleaningStep("impossible_value", ("numeric",), "set to missing", _impossible_reason, check=_check_impossible),
     CleaningStep("spelling", ("categorical",), "unified spelling",
                  "the same category written with other case or spaces", check=_check_spelling,
@@ -244,6 +293,10 @@ CLEANING_STEPS: tuple[CleaningStep, ...] = (
                  shows_value=False),
     # its reason in the account says why the column cannot be clustered ("constant: every value is 5")
     CleaningStep("unusable_feature", ("features",), "excluded column", "cannot be clustered: constant or empty"),
+    CleaningStep("missing_share", ("features",), "imputed median",
+                 "missing value in a feature column; dropping every such row would drop {share} of the customers "
+                 "(more than --max-drop {limit}), so they are replaced by the median {median}",
+                 shows_value=False, policy="drop"),
     CleaningStep("missing_value", ("features",), "dropped rows", "missing value in a feature column (--missing drop)",
                  shows_value=False, policy="drop"),
     CleaningStep("missing_value", ("features",), "imputed median",
@@ -278,6 +331,10 @@ class ValueStepPlan:
     def pairs(self) -> list[tuple[CleaningStep, str]]:
         """(step, column) in the order of the account."""
         return [(s, column) for column, chain in self.columns for s, _ in chain]
+
+    def vocabularies(self) -> list[Vocabulary]:
+        """What each step of :meth:`pairs` learned."""
+        return [vocabulary for _, chain in self.columns for _, vocabulary in chain]
 
 
 def value_counts(values: pd.Series) -> ValueCounts:
@@ -454,7 +511,7 @@ def usable_features(account: Account, stats: Mapping[str, tuple[int, float | Non
 
 def finish(frame: pd.DataFrame, account: Account, columns: Sequence[ColumnInfo], plan: ColumnPlan,
            usable: Sequence[str], unusable: Mapping[str, str], *, rows_in: int, rows_out: int,
-           missing: MissingPolicy) -> CleanResult:
+           missing: MissingPolicy, indicators: Sequence[str] = ()) -> CleanResult:
     """The CleanResult both engines return (``frame``: every cleaned row, or the Spark engine's sample)."""
     excluded = tuple((info.name, unusable.get(info.name) or ROLE_NOTES[info.role])
                      for info in columns if info.name not in usable)
@@ -462,7 +519,7 @@ def finish(frame: pd.DataFrame, account: Account, columns: Sequence[ColumnInfo],
                                steps=tuple(account.steps), excluded_columns=excluded)
     profiled = tuple(dict.fromkeys([*usable, *(c for c in plan.numeric if c not in plan.features)]))
     return CleanResult(frame=frame, id_column=plan.id_column, features=tuple(usable), numeric=profiled,
-                       categorical=plan.categorical, account=account_, log=account.log())
+                       categorical=(*plan.categorical, *indicators), account=account_, log=account.log())
 
 
 # ----------------------------------------------------------------------------- the pandas engine's cleaning
@@ -475,6 +532,7 @@ class PandasCleaning:
     plan: ColumnPlan
     dataset: Dataset
     missing: MissingPolicy
+    max_drop: float = 0.05
     usable: list[str] = field(default_factory=list)
     unusable: dict[str, str] = field(default_factory=dict)
 
@@ -522,25 +580,56 @@ def _drop_missing(state: PandasCleaning, entry: CleaningStep) -> None:
     state.frame = state.frame.loc[~gaps.any(axis=1)]
 
 
-def add_imputed(account: Account, entry: CleaningStep, column: str, rows: pd.Index, median: float) -> None:
+def add_imputed(account: Account, entry: CleaningStep, column: str, rows: pd.Index, median: float,
+                **details: str) -> None:
     """The account's line for missing values of ``column`` replaced by ``median`` (both engines)."""
-    account.add(entry, column, rows, reason=str(entry.reason).format(median=f"{median:g}"), examples=(f"{median:g}",))
+    account.add(entry, column, rows, reason=str(entry.reason).format(median=f"{median:g}", **details),
+                examples=(f"{median:g}",))
 
 
-def _impute_median(state: PandasCleaning, entry: CleaningStep) -> None:
-    for column in state.usable:
+def percent(share: float) -> str:
+    return f"{100 * share:.1f}%".replace(".0%", "%")
+
+
+def too_many_to_drop(gaps: Mapping[str, Iterable[int]], rows: int, max_drop: float) -> dict[str, str]:
+    """The feature columns whose missing values are imputed rather than dropped, so that dropping the rows missing
+    the others drops at most ``max_drop`` of the ``rows`` customers: the columns missing most go first. Returns
+    ``{column: share of the customers dropping it alone would drop}`` (engine-neutral: ``gaps`` are row numbers)."""
+    missing = {column: set(found) for column, found in gaps.items()}
+    imputed: dict[str, str] = {}
+    for column in sorted(missing, key=lambda c: -len(missing[c])):
+        kept = [c for c in missing if c not in imputed]
+        if len(set().union(*(missing[c] for c in kept))) <= max_drop * rows:
+            break
+        imputed[column] = percent(len(missing[column]) / max(rows, 1))
+    return imputed
+
+
+def _impute(state: PandasCleaning, entry: CleaningStep, columns: Mapping[str, Mapping[str, str]]) -> None:
+    for column, details in columns.items():
         rows = state.frame.index[state.frame[column].isna()]
         if len(rows):
             median = float(state.frame[column].median())
-            add_imputed(state.account, entry, column, rows, median)
+            add_imputed(state.account, entry, column, rows, median, **details)
             state.frame[column] = state.frame[column].fillna(median)
+
+
+def _impute_median(state: PandasCleaning, entry: CleaningStep) -> None:
+    _impute(state, entry, dict.fromkeys(state.usable, {}))
+
+
+def _missing_share(state: PandasCleaning, entry: CleaningStep) -> None:
+    gaps = {c: state.frame.index[state.frame[c].isna()] for c in state.usable}
+    imputed = too_many_to_drop(gaps, len(state.frame), state.max_drop)
+    _impute(state, entry, {c: {"share": share, "limit": percent(state.max_drop)} for c, share in imputed.items()})
 
 
 TableStep = Callable[[PandasCleaning, CleaningStep], None]
 PANDAS_TABLE_STEPS: dict[str, TableStep] = {
     "malformed_lines": _malformed, "empty_rows": _empty_rows, "duplicate_rows": _duplicate_rows,
     "duplicate_ids": _duplicate_ids, "missing_ids": _missing_ids, "unusable_feature": _unusable,
-    "missing_value:drop": _drop_missing, "missing_value:median": _impute_median,
+    "missing_share:drop": _missing_share, "missing_value:drop": _drop_missing,
+    "missing_value:median": _impute_median,
 }
 
 
@@ -549,14 +638,24 @@ def table_key(entry: CleaningStep) -> str:
     return f"{entry.key}:{entry.policy}" if entry.policy else entry.key
 
 
-def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy = "drop",
+def indicators(plan: ValueStepPlan, found: Sequence[int]) -> list[tuple[int, str]]:
+    """(position in ``plan.pairs()``, column name) of the yes/no columns to keep: one per (step with an indicator,
+    column) that found something; ``found[j]`` counts what pair j found."""
+    out = []
+    for j, ((entry, column), vocabulary) in enumerate(zip(plan.pairs(), plan.vocabularies(), strict=True)):
+        if entry.indicator is not None and found[j]:
+            out.append((j, entry.indicator(column, vocabulary)))
+    return out
+
+
+def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy = "drop", max_drop: float = 0.05,
           steps: Sequence[CleaningStep] = CLEANING_STEPS) -> CleanResult:
     """Clean ``dataset`` for clustering on ``features`` and account for everything done (the pandas engine).
 
     Raises :class:`InputError` when no usable feature column remains."""
     plan = plan_columns(dataset.columns, features)
     state = PandasCleaning(frame=dataset.frame.copy(), account=Account(), plan=plan, dataset=dataset,
-                           missing=missing)
+                           missing=missing, max_drop=max_drop)
     before, values, after = split_steps(steps)
     for entry in before:
         PANDAS_TABLE_STEPS[table_key(entry)](state, entry)
@@ -566,8 +665,12 @@ def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy
         state.account.add_found(entry, column, rows, texts)
     for column, cleaned in outcome.columns.items():
         state.frame[column] = cleaned
+    kept = indicators(value_plan, [len(rows) for rows, _ in outcome.findings])
+    for j, name in kept:
+        state.frame[name] = np.where(state.frame.index.isin(outcome.findings[j][0]), YES, NO)
     for entry in after:
         if entry.policy is None or entry.policy == missing:
             PANDAS_TABLE_STEPS[table_key(entry)](state, entry)
     return finish(state.frame, state.account, dataset.columns, plan, state.usable, state.unusable,
-                  rows_in=dataset.rows + len(dataset.malformed_lines), rows_out=len(state.frame), missing=missing)
+                  rows_in=dataset.rows + len(dataset.malformed_lines), rows_out=len(state.frame), missing=missing,
+                  indicators=tuple(name for _, name in kept))

@@ -26,8 +26,10 @@ from .settings import (
     ENGINES,
     LOCALES,
     MISSING_POLICIES,
+    OUTLIER_POLICIES,
     PAPERS,
     SCALINGS,
+    TRANSFORM_POLICIES,
     find_config,
     resolve_settings,
 )
@@ -110,13 +112,28 @@ analysis_options = _options(
                  help="Numeric columns to cluster on, comma-separated (case-insensitive). "
                       "Default: every numeric column that is not an ID."),
     click.option("--k", "k", type=click.IntRange(2, 50), metavar="N",
-                 help="Fix the number of segments instead of choosing it by silhouette."),
+                 help="Fix the number of segments instead of choosing it by the vote of the indices."),
     click.option("--k-range", metavar="LOW-HIGH", help="Range of k to try.  [default: 2-10]"),
     click.option("--scale", type=click.Choice(SCALINGS, case_sensitive=False),
                  help="Feature scaling before K-means.  [default: standard]"),
     click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed for K-means.  [default: 42]"),
     click.option("--missing", type=click.Choice(MISSING_POLICIES, case_sensitive=False),
                  help="Rows with a missing feature value: drop them, or fill in the median.  [default: drop]"),
+    click.option("--max-drop", metavar="SHARE",
+                 help="No cleaning step drops more than this share of the customers: a feature whose missing "
+                      "values would is filled in with its median instead, and the report says so.  [default: 5%]"),
+    click.option("--transform", type=click.Choice(TRANSFORM_POLICIES, case_sensitive=False),
+                 help="auto: heavy-tailed features with no negative value (money, counts) are clustered on "
+                      "log(1 + x); none: as they are (the textbook).  [default: auto]"),
+    click.option("--outliers", type=click.Choice(OUTLIER_POLICIES, case_sensitive=False),
+                 help="clip: far-out values (3 IQR beyond the quartiles) are clipped at the 1st/99th percentile "
+                      "for the clustering only (the customers keep their segments); keep: as they are.  "
+                      "[default: clip]"),
+    click.option("--min-share", metavar="SHARE",
+                 help="Never choose a k that leaves a segment with a smaller share of the customers.  "
+                      "[default: 2%]"),
+    click.option("--stability-resamples", type=click.IntRange(0, 1000), metavar="N",
+                 help="Bootstrap resamples of the segment stability check; 0 skips it.  [default: 50]"),
     click.option("--algorithm", type=click.Choice(ALGORITHMS, case_sensitive=False),
                  help="Clustering algorithm.  [default: kmeans]"),
     click.option("--baseline", metavar="RUN",

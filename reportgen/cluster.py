@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .algorithms import ALGORITHMS, Algorithm
 from .errors import ConfigError, InputError
 from .indices import INDICES, Scoring, sample_rows, score, scoring, several
-from .model import FeatureMatrix, KCandidate, KSelection, Segmentation
+from .model import FeatureMatrix, IndexInfo, KCandidate, KSelection, Segmentation, Vote
 from .prepare import unscale
 
+if TYPE_CHECKING:
+    from .gap import GapResult
+
+GAP_SAMPLE = 3000  # the gap statistic's references are clustered on a fixed-seed sample of this many rows
 SAMPLED_SWEEP_INITS = 3  # a sweep on a sample tries fewer initialisations; the final fit keeps n_init
-CHOICE_INDEX = "silhouette"  # the index whose best value chooses k
+CHOICE_INDEX = "silhouette"  # the index whose k wins a tied vote
 ASSIGNED = "each customer assigned to the nearest centre of the baseline's segments"
 
 
@@ -81,33 +85,144 @@ def find_elbow(ks: list[int], inertias: list[float], sensitivity: float = 1.0) -
     return None
 
 
-def explain_choice(chosen: int, best: KCandidate, elbow: int | None, *, method: str,
-                   k_range: tuple[int, int]) -> str:
-    """One sentence saying why k is what it is."""
+GAP = IndexInfo("gap", "Gap statistic", "higher", 3)
+ELBOW = "elbow"
+GAP_RULE = "the smallest k whose gap is within one standard error of the first local maximum (R's clusGap)"
+ELBOW_RULE = "where the inertia curve bends most (Kneedle)"
+
+
+def eligible(candidates: Sequence[KCandidate], min_share: float) -> list[KCandidate]:
+    """The candidates whose smallest segment holds at least ``min_share`` of the customers (all, if none does)."""
+    kept = [c for c in candidates if c.smallest >= min_share]
+    return kept or list(candidates)
+
+
+def index_votes(candidates: Sequence[KCandidate], indices: Sequence[IndexInfo] = tuple(i.info for i in INDICES)
+                ) -> list[Vote]:
+    """Each per-labelling index's k: its best value (ties: the smaller k)."""
+    votes = []
+    for info in indices:
+        sign = 1.0 if info.better == "higher" else -1.0
+        scored = [c for c in candidates if np.isfinite(c.scores.get(info.key, np.nan))]
+        best = max(scored, key=lambda c: (sign * c.scores[info.key], -c.k)) if scored else None
+        votes.append(Vote(info.key, info.name, best.k if best else None, "the highest value" if info.better == "higher" else "the lowest value"))
+    return votes
+
+
+def gap_vote(candidates: Sequence[KCandidate], gap_one: tuple[float, float] | None) -> Vote | None:
+    """The gap statistic's k by clusGap's 1-SE rule over k = 1 (``gap_one``: its gap and SE) and the candidates;
+    1 means the data look no more clustered than uniform noise."""
+    from .gap import max_se
+
+    if gap_one is None or any(c.gap_se is None for c in candidates):
+        return None
+    ks = [1, *(c.k for c in candidates)]
+    gaps = [gap_one[0], *(c.scores["gap"] for c in candidates)]
+    ses = [gap_one[1], *(float(c.gap_se or 0.0) for c in candidates)]
+    return Vote(GAP.key, GAP.name, ks[max_se(gaps, ses, "firstSEmax")], GAP_RULE)
+
+
+def elbow_vote(candidates: Sequence[KCandidate], usable: Sequence[KCandidate]) -> Vote:
+    """The elbow of the whole inertia curve; no vote when it lies at a k that is not considered."""
+    k = find_elbow([c.k for c in candidates], [c.inertia for c in candidates])
+    return Vote(ELBOW, "Elbow", k if k in {c.k for c in usable} else None, ELBOW_RULE)
+
+
+def tally(votes: Sequence[Vote], silhouette_k: int) -> tuple[int, list[Vote]]:
+    """The k most indices chose (ties: the silhouette's, else the smallest), and the votes for it."""
+    counted = [v for v in votes if v.k is not None and v.k >= 2]
+    counts: dict[int, int] = {}
+    for vote in counted:
+        assert vote.k is not None
+        counts[vote.k] = counts.get(vote.k, 0) + 1
+    if not counts:
+        return silhouette_k, []
+    top = max(counts.values())
+    tied = sorted(k for k, n in counts.items() if n == top)
+    chosen = silhouette_k if silhouette_k in tied else tied[0]
+    return chosen, [v for v in counted if v.k == chosen]
+
+
+def _names(votes: Sequence[Vote]) -> str:
+    names = [v.name for v in votes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def explain_choice(chosen: int, votes: Sequence[Vote], for_it: Sequence[Vote], *, method: str,
+                   k_range: tuple[int, int], left_out: Sequence[int], min_share: float) -> str:
+    """One sentence (or two) saying why k is what it is."""
     span = f"k = {k_range[0]} to {k_range[1]}"
+    given = [v for v in votes if v.k is not None]
+    others = [v for v in given if v.k != chosen]
     if method == "fixed":
-        text = f"k = {chosen} was fixed by the user (--k); the silhouette would pick k = {best.k} in {span}"
+        text = f"k = {chosen} was fixed by the user (--k)"
+        if for_it:
+            text += f"; the indices prefer k = {for_it[0].k} ({_names(for_it)})"
+    elif for_it:
+        text = (f"k = {chosen} is the choice of {len(for_it)} of the {len(given)} indices ({_names(for_it)}) "
+                f"over {span}")
     else:
-        text = f"k = {chosen} has the highest average silhouette ({best.scores[CHOICE_INDEX]:.3f}) of {span}"
-    if elbow is None:
-        return text + ", and the inertia curve has no clear elbow."
-    if elbow == chosen:
-        return text + f", and the elbow of the inertia curve is at k = {elbow} too."
-    return text + f"; the elbow of the inertia curve suggests k = {elbow}."
+        text = f"k = {chosen} has the highest average silhouette of {span}"
+    if others and method != "fixed":
+        text += "; " + "; ".join(
+            f"{v.name} {'finds no segments (k = 1)' if v.k == 1 else f'suggests k = {v.k}'}" for v in others)
+    missing = [v.name for v in votes if v.k is None]
+    if missing:
+        text += f" ({', '.join(missing)}: no clear choice)"
+    text += "."
+    if left_out:
+        ks = ", ".join(str(k) for k in left_out)
+        text += (f" k = {ks} {'was' if len(left_out) == 1 else 'were'} not considered: "
+                 f"{'it leaves' if len(left_out) == 1 else 'each leaves'} a segment with under "
+                 f"{100 * min_share:g}% of the customers.")
+    return text
 
 
 def choose_k(candidates: Sequence[KCandidate], *, fixed_k: int | None, k_range: tuple[int, int], n_init: int,
-             silhouette_sample_size: int | None, sweep_sample_size: int | None = None, note: str = ""
+             silhouette_sample_size: int | None, sweep_sample_size: int | None = None, note: str = "",
+             min_share: float = 0.0, gap_one: tuple[float, float] | None = None, gap_references: int = 0
              ) -> KSelection:
-    """The choice rule: the best silhouette (ties: the smaller k), unless k is fixed; with the elbow and why."""
-    elbow = find_elbow([c.k for c in candidates], [c.inertia for c in candidates])
-    best = max(candidates, key=lambda c: (np.nan_to_num(c.scores[CHOICE_INDEX], nan=-2.0), -c.k))
-    chosen = fixed_k if fixed_k is not None else best.k
-    method: Literal["fixed", "silhouette"] = "fixed" if fixed_k is not None else "silhouette"
-    reason = explain_choice(chosen, best, elbow, method=method, k_range=k_range) + (f" ({note})" if note else "")
-    return KSelection(candidates=tuple(candidates), elbow_k=elbow, silhouette_k=best.k, chosen_k=chosen,
+    """The choice rule: every index votes for a k among the candidates that leave no segment under ``min_share``
+    of the customers (silhouette, Calinski-Harabasz, Davies-Bouldin: their best value; the gap statistic: the
+    1-SE rule; the elbow: Kneedle); the k with the most votes wins, ties go to the silhouette's k. Unless k is
+    fixed."""
+    usable = eligible(candidates, min_share)
+    left_out = [c.k for c in candidates if c not in usable]
+    votes = index_votes(usable)
+    gap = gap_vote(usable, gap_one)
+    votes += [gap] if gap is not None else []
+    elbow = elbow_vote(candidates, usable)
+    votes.append(elbow)
+    silhouette_k = next((v.k for v in votes if v.key == CHOICE_INDEX and v.k is not None), usable[0].k)
+    chosen, for_it = tally(votes, silhouette_k)
+    method: Literal["fixed", "vote"] = "vote"
+    if fixed_k is not None:
+        chosen, method = fixed_k, "fixed"
+    reason = explain_choice(chosen, votes, for_it, method=method, k_range=k_range, left_out=left_out,
+                            min_share=min_share) + (f" {note}" if note else "")
+    return KSelection(candidates=tuple(candidates), elbow_k=elbow.k, silhouette_k=silhouette_k, chosen_k=chosen,
                       method=method, reason=reason, n_init=n_init, silhouette_sample_size=silhouette_sample_size,
-                      sweep_sample_size=sweep_sample_size)
+                      sweep_sample_size=sweep_sample_size, votes=tuple(votes), min_share=min_share,
+                      gap_references=gap_references)
+
+
+def with_gap(candidates: Sequence[KCandidate], gap: GapResult) -> tuple[list[KCandidate], tuple[float, float]]:
+    """The candidates with their gap and its SE; and (gap, SE) at k = 1."""
+    by_k = {k: (g, e) for k, g, e in zip(gap.ks, gap.gap, gap.se, strict=True)}
+    out = [replace(c, scores={**c.scores, GAP.key: by_k[c.k][0]}, gap_se=by_k[c.k][1]) if c.k in by_k else c
+           for c in candidates]
+    return out, by_k[1]
+
+
+def smallest_share(labels: np.ndarray, k: int) -> float:
+    return float(np.bincount(labels, minlength=k).min() / max(len(labels), 1))
+
+
+def sweep_gap(X: np.ndarray, ks: Sequence[int], *, seed: int, algorithm: Algorithm) -> GapResult:
+    """The gap statistic over ``ks`` on the sweep's rows (a fixed-seed sample of :data:`GAP_SAMPLE` above it)."""
+    from .gap import gap_statistic
+
+    return gap_statistic(X, ks, fit=algorithm.fit, seed=seed, sample=GAP_SAMPLE)
 
 
 def select_k(
@@ -121,6 +236,7 @@ def select_k(
     silhouette_sample: int = 5000,
     sweep_sample: int = 20_000,
     algorithm: Algorithm = ALGORITHMS["kmeans"],
+    min_share: float = 0.02,
 ) -> KSelection:
     """Sweep k over ``k_min..k_max``; score every k with every index; choose by :func:`choose_k`.
 
@@ -137,14 +253,18 @@ def select_k(
     candidates = []
     for k in range(low, high + 1):
         fitted = algorithm.fit(X, k, seed, sweep_inits)
-        candidates.append(KCandidate(k=k, inertia=fitted.inertia, scores=score(shared, fitted.labels)))
+        candidates.append(KCandidate(k=k, inertia=fitted.inertia, scores=score(shared, fitted.labels),
+                                     smallest=smallest_share(fitted.labels, k)))
+    gap = sweep_gap(X, range(low, high + 1), seed=seed, algorithm=algorithm)
+    candidates, gap_one = with_gap(candidates, gap)
     note = ""
     if swept is not None:
         note = (f"The sweep used a fixed-seed sample of {len(swept):,} of the {len(fm.X):,} customers and "
                 f"{sweep_inits} initialisations per k; the final fit uses every customer.")
     return choose_k(candidates, fixed_k=fixed_k, k_range=(low, high), n_init=sweep_inits,
                     silhouette_sample_size=None if shared.sample is None else len(shared.sample),
-                    sweep_sample_size=None if swept is None else len(swept), note=note)
+                    sweep_sample_size=None if swept is None else len(swept), note=note, min_share=min_share,
+                    gap_one=gap_one, gap_references=gap.references)
 
 
 def canonical_numbers(sizes: Sequence[int] | np.ndarray, centroids: np.ndarray) -> np.ndarray:

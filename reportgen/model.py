@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # the annotations are strings: importing the contract loads n
 
 Role = Literal["id", "numeric", "categorical", "date", "text", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
+TransformPolicy = Literal["auto", "none"]
+OutlierPolicy = Literal["clip", "keep"]
+Transform = Literal["", "log"]  # per feature: "" leaves the values as they are
 MissingPolicy = Literal["drop", "median"]
 Level = Literal["low", "average", "high"]
 Section = Literal["summary", "exploration", "choosing-k", "segments", "comparison"]
@@ -57,6 +60,7 @@ class ColumnInfo:
     missing: int
     unique: int
     why: str
+    feature: bool = True  # clustered by default (a numeric column); False: profiled only, ``why`` says why
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,30 @@ class CleanResult:
 # --------------------------------------------------------------------------- prepare
 @dataclass(frozen=True)
 class Scaler:
-    """Portable scaling parameters: ``scaled = (x - center) / scale``."""
+    """Portable parameters from a feature's own units to the clustering space: transform (``log``: log(1 + x)),
+    clip at ``clip_low``/``clip_high`` (None: no bound; in transformed units), then ``(t - center) / scale``.
+    Empty ``transforms``/``clips``: none (the textbook scaling)."""
 
     method: Scaling
     center: tuple[float, ...]
     scale: tuple[float, ...]
+    transforms: tuple[Transform, ...] = ()
+    clip_low: tuple[float | None, ...] = ()
+    clip_high: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureTreatment:
+    """What was done to one feature before scaling, and why: the report's and manifest's record."""
+
+    name: str
+    skew: float  # of the values as they are
+    transform: Transform
+    why: str
+    extreme: int  # customers beyond the far-out fences (3 IQR from the quartiles, after the transform)
+    clipped: int  # values moved to a clip bound
+    clip_low: float | None  # in the feature's own units, for the report
+    clip_high: float | None
 
 
 @dataclass(frozen=True)
@@ -136,6 +159,8 @@ class FeatureMatrix:
     names: tuple[str, ...]
     rows: np.ndarray
     scaler: Scaler
+    treatments: tuple[FeatureTreatment, ...] = ()
+    extreme_customers: int = 0  # customers with an extreme value in any feature (they keep their segments)
 
 
 # --------------------------------------------------------------------------- cluster
@@ -155,7 +180,19 @@ class KCandidate:
 
     k: int
     inertia: float
-    scores: Mapping[str, float]
+    scores: Mapping[str, float]  # the gap statistic too, when it was computed ("gap")
+    smallest: float = 1.0  # share of the customers in this k's smallest segment
+    gap_se: float | None = None  # the gap statistic's standard error
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One index's choice of k and what it rests on."""
+
+    key: str  # "silhouette", "gap", "elbow"...
+    name: str  # as the report writes it
+    k: int | None  # None: the index has no choice (no elbow); the gap statistic may choose 1 (no segments)
+    rule: str  # "highest", "lowest", "first k within one standard error of the first local maximum"...
 
 
 @dataclass(frozen=True)
@@ -166,11 +203,14 @@ class KSelection:
     elbow_k: int | None
     silhouette_k: int  # the k the choice rule prefers
     chosen_k: int
-    method: Literal["silhouette", "fixed", "baseline"]
+    method: Literal["vote", "silhouette", "fixed", "baseline"]
     reason: str
     silhouette_sample_size: int | None  # None: silhouette on every row
     n_init: int
     sweep_sample_size: int | None = None  # None: the sweep saw every row
+    votes: tuple[Vote, ...] = ()
+    min_share: float = 0.0  # no k whose smallest segment has a smaller share of the customers is chosen
+    gap_references: int = 0  # reference data sets of the gap statistic (0: not computed)
 
 
 @dataclass(frozen=True)
@@ -193,6 +233,19 @@ class Segmentation:
     numbers: tuple[int, ...]
     algorithm: str = "kmeans"  # the key of its entry in algorithms.ALGORITHMS
     description: str = ""  # how it was found, in words, for the methodology
+
+
+@dataclass(frozen=True)
+class Stability:
+    """Bootstrap stability of each segment, as R's fpc::clusterboot measures it: the mean Jaccard similarity
+    between the segment and its best match when the clustering is redone on resamples."""
+
+    method: str  # "bootstrap"
+    resamples: int
+    sample_size: int | None  # None: every customer
+    segments: Mapping[int, float]  # segment number -> mean Jaccard
+    dissolved: Mapping[int, int]  # resamples where the best match had Jaccard <= 0.5
+    recovered: Mapping[int, int]  # resamples where it had Jaccard >= 0.75
 
 
 # --------------------------------------------------------------------------- profiles
@@ -364,6 +417,8 @@ class SegmentView:
     profile: SegmentProfile
     persona: Persona
     status: SegmentStatus = ""  # "new" against a baseline; kept segments show no badge
+    stability: float | None = None  # bootstrap mean Jaccard
+    stability_word: str = ""  # "highly stable", "stable", "doubtful", "unstable"
 
 
 @dataclass(frozen=True)
@@ -403,6 +458,11 @@ class ReportModel:
     logo: str | None = None  # data URI
     locale: str = "en"
     comparison: Comparison | None = None
+    stability: Stability | None = None
+    treatments: tuple[FeatureTreatment, ...] = ()  # how each feature was transformed and clipped
+    extreme_customers: int = 0  # customers with a far-out value in a feature (they keep their segments)
+    verdict_reasons: tuple[str, ...] = ()  # why the verdict is not higher, in plain words
+    stability_text: str = ""  # the executive summary's sentence on stability
 
 
 @dataclass(frozen=True)
@@ -424,6 +484,7 @@ class Analysis:
     baseline: BaselineModel | None = None
     comparison: Comparison | None = None
     statuses: Mapping[int, SegmentStatus] | None = None  # segment -> "kept" / "new" against a baseline
+    stability: Stability | None = None  # None: not measured (--stability-resamples 0)
 
 @dataclass(frozen=True)
 class RunResult:

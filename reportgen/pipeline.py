@@ -1,7 +1,7 @@
 """``run()``: the stages in order, each timed; nothing else.
 
-validate -> read -> clean -> prepare -> k sweep -> final fit (or assign to a baseline) -> profiles, names,
-personas, comparison -> charts -> report model -> HTML, PDF -> data files -> run folder. The stages that touch
+validate -> read -> clean -> prepare -> k sweep -> final fit (or assign to a baseline) -> stability -> profiles,
+names, personas, comparison -> charts -> report model -> HTML, PDF -> data files -> run folder. The stages that touch
 every row run on the engine the settings name (:mod:`reportgen.engines`); the charts of each phase are drawn
 while the next phase runs (:class:`reportgen.charts.Drawing`).
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import snapshot
+from .algorithms import ALGORITHMS
 from .charts import Drawing, processes_are_safe
 from .charts.segments import segment_data
 from .cluster import renumber
@@ -29,6 +30,7 @@ from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
 from .runs import baseline_segments, baseline_selection
 from .settings import RunPlan, Settings, validate
+from .stability import bootstrap_stability
 
 Progress = Callable[[str], None]
 Source = Path | str | bytes | BinaryIO | None
@@ -132,7 +134,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         dataset = engine.read(plan)
         features = choose_features(dataset, plan.features, baseline_run=baseline.run if baseline else None)
     with clock.stage("clean", f"Cleaning {dataset.rows:,} rows"):
-        cleaned = engine.clean(dataset, features=features, missing=settings.missing)
+        cleaned = engine.clean(dataset, features=features, missing=settings.missing,
+                                   max_drop=settings.max_drop)
     if drawing is not None:
         drawing.submit("exploration", ExplorationData(
             frame=_exploration_frame(cleaned.frame, cleaned.numeric, cleaned.categorical), numeric=cleaned.numeric,
@@ -146,14 +149,14 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                              f"{', '.join(cleaned.features)} can)",
                              hint="Check the cleaning account, or run without --assign-only.")
         with clock.stage("features", "Scaling the features as the baseline did"):
-            matrix = engine.prepare(cleaned, scaling=plan.scaling, scaler=baseline.scaler)
+            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, scaler=baseline.scaler)
         with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
             selection = baseline_selection(baseline)
             segmentation = engine.assign(matrix, baseline, settings)
             statuses = dict.fromkeys(baseline.numbers, "kept")
     else:
         with clock.stage("features", "Scaling the features"):
-            matrix = engine.prepare(cleaned, scaling=plan.scaling)
+            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling)
         with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
             selection = engine.select_k(matrix, settings)
         with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
@@ -161,6 +164,13 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             if baseline is not None:  # keep the baseline's segment numbers and names
                 renumbering, statuses = stable_numbers(baseline, segmentation)
                 segmentation = renumber(segmentation, renumbering)
+    stability = None
+    if settings.stability_resamples:
+        with clock.stage("stability", f"Checking the segments' stability on {settings.stability_resamples} "
+                                      "bootstrap resamples"):
+            stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,
+                                            fit=ALGORITHMS[settings.algorithm].fit, k=segmentation.k,
+                                            seed=settings.seed, resamples=settings.stability_resamples)
     if drawing is not None:
         drawing.submit("choosing-k", selection)
     with clock.stage("profiles", "Profiling and naming the segments"):
@@ -184,7 +194,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
                     segmentation=segmentation, profiles=profiles, summary=summary, personas=personas,
                     assignments=assignments, portable=portable, engine=engine.name, baseline=baseline,
-                    comparison=comparison, statuses=statuses)
+                    comparison=comparison, statuses=statuses, stability=stability)
 
 
 def _exploration_frame(frame, numeric: tuple[str, ...], categorical: tuple[str, ...]):

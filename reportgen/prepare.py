@@ -1,18 +1,49 @@
-"""Choose the feature columns and scale them into the matrix the clustering sees.
+"""Choose the feature columns and bring them into the space the clustering sees: transform, clip, scale.
 
-The scaler is built once, from column moments (:func:`scaler_from_moments`): the pandas engine computes the moments
-with numpy, the Spark engine with one aggregation, and both get the same :class:`Scaler`.
+A careful analyst does not cluster raw money columns: a few big spenders would make a segment of their own and
+squeeze everyone else into "typical". So, by default (``--transform auto --outliers clip``):
+
+1. **Transform.** A feature with no negative value whose skewness is above :data:`SKEW_LIMIT` (money, counts) is
+   clustered on log(1 + x).
+2. **Clip.** A feature with far-out values (beyond :data:`FENCE_IQR` interquartile ranges from the quartiles,
+   after the transform: Tukey's far-out fences) is clipped at its :data:`CLIP_PERCENTILES` percentiles (or at the
+   fence, when that is nearer) *for the clustering only*: the customers keep their segments and the profiles
+   stay in the features' own units.
+3. **Scale** (standard, minmax or none).
+
+Both decisions are made by :func:`plan_treatment` from a feature's statistics (:class:`FeatureStats`), which the
+pandas engine computes with numpy and the Spark engine with one aggregation; the result is one portable
+:class:`Scaler` (transforms, clip bounds, centre and scale) that a later run can reuse on new customers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .clean import parse_numbers
 from .errors import ConfigError, InputError
-from .model import CleanResult, Dataset, FeatureMatrix, Scaler, Scaling
+from .model import (
+    CleanResult,
+    Dataset,
+    FeatureMatrix,
+    FeatureTreatment,
+    OutlierPolicy,
+    Scaler,
+    Scaling,
+    Transform,
+    TransformPolicy,
+)
+
+SKEW_LIMIT = 1.0  # skewness above this (and no negative value): clustered on log(1 + x)
+FENCE_IQR = 3.0  # far-out values: beyond this many interquartile ranges from the quartiles (Tukey)
+CLIP_PERCENTILES = (1.0, 99.0)  # far-out values are clipped at these percentiles (or the fence, if nearer)
+# each transform: (forward, inverse), on numpy arrays
+TRANSFORMS: Mapping[Transform, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+    "log": (np.log1p, np.expm1),
+}
 
 
 def _key(name: str) -> str:
@@ -21,13 +52,18 @@ def _key(name: str) -> str:
 
 def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, *,
                     baseline_run: str | None = None) -> tuple[str, ...]:
-    """The columns to cluster on: ``requested`` (matched case-insensitively) or every numeric column.
+    """The columns to cluster on: ``requested`` (matched case-insensitively), or the numeric columns clustered by
+    default (:attr:`ColumnInfo.feature`: not a code, flag, almost constant or mostly "not applicable"), or, when
+    there is none, every numeric column.
 
     Raises :class:`ConfigError` for an unknown or non-numeric requested column, :class:`InputError` when the
     table has no numeric column at all or lacks a column the baseline run ``baseline_run`` clusters on."""
     roles = {info.name: info.role for info in dataset.columns}
     numeric = [name for name, role in roles.items() if role == "numeric"]
     if requested is None:
+        clustered = [info.name for info in dataset.columns if info.role == "numeric" and info.feature]
+        if clustered:
+            return tuple(clustered)
         if not numeric:
             described = ", ".join(f"{info.name} ({info.role})" for info in dataset.columns)
             raise InputError(f"{dataset.source.name} has no numeric column to cluster on (columns: {described})",
@@ -59,10 +95,95 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
     return tuple(chosen)
 
 
+@dataclass(frozen=True)
+class FeatureStats:
+    """What the treatment of a feature is decided from (its values as cleaning left them)."""
+
+    name: str
+    low: float  # minimum
+    skew: float  # population skewness (as Spark's ``skewness``); 0 for a constant column
+    quantiles: tuple[float, float, float, float]  # at CLIP_PERCENTILES[0], 25, 75, CLIP_PERCENTILES[1] percent
+
+
+QUANTILES = (CLIP_PERCENTILES[0] / 100, 0.25, 0.75, CLIP_PERCENTILES[1] / 100)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """The decision for one feature: the transform, the far-out fences and the clip bounds (transformed units)."""
+
+    name: str
+    skew: float
+    transform: Transform
+    why: str
+    fences: tuple[float, float]
+    clip: tuple[float | None, float | None]
+
+
+def feature_stats(name: str, values: np.ndarray) -> FeatureStats:
+    """:class:`FeatureStats` of one column (numpy)."""
+    values = np.asarray(values, dtype=float)
+    centred = values - values.mean()
+    spread = float(np.sqrt(np.mean(centred ** 2)))
+    skew = float(np.mean(centred ** 3) / spread ** 3) if spread > 0 else 0.0
+    q = np.quantile(values, QUANTILES, method="inverted_cdf")  # a value of the column, as Spark's approxQuantile
+    return FeatureStats(name=name, low=float(values.min()), skew=skew, quantiles=tuple(float(v) for v in q))
+
+
+def plan_treatment(stats: FeatureStats, *, transform: TransformPolicy, outliers: OutlierPolicy) -> Treatment:
+    """The transform and clip bounds of one feature (engine-neutral)."""
+    chosen: Transform = ""
+    if transform == "none":
+        why = "left as it is (--transform none)"
+    elif stats.low < 0:
+        why = "has negative values: left as it is"
+    elif stats.skew > SKEW_LIMIT:
+        chosen, why = "log", f"heavy-tailed (skewness {stats.skew:.1f} > {SKEW_LIMIT:g}): clustered on log(1 + x)"
+    else:
+        why = f"not heavy-tailed (skewness {stats.skew:.1f}): left as it is"
+    q = np.asarray(stats.quantiles)
+    if chosen:
+        q = TRANSFORMS[chosen][0](q)
+    p_low, q1, q3, p_high = (float(v) for v in q)
+    iqr = q3 - q1
+    fences = (q1 - FENCE_IQR * iqr, q3 + FENCE_IQR * iqr)
+    clip: tuple[float | None, float | None] = (None, None)
+    if outliers == "clip" and iqr > 0:
+        clip = (max(p_low, fences[0]), min(p_high, fences[1]))
+    return Treatment(stats.name, stats.skew, chosen, why, fences, clip)
+
+
+def clip_bounds(treatment: Treatment, far_low: bool, far_high: bool) -> tuple[float | None, float | None]:
+    """Clip only the sides that have far-out values."""
+    return (treatment.clip[0] if far_low else None, treatment.clip[1] if far_high else None)
+
+
+def _forward(values: np.ndarray, transform: Transform) -> np.ndarray:
+    return TRANSFORMS[transform][0](values) if transform else values
+
+
+def _inverse(values: np.ndarray, transform: Transform) -> np.ndarray:
+    return TRANSFORMS[transform][1](values) if transform else values
+
+
+def treatments_of(treatments: Sequence[Treatment], scaler: Scaler, *, extreme: Sequence[int],
+                  clipped: Sequence[int]) -> tuple[FeatureTreatment, ...]:
+    """The report's record of each feature's treatment, clip bounds in the feature's own units."""
+    out = []
+    for j, t in enumerate(treatments):
+        low, high = scaler.clip_low[j], scaler.clip_high[j]
+        back = [None if b is None else float(_inverse(np.array([b]), t.transform)[0]) for b in (low, high)]
+        out.append(FeatureTreatment(name=t.name, skew=t.skew, transform=t.transform, why=t.why,
+                                    extreme=int(extreme[j]), clipped=int(clipped[j]), clip_low=back[0],
+                                    clip_high=back[1]))
+    return tuple(out)
+
+
 def scaler_from_moments(method: Scaling, *, mean: Sequence[float], std: Sequence[float], low: Sequence[float],
-                        high: Sequence[float]) -> Scaler:
-    """The scaling parameters from each feature's mean, population standard deviation, minimum and maximum.
-    Zero spread scales by 1."""
+                        high: Sequence[float], transforms: Sequence[Transform] = (),
+                        clip_low: Sequence[float | None] = (), clip_high: Sequence[float | None] = ()) -> Scaler:
+    """The scaling parameters from each feature's mean, population standard deviation, minimum and maximum (of
+    the transformed and clipped values). Zero spread scales by 1."""
     p = len(mean)
     if method == "standard":
         center, scale = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
@@ -73,30 +194,81 @@ def scaler_from_moments(method: Scaling, *, mean: Sequence[float], std: Sequence
     else:
         raise ConfigError(f"unknown scaling {method!r}", hint="Use standard, minmax or none.")
     scale = np.where(scale > 0, scale, 1.0)
-    return Scaler(method=method, center=tuple(float(v) for v in center), scale=tuple(float(v) for v in scale))
+    has_clips = any(b is not None for b in (*clip_low, *clip_high))
+    return Scaler(method=method, center=tuple(float(v) for v in center), scale=tuple(float(v) for v in scale),
+                  transforms=tuple(transforms) if any(transforms) else (),
+                  clip_low=tuple(clip_low) if has_clips else (), clip_high=tuple(clip_high) if has_clips else ())
 
 
 def fit_scaler(X: np.ndarray, method: Scaling) -> Scaler:
-    """Scaling parameters for ``X`` (columns are features)."""
+    """Scaling parameters for ``X`` (columns are features), with no transform and no clipping."""
     return scaler_from_moments(method, mean=X.mean(axis=0), std=X.std(axis=0), low=X.min(axis=0),
                                high=X.max(axis=0))
 
 
+def transform_and_clip(X: np.ndarray, scaler: Scaler) -> np.ndarray:
+    """``X`` (features' own units) transformed and clipped as ``scaler`` says, not yet scaled."""
+    X = np.array(X, dtype=float, copy=True)
+    for j, transform in enumerate(scaler.transforms):
+        X[:, j] = _forward(X[:, j], transform)
+    for j, (low, high) in enumerate(zip(scaler.clip_low, scaler.clip_high, strict=True)):
+        if low is not None or high is not None:
+            X[:, j] = np.clip(X[:, j], -np.inf if low is None else low, np.inf if high is None else high)
+    return X
+
+
 def apply_scaler(X: np.ndarray, scaler: Scaler) -> np.ndarray:
+    """From the features' own units to the clustering space."""
+    if scaler.transforms or scaler.clip_low:
+        X = transform_and_clip(X, scaler)
     return (X - np.asarray(scaler.center)) / np.asarray(scaler.scale)
 
 
 def unscale(X: np.ndarray, scaler: Scaler) -> np.ndarray:
-    """Back to the features' own units."""
-    return X * np.asarray(scaler.scale) + np.asarray(scaler.center)
+    """Back to the features' own units (clipping aside: a clipped value comes back as its bound)."""
+    X = X * np.asarray(scaler.scale) + np.asarray(scaler.center)
+    for j, transform in enumerate(scaler.transforms):
+        X[:, j] = _inverse(X[:, j], transform)
+    return X
 
 
-def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler: Scaler | None = None
-                   ) -> FeatureMatrix:
-    """The scaled feature matrix of the cleaned rows. Pass ``scaler`` to reuse a baseline's scaling."""
+def fit_treated_scaler(X: np.ndarray, names: Sequence[str], *, scale: Scaling, transform: TransformPolicy,
+                       outliers: OutlierPolicy) -> tuple[Scaler, tuple[FeatureTreatment, ...], int]:
+    """The scaler of ``X`` with its transforms and clip bounds, each feature's record, and the number of customers
+    with a far-out value (numpy; the Spark engine computes the same from its own statistics)."""
+    if len(X) < 2:
+        return fit_scaler(X, scale) if len(X) else Scaler(scale, (0.0,) * len(names), (1.0,) * len(names)), (), 0
+    plans = [plan_treatment(feature_stats(name, X[:, j]), transform=transform, outliers=outliers)
+             for j, name in enumerate(names)]
+    T = np.column_stack([_forward(X[:, j], p.transform) for j, p in enumerate(plans)]) if len(plans) else X
+    far = np.column_stack([(T[:, j] < p.fences[0]) | (T[:, j] > p.fences[1]) for j, p in enumerate(plans)]) \
+        if len(plans) else np.zeros((len(X), 0), dtype=bool)
+    bounds = [clip_bounds(p, bool((T[:, j] < p.fences[0]).any()), bool((T[:, j] > p.fences[1]).any()))
+              for j, p in enumerate(plans)]
+    clipped = [int(np.count_nonzero(((T[:, j] < low) if low is not None else False)
+                                    | ((T[:, j] > high) if high is not None else False)))
+               for j, (low, high) in enumerate(bounds)]
+    lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
+    C = np.column_stack([np.clip(T[:, j], -np.inf if lo is None else lo, np.inf if hi is None else hi)
+                         for j, (lo, hi) in enumerate(bounds)]) if len(plans) else T
+    scaler = scaler_from_moments(scale, mean=C.mean(axis=0), std=C.std(axis=0), low=C.min(axis=0),
+                                 high=C.max(axis=0), transforms=[p.transform for p in plans], clip_low=lows,
+                                 clip_high=highs)
+    records = treatments_of(plans, replace(scaler, clip_low=tuple(lows), clip_high=tuple(highs)),
+                            extreme=far.sum(axis=0).tolist(), clipped=clipped)
+    return scaler, records, int(np.count_nonzero(far.any(axis=1)))
+
+
+def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler: Scaler | None = None,
+                   transform: TransformPolicy = "auto", outliers: OutlierPolicy = "clip") -> FeatureMatrix:
+    """The feature matrix of the cleaned rows in the clustering space. Pass ``scaler`` to reuse a baseline's."""
     X = cleaned.frame[list(cleaned.features)].to_numpy(dtype=np.float64)
     if X.size and not np.isfinite(X).all():
         raise InputError("the feature matrix still has missing values after cleaning")  # clean() prevents this
-    scaler = scaler or fit_scaler(X, scale)
-    return FeatureMatrix(X=apply_scaler(X, scaler), names=cleaned.features,
-                         rows=cleaned.frame.index.to_numpy(), scaler=scaler)
+    treatments: tuple[FeatureTreatment, ...] = ()
+    extreme = 0
+    if scaler is None:
+        scaler, treatments, extreme = fit_treated_scaler(X, cleaned.features, scale=scale, transform=transform,
+                                                         outliers=outliers)
+    return FeatureMatrix(X=apply_scaler(X, scaler), names=cleaned.features, rows=cleaned.frame.index.to_numpy(),
+                         scaler=scaler, treatments=treatments, extreme_customers=extreme)

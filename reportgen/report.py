@@ -11,8 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 from .charts import segment_color
+from .cluster import GAP
 from .indices import infos
-from .model import Analysis, Chart, ReportModel, SegmentView
+from .model import Analysis, Chart, ReportModel, SegmentView, Stability
+from .stability import verdict_word
 from .settings import Settings
 from .snapshot import folder_name
 
@@ -25,12 +27,59 @@ VERDICTS = (
 )
 
 
-def verdict_of(silhouette: float) -> tuple[str, str]:
-    """Plain words for a silhouette value."""
-    for threshold, word, text in VERDICTS:
-        if math.isfinite(silhouette) and silhouette >= threshold:
-            return word, text
-    return VERDICTS[-1][1], VERDICTS[-1][2]
+LEVELS = ("weak", "moderate", "clear")
+SMALL_SEGMENT = 0.05  # a clear structure has no segment smaller than this share of the customers
+
+
+def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: int | None = None,
+               smallest: tuple[int, float] | None = None, extreme: int = 0) -> tuple[str, str, tuple[str, ...]]:
+    """The quality verdict, its text and why it is not higher: the silhouette sets the level; the gap statistic
+    finding no segments (k = 1), segments that do not reproduce on resamples (bootstrap stability), and a small
+    segment (``smallest``: its number and share) lower it."""
+    level = next((i for i, (threshold, _, _) in zip((2, 1, 0), VERDICTS, strict=True)
+                  if math.isfinite(silhouette) and silhouette >= threshold), 0)
+    reasons: list[tuple[int, str]] = []  # (the highest level the reason allows, the reason)
+    if gap_k == 1:
+        reasons.append((0, "the gap statistic finds the customers no more grouped than random data would be"))
+    if stability is not None and stability.segments:
+        mean = sum(stability.segments.values()) / len(stability.segments)
+        worst = min(stability.segments, key=lambda n: stability.segments[n])
+        if mean < 0.6:
+            reasons.append((0, f"the segments do not reproduce when the clustering is redone on resampled "
+                               f"customers (mean stability {mean:.2f})"))
+        elif stability.segments[worst] < 0.75:
+            reasons.append((1, f"segment {worst} does not reproduce reliably on resampled customers (stability "
+                               f"{stability.segments[worst]:.2f})"))
+    if smallest is not None and smallest[1] < SMALL_SEGMENT:
+        few = f"segment {smallest[0]} holds only {100 * smallest[1]:.1f}% of the customers"
+        if extreme:
+            few += f"; {extreme:,} customers have extreme values"
+        reasons.append((1, few))
+    for cap, _ in reasons:
+        level = min(level, cap)
+    word = LEVELS[level]
+    text = next(t for _, w, t in VERDICTS if w == word)
+    return word, text, tuple(reason for _, reason in reasons)
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    items = [str(n) for n in numbers]
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return ("Segment " if len(items) == 1 else "Segments ") + listed
+
+
+def stability_text(stability: Stability | None) -> str:
+    """The executive summary's sentence on stability: which segments are highly stable, stable, doubtful..."""
+    if stability is None or not stability.segments:
+        return ""
+    groups: dict[str, list[int]] = {}
+    for number, value in sorted(stability.segments.items()):
+        groups.setdefault(verdict_word(value), []).append(number)
+    parts = [f"{_numbers(numbers)} {'is' if len(numbers) == 1 else 'are'} {word}"
+             for word in ("highly stable", "stable", "doubtful", "unstable") if (numbers := groups.get(word))]
+    text = "; ".join(parts)
+    return (f"Do the segments hold up? {text[0].upper()}{text[1:]} when the clustering is redone on "
+            f"{stability.resamples} resampled sets of customers.")
 
 
 def reproduce_command(settings: Settings, source_name: str, features: tuple[str, ...], scaling: str) -> str:
@@ -41,6 +90,11 @@ def reproduce_command(settings: Settings, source_name: str, features: tuple[str,
         parts += ["--k", str(settings.k)]
     parts += ["--k-range", f"{settings.k_min}-{settings.k_max}", "--scale", scaling,
               "--seed", str(settings.seed), "--missing", settings.missing]
+    defaults = Settings()
+    for key in ("max_drop", "transform", "outliers", "min_share", "stability_resamples"):
+        if getattr(settings, key) != getattr(defaults, key):
+            parts += [f"--{key.replace('_', '-')}", f"{getattr(settings, key):g}" if isinstance(
+                getattr(settings, key), float) else str(getattr(settings, key))]
     if settings.algorithm != "kmeans":
         parts += ["--algorithm", settings.algorithm]
     if settings.engine != "pandas":
@@ -81,15 +135,23 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
     """Assemble everything the templates read."""
     by_number = {p.segment: p for p in analysis.personas}
     statuses = analysis.statuses or {}
+    stable = analysis.stability.segments if analysis.stability else {}
     views = tuple(
         SegmentView(number=seg.segment, name=by_number[seg.segment].name, color=segment_color(seg.segment),
                     size=seg.size, share=seg.share, profile=seg, persona=by_number[seg.segment],
-                    status="new" if statuses.get(seg.segment) == "new" else "")
+                    status="new" if statuses.get(seg.segment) == "new" else "",
+                    stability=stable.get(seg.segment),
+                    stability_word=verdict_word(stable[seg.segment]) if seg.segment in stable else "")
         for seg in analysis.profiles.segments
     )
     segmentation, matrix, cleaned, source = (analysis.segmentation, analysis.matrix, analysis.cleaned,
                                              analysis.dataset.source)
-    verdict, verdict_text = verdict_of(segmentation.silhouette)
+    gap_k = next((v.k for v in analysis.selection.votes if v.key == "gap"), None)
+    smallest = min(((seg.segment, seg.share) for seg in analysis.profiles.segments), key=lambda p: p[1],
+                   default=None)
+    verdict, verdict_text, verdict_reasons = verdict_of(
+        segmentation.silhouette, stability=analysis.stability, gap_k=gap_k, smallest=smallest,
+        extreme=matrix.extreme_customers)
     found = versions()
     return ReportModel(
         title=settings.title, organisation=settings.organisation,
@@ -99,11 +161,13 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         rows_read=cleaned.account.rows_in - len(analysis.dataset.malformed_lines),
         columns=analysis.dataset.columns, account=cleaned.account, summary=analysis.summary,
         features=matrix.names, scaling=matrix.scaler.method, scaler=matrix.scaler, selection=analysis.selection,
-        indices=infos(), segmentation=segmentation,
+        indices=(*infos(), GAP) if analysis.selection.gap_references else infos(), segmentation=segmentation,
         algorithm=segmentation.description,
         engine=analysis.engine, profiles=analysis.profiles, segments=views, charts={c.name: c for c in charts},
         verdict=verdict, verdict_text=verdict_text, versions=found,
         reproduce=reproduce_command(settings, source.name, matrix.names, matrix.scaler.method),
         rules_source=rules_source, timings=dict(timings), accent=settings.accent, paper=settings.paper, logo=logo,
-        locale=settings.locale, comparison=analysis.comparison,
+        locale=settings.locale, comparison=analysis.comparison, stability=analysis.stability,
+        treatments=matrix.treatments, extreme_customers=matrix.extreme_customers, verdict_reasons=verdict_reasons,
+        stability_text=stability_text(analysis.stability),
     )

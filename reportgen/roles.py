@@ -1,7 +1,21 @@
-"""What each column is (ID, numeric, categorical, date, free text, empty), from its name and values, and why."""
+"""What each column is (ID, numeric, categorical, date, free text, empty), from its name and values, and why;
+and whether a numeric column is clustered by default.
+
+What a careful analyst would decide from a look at the column:
+
+* **IDs**: named like one (``CustomerNo``, ``client_id``) and nearly unique; or unique whole numbers that count
+  rows (1..n) or are long codes of one length (a 9-digit customer number). Never a feature.
+* **Codes**: a few small whole numbers named like a code (``region_code`` 1-4, ``Channel``), or 2-6 consecutive
+  small values with no count or score in the name, are categories: profiled, not clustered as numbers. 0/1 flags
+  are categories too.
+* **Numeric columns that are profiled, not clustered**: almost constant (one value in :data:`NEAR_CONSTANT` of
+  the rows), or mostly missing or a "not applicable" code (:func:`reportgen.clean.find_sentinel`; a sentinel in
+  more than :data:`MOSTLY_MISSING` of the rows).
+"""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -9,13 +23,25 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from .clean import missing_markers, parse_numbers
+from .clean import find_sentinel, missing_markers, parse_numbers, value_counts
 from .model import ColumnInfo, Dataset, Role, Table
 from .readers import looks_like_id_name
 
 MAX_CATEGORIES = 50
 ROLE_SAMPLE = 20_000  # the value checks look at a fixed-seed sample of this many values
 NUMERIC_SHARE = 0.75  # a text column is numeric when this share of its values read as numbers ("?" aside)
+NEAR_CONSTANT = 0.95  # a numeric column with one value in this share of its rows is not clustered
+MOSTLY_MISSING = 0.5  # ... nor one missing (or "not applicable") in more than this share of its rows
+MAX_CODES = 10  # a code column has at most this many distinct values
+ID_DIGITS = 6  # unique whole numbers of one length with at least this many digits are an ID
+_CODE_NAME = re.compile(
+    r"(^|[\s_\-])(code|cd|region|channel|type|category|cat|class|group|segment|zone|area|branch|store|status"
+    r"|tier|level|cluster|flag|gender|sex)($|[\s_\-])|(Code|Type|Region|Channel|Group)$",
+    re.IGNORECASE,
+)
+_QUANTITY_NAME = re.compile(
+    r"count|number|num|qty|quantity|orders|visits|purchases|items|children|kids|dependents|members|times|age"
+    r"|score|rating|days|months|years|\(", re.IGNORECASE)
 
 
 def _is_integer_valued(values: pd.Series) -> bool:
@@ -34,6 +60,62 @@ def _looks_like_dates(values: pd.Series) -> bool:
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.9)
+
+
+def _id_like_numbers(numbers: pd.Series, n_rows: int) -> str | None:
+    """Why unique whole numbers are an ID (a row number, or long codes of one length), or None."""
+    low, high = float(numbers.min()), float(numbers.max())
+    if high - low == n_rows - 1:
+        return "unique consecutive whole numbers (a row number)"
+    digits = numbers.abs().astype(np.int64).astype(str).str.len()
+    if low >= 0 and digits.min() >= ID_DIGITS and digits.nunique() == 1:
+        return f"unique {digits.iloc[0]}-digit whole numbers (a customer number)"
+    return None
+
+
+def _codes(name: str, numbers: pd.Series, unique: int) -> str | None:
+    """Why a few small whole numbers are category codes, or None."""
+    if unique > MAX_CODES or not _is_integer_valued(numbers) or numbers.min() < 0 or numbers.max() > 99:
+        return None
+    distinct = np.sort(numbers.unique())
+    if _CODE_NAME.search(name):
+        return f"{unique} whole-number codes ({', '.join(f'{v:g}' for v in distinct)}), named like a code"
+    consecutive = distinct[-1] - distinct[0] == unique - 1 and distinct[0] in (0, 1)
+    if unique <= 6 and consecutive and not _QUANTITY_NAME.search(name):
+        return f"{unique} consecutive whole-number codes ({distinct[0]:g}-{distinct[-1]:g})"
+    return None
+
+
+def _profiled_only(numbers: pd.Series, n_rows: int, missing: int) -> str | None:
+    """Why a numeric column is profiled but not clustered by default, or None."""
+    counts = value_counts(numbers.reset_index(drop=True))
+    sentinel = find_sentinel(counts)
+    total = len(numbers) + missing
+    if sentinel is not None:
+        share = float(counts.loc[counts["value"] == sentinel, "count"].sum()) / max(len(numbers), 1)
+        if share > MOSTLY_MISSING:
+            return f"{sentinel:g} (a 'not applicable' code) in {share:.0%} of the rows: profiled, not clustered"
+    if total and missing / total > MOSTLY_MISSING:
+        return f"missing in {missing / total:.0%} of the rows: profiled, not clustered"
+    top = int(counts["count"].max()) if len(counts) else 0
+    if len(numbers) and top / len(numbers) >= NEAR_CONSTANT:
+        value = counts.loc[counts["count"].idxmax(), "value"]
+        return f"almost constant ({top / len(numbers):.0%} of the rows are {float(value):g}): profiled, not clustered"
+    return None
+
+
+def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> tuple[Role, str, bool]:
+    """One column's role, the reason, and whether it is clustered by default."""
+    role, why = infer_role(name, values, n_rows=n_rows, have_id=have_id)
+    if role != "numeric":
+        return role, why, False
+    present = values.dropna()
+    present = present[~missing_markers(present)]
+    numbers = present if pd.api.types.is_numeric_dtype(present) else parse_numbers(present)[0].dropna()
+    if len(numbers) > ROLE_SAMPLE:
+        numbers = numbers.sample(ROLE_SAMPLE, random_state=0)
+    aside = _profiled_only(numbers.astype(float), n_rows, int(len(values) - len(present)))
+    return ("numeric", f"{why}; {aside}", False) if aside else ("numeric", why, True)
 
 
 def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> tuple[Role, str]:
@@ -58,11 +140,16 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> t
         return "id", "named like an identifier and (nearly) unique"
     if numeric and numbers is not None:
         full = values if pd.api.types.is_numeric_dtype(values) else None
-        if (not have_id and full is not None and unique == n_rows and n_rows >= 20 and _is_integer_valued(numbers)
-                and float(full.max()) - float(full.min()) == n_rows - 1):
-            return "id", "unique consecutive whole numbers (a row number)"
+        if not have_id and full is not None and unique == n_rows and n_rows >= 20 and _is_integer_valued(numbers):
+            why_id = _id_like_numbers(full.dropna(), n_rows)
+            if why_id:
+                return "id", why_id
         if unique <= 2:
-            return "categorical", f"only {unique} distinct value{'s' if unique > 1 else ''}"
+            flag = unique == 2 and set(np.unique(numbers.to_numpy(dtype=float)).tolist()) == {0.0, 1.0}
+            return "categorical", ("a 0/1 flag" if flag else f"only {unique} distinct value{'s' if unique > 1 else ''}")
+        codes = _codes(name, numbers.astype(float), unique)
+        if codes:
+            return "categorical", codes
         return "numeric", "numbers" if pd.api.types.is_numeric_dtype(values) else "numbers stored as text"
     if _looks_like_dates(present):
         return "date", "dates (not used for clustering)"
@@ -83,10 +170,10 @@ def infer_roles(frame: pd.DataFrame) -> tuple[ColumnInfo, ...]:
     have_id = False
     for name in frame.columns:
         values = frame[name]
-        role, why = infer_role(name, values, n_rows=len(frame), have_id=have_id)
+        role, why, feature = infer_column(name, values, n_rows=len(frame), have_id=have_id)
         have_id = have_id or role == "id"
         infos.append(ColumnInfo(name=name, role=role, dtype=str(values.dtype), missing=int(values.isna().sum()),
-                                unique=int(values.nunique(dropna=True)), why=why))
+                                unique=int(values.nunique(dropna=True)), why=why, feature=feature))
     return tuple(infos)
 
 

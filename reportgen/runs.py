@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OutputError, SnapshotError
-from .model import BaselineModel, KCandidate, KSelection, RunInfo, Scaler
+from .model import BaselineModel, KCandidate, KSelection, RunInfo, Scaler, Transform
 from .snapshot import MANIFEST, sha256_bytes, sha256_file
 
 
@@ -188,6 +188,15 @@ def load_baseline(folder: Path) -> BaselineModel:
                               input_name=str(manifest.get("input", {}).get("name", "")))
 
 
+def _transforms(values: Any) -> tuple[Transform, ...]:
+    out: list[Transform] = []
+    for value in values:
+        if value not in ("", "log"):
+            raise ValueError(f"unknown transform {value!r}")
+        out.append(value)
+    return tuple(out)
+
+
 def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str, input_name: str) -> BaselineModel:
     """A BaselineModel from the contents of a model.json (:func:`reportgen.snapshot.model_json` writes it)."""
     try:
@@ -197,7 +206,10 @@ def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str
             folder=folder, run=run, created=created, input_name=input_name,
             features=tuple(data["features"]),
             scaler=Scaler(method=scaler["method"], center=tuple(float(v) for v in scaler["center"]),
-                          scale=tuple(float(v) for v in scaler["scale"])),
+                          scale=tuple(float(v) for v in scaler["scale"]),
+                          transforms=_transforms(scaler.get("transforms", [])),
+                          clip_low=tuple(None if v is None else float(v) for v in scaler.get("clip_low", [])),
+                          clip_high=tuple(None if v is None else float(v) for v in scaler.get("clip_high", []))),
             numbers=tuple(int(s["segment"]) for s in segments),
             names={int(s["segment"]): str(s["name"]) for s in segments},
             centroids=np.array([s["centroid"] for s in segments], dtype=float),

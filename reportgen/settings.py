@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args
 
 from .errors import ConfigError, InputError
-from .model import MissingPolicy, Scaling
+from .model import MissingPolicy, OutlierPolicy, Scaling, TransformPolicy
 
 if TYPE_CHECKING:
     from .model import BaselineModel
@@ -37,6 +37,8 @@ Algorithm = Literal["kmeans"]
 CONFIG_NAME = "reportgen.toml"
 SCALINGS: tuple[str, ...] = get_args(Scaling)
 MISSING_POLICIES: tuple[str, ...] = get_args(MissingPolicy)
+TRANSFORM_POLICIES: tuple[str, ...] = get_args(TransformPolicy)
+OUTLIER_POLICIES: tuple[str, ...] = get_args(OutlierPolicy)
 FORMATS: tuple[str, ...] = get_args(Format)
 PAPERS: tuple[str, ...] = get_args(Paper)
 LOCALES: tuple[str, ...] = get_args(Locale)
@@ -60,6 +62,11 @@ class Settings:
     seed: int = 42
     n_init: int = 10
     missing: MissingPolicy = "drop"
+    max_drop: float = 0.05  # a cleaning step that would drop more of the customers handles the column otherwise
+    transform: TransformPolicy = "auto"  # auto: heavy-tailed positive features are clustered on log(1 + x)
+    outliers: OutlierPolicy = "clip"  # clip: far-out values are clipped for the clustering only
+    min_share: float = 0.02  # no k is chosen whose smallest segment has fewer of the customers
+    stability_resamples: int = 50  # bootstrap resamples of the stability check (0: no check)
     silhouette_sample: int = 5000  # above this many rows, silhouettes use a fixed-seed sample of this size
     sweep_sample: int = 20_000  # above this many rows, the k sweep runs on a fixed-seed sample of this size
     algorithm: Algorithm = "kmeans"
@@ -147,6 +154,23 @@ def _choice(options: tuple[str, ...]) -> Parser:
             if text.lower() == option.lower():
                 return option
         raise _fail(key, value, where, "one of " + ", ".join(options))
+
+    return parse
+
+
+def _share(lo: float, hi: float) -> Parser:
+    """A share: ``0.05`` or ``"5%"``."""
+    def parse(key: str, value: Any, where: str, base: Path) -> float:
+        text = str(value).strip()
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except (TypeError, ValueError):
+            raise _fail(key, value, where, f"a share between {lo:g} and {hi:g}, e.g. 0.05 or 5%") from None
+        if not lo <= number <= hi:
+            raise _fail(key, value, where, f"a share between {lo:g} and {hi:g}, e.g. 0.05 or 5%")
+        return number
 
     return parse
 
@@ -249,6 +273,11 @@ FIELDS: dict[str, Field] = {
     "seed": Field("run", _int(0, 2**32 - 1)),
     "n_init": Field("run", _int(1, 100)),
     "missing": Field("run", _choice(MISSING_POLICIES)),
+    "max_drop": Field("run", _share(0.0, 1.0)),
+    "transform": Field("run", _choice(TRANSFORM_POLICIES)),
+    "outliers": Field("run", _choice(OUTLIER_POLICIES)),
+    "min_share": Field("run", _share(0.0, 0.5)),
+    "stability_resamples": Field("run", _int(0, 1000)),
     "silhouette_sample": Field("run", _int(100)),
     "sweep_sample": Field("run", _int(1000)),
     "algorithm": Field("run", _choice(ALGORITHMS)),

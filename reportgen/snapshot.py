@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OutputError
+from .stability import verdict_word as stability_word
 from .model import (
     Analysis,
     BaselineModel,
@@ -32,6 +33,7 @@ from .model import (
     Profiles,
     ReportModel,
     Segmentation,
+    Stability,
     SummaryRow,
 )
 
@@ -123,8 +125,30 @@ def profiles_table(profiles: Profiles, personas: Sequence[Persona]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def stability_dict(stability: Stability | None) -> dict[str, Any] | None:
+    """metrics.json's ``stability``: the method, the resamples and each segment's mean Jaccard."""
+    if stability is None:
+        return None
+    return {"method": stability.method, "resamples": stability.resamples, "sample_size": stability.sample_size,
+            "segments": {str(n): sig(j, 4) for n, j in stability.segments.items()},
+            "words": {str(n): stability_word(j) for n, j in stability.segments.items()},
+            "dissolved": {str(n): v for n, v in stability.dissolved.items()},
+            "recovered": {str(n): v for n, v in stability.recovered.items()}}
+
+
+def treatment_dict(matrix: FeatureMatrix) -> dict[str, Any]:
+    """How each feature was brought into the clustering space (metrics.json and manifest.json)."""
+    return {
+        "extreme_customers": matrix.extreme_customers,
+        "features": [{"feature": t.name, "skewness": sig(t.skew, 4), "transform": t.transform or "none",
+                      "why": t.why, "extreme": t.extreme, "clipped": t.clipped, "clip_low": sig(t.clip_low, 6),
+                      "clip_high": sig(t.clip_high, 6)} for t in matrix.treatments],
+    }
+
+
 def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ...], scaling: str,
-            rows: int, engine: str = "pandas") -> dict[str, Any]:
+            rows: int, engine: str = "pandas", stability: Stability | None = None,
+            matrix: FeatureMatrix | None = None) -> dict[str, Any]:
     return {
         "engine": engine,
         "k": seg.k,
@@ -138,8 +162,14 @@ def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ..
         "silhouette_sampled": seg.silhouette_sample_size is not None,
         "seed": seg.seed,
         "n_init": seg.n_init,
+        "stability": stability_dict(stability),
+        "preparation": treatment_dict(matrix) if matrix is not None else None,
         "k_selection": {
             "method": selection.method,
+            "votes": {v.key: v.k for v in selection.votes},
+            "vote_rules": {v.key: v.rule for v in selection.votes},
+            "min_share": selection.min_share,
+            "gap_references": selection.gap_references,
             "elbow_k": selection.elbow_k,
             "silhouette_k": selection.silhouette_k,
             "chosen_k": selection.chosen_k,
@@ -147,7 +177,9 @@ def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ..
             "n_init": selection.n_init,
             "silhouette_sample_size": selection.silhouette_sample_size,
             "sweep_sample_size": selection.sweep_sample_size,
-            "candidates": [{"k": c.k, "inertia": sig(c.inertia), **{key: sig(v) for key, v in c.scores.items()}}
+            "candidates": [{"k": c.k, "inertia": sig(c.inertia), **{key: sig(v) for key, v in c.scores.items()},
+                            "gap_se": sig(c.gap_se), "smallest_share": sig(c.smallest, 4),
+                            "considered": c.smallest >= selection.min_share}
                            for c in selection.candidates],
         },
     }
@@ -180,7 +212,8 @@ def model_json(model: BaselineModel, algorithm: str = "kmeans") -> dict[str, Any
         "rows": model.rows,
         "feature_stats": {f: {k: sig(v) for k, v in stats.items()} for f, stats in model.feature_stats.items()},
         "scaler": {"method": model.scaler.method, "center": list(model.scaler.center),
-                   "scale": list(model.scaler.scale)},
+                   "scale": list(model.scaler.scale), "transforms": list(model.scaler.transforms),
+                   "clip_low": list(model.scaler.clip_low), "clip_high": list(model.scaler.clip_high)},
         "segments": [
             {"segment": number, "name": model.names[number], "size": model.sizes[i],
              "centroid": [float(v) for v in model.centroids[i]],
@@ -255,7 +288,8 @@ def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) 
         "cleaning.csv": csv_bytes(analysis.cleaned.log),
         "metrics.json": json_bytes(metrics(analysis.selection, analysis.segmentation, features=analysis.matrix.names,
                                            scaling=analysis.matrix.scaler.method,
-                                           rows=analysis.cleaned.account.rows_out, engine=analysis.engine)),
+                                           rows=analysis.cleaned.account.rows_out, engine=analysis.engine,
+                                           stability=analysis.stability, matrix=analysis.matrix)),
         "model.json": json_bytes(model_json(analysis.portable, analysis.segmentation.algorithm)),
         "summary.json": json_bytes(summary(model)),
     }
@@ -282,7 +316,15 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
             "sha256": model.source.sha256, "format": model.source.format, "encoding": model.source.encoding,
             "delimiter": model.source.delimiter, "rows": model.rows_read, "columns": len(model.columns),
             "column_roles": {c.name: c.role for c in model.columns},
+            "columns_detail": [{"column": c.name, "role": c.role, "clustered": c.name in model.features,
+                                "why": c.why} for c in model.columns],
         },
+        "coverage": {"customers_in_input": model.rows_read, "customers_in_segments": model.account.rows_out},
+        "preparation": treatment_dict(analysis.matrix),
+        "k_selection": {"method": model.selection.method, "chosen_k": model.selection.chosen_k,
+                        "votes": {v.key: v.k for v in model.selection.votes}, "reason": model.selection.reason},
+        "stability": stability_dict(analysis.stability),
+        "verdict": {"word": model.verdict, "text": model.verdict_text},
         "data_quality": {
             "rows_in": model.account.rows_in, "rows_out": model.account.rows_out,
             "rows_dropped": model.account.rows_dropped, "missing_policy": model.account.missing_policy,

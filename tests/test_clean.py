@@ -45,14 +45,18 @@ def test_missing_markers() -> None:
 def test_valid_range_from_names() -> None:
     assert valid_range("Spending Score (1-100)")[:2] == (1.0, 100.0)
     assert valid_range("Age")[:2] == (0.0, 120.0)
-    assert valid_range("Annual Income (k$)")[:2] == (0.0, float("inf"))
-    assert valid_range("Temperature") is None
+    assert valid_range("orders_per_year")[:2] == (0.0, float("inf"))  # a count
+    assert valid_range("Number of children")[:2] == (0.0, float("inf"))
+    # money, balances, days and differences can be negative: refunds, overdrafts, "days until"
+    for name in ("Annual Income (k$)", "balance", "account_balance_eur", "days_since_complaint", "net_spend",
+                 "tenure_months", "Temperature", "Discount"):
+        assert valid_range(name) is None, name
     assert valid_range("Page views") is None  # 'age' inside a word is not an age
 
 
 def test_every_dirty_value_is_accounted_for() -> None:
     ds = read_dataset(DIRTY.encode(), name="dirty.csv")
-    result = clean(ds, features=FEATURES, missing="drop")
+    result = clean(ds, features=FEATURES, missing="drop", max_drop=1.0)  # drop every row with a gap, however many
     c = counts(result)
     assert c[("empty_rows", None)] == 1
     assert c[("missing_marker", "Age")] == 1
@@ -71,6 +75,40 @@ def test_every_dirty_value_is_accounted_for() -> None:
     assert sorted(result.frame.index) == [1, 6, 9, 12]
     assert result.frame.loc[9, "Gender"] == "(missing)"
     assert set(result.log["row"]) >= {2, 3, 4, 5, 7, 8, 10, 11}
+
+
+def test_no_step_drops_more_than_max_drop_of_the_customers() -> None:
+    ds = read_dataset(DIRTY.encode(), name="dirty.csv")
+    result = clean(ds, features=FEATURES, missing="drop")  # default --max-drop 5%: 1 of 9 rows would be too many
+    c = counts(result)
+    assert "missing_value" not in {step for step, _ in c}
+    assert c[("missing_share", "Age")] == 3 and c[("missing_share", "Spending Score (1-100)")] == 1
+    assert result.account.rows_out == 9 and not result.frame[list(FEATURES)].isna().any().any()
+    age = next(s for s in result.account.steps if s.step == "missing_share" and s.column == "Age")
+    assert age.action == "imputed median"
+    assert "would drop 33.3% of the customers (more than --max-drop 5%)" in age.reason
+
+
+def test_max_drop_imputes_only_the_columns_it_must() -> None:
+    rows = ["id,a,b"] + [f"{i},{i % 17},{i % 13}" for i in range(1, 201)]
+    rows[5] = "5,,3"  # a: 1 gap (0.5%)
+    for i in range(10, 40):  # b: 30 gaps (15%)
+        rows[i] = f"{i},{i % 17},"
+    result = clean(read_dataset("\n".join(rows).encode()), features=("a", "b"))
+    c = counts(result)
+    assert c[("missing_share", "b")] == 30  # imputed: dropping them would drop 15%
+    assert c[("missing_value", "a")] == 1  # dropped: 0.5% is within --max-drop
+    assert result.account.rows_out == 199
+
+
+def test_too_many_to_drop_takes_the_worst_columns_first() -> None:
+    from reportgen.clean import too_many_to_drop
+
+    gaps = {"a": range(0, 30), "b": range(0, 3), "c": range(50, 54)}
+    assert too_many_to_drop(gaps, 100, 0.05) == {"a": "30%", "c": "4%"}  # b and c together: 7 rows, over 5
+    assert too_many_to_drop(gaps, 200, 0.05) == {"a": "15%"}  # b, c: 7 of 200 = 3.5%
+    assert too_many_to_drop(gaps, 100, 0.5) == {}
+    assert too_many_to_drop(gaps, 100, 0.0) == {"a": "30%", "c": "4%", "b": "3%"}
 
 
 def test_median_imputation_keeps_rows() -> None:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from reportgen.cluster import canonical_numbers, find_elbow, fit_segments, sample_rows, select_k
+from reportgen.cluster import canonical_numbers, choose_k, find_elbow, fit_segments, sample_rows, select_k
 from reportgen.errors import ConfigError, InputError
-from reportgen.model import FeatureMatrix, Scaler
+from reportgen.model import FeatureMatrix, KCandidate, Scaler
 
 
 def matrix(X: np.ndarray) -> FeatureMatrix:
@@ -22,9 +24,59 @@ def blobs(n_per: tuple[int, ...], seed: int = 0) -> np.ndarray:
 
 def test_select_k_finds_the_planted_k() -> None:
     sel = select_k(matrix(blobs((40, 30, 20, 10))), k_min=2, k_max=8)
-    assert sel.chosen_k == 4 and sel.silhouette_k == 4 and sel.method == "silhouette"
+    assert sel.chosen_k == 4 and sel.silhouette_k == 4 and sel.method == "vote"
     assert [c.k for c in sel.candidates] == list(range(2, 9))
-    assert "highest average silhouette" in sel.reason
+    assert sel.reason.startswith("k = 4 is the choice of 5 of the 5 indices (Silhouette, Davies–Bouldin, "
+                                 "Calinski–Harabasz, Gap statistic and Elbow)")
+    assert {v.key: v.k for v in sel.votes} == {"silhouette": 4, "davies_bouldin": 4, "calinski_harabasz": 4,
+                                               "gap": 4, "elbow": 4}
+    assert all(c.gap_se is not None and "gap" in c.scores for c in sel.candidates)
+
+
+def _candidates(rows: list[tuple[int, float, float, float, float]]) -> list[KCandidate]:
+    """(k, silhouette, davies_bouldin, calinski_harabasz, smallest share) -> candidates, inertia falling."""
+    return [KCandidate(k=k, inertia=1000.0 / k ** 2, smallest=small,
+                       scores={"silhouette": s, "davies_bouldin": d, "calinski_harabasz": c})
+            for k, s, d, c, small in rows]
+
+
+def _choose(candidates: list[KCandidate], **kwargs):
+    return choose_k(candidates, fixed_k=None, k_range=(candidates[0].k, candidates[-1].k), n_init=10,
+                    silhouette_sample_size=None, **kwargs)
+
+
+def test_the_k_most_indices_pick_wins() -> None:
+    sel = _choose(_candidates([(2, 0.50, 0.9, 100, 0.4), (3, 0.40, 0.5, 300, 0.3), (4, 0.30, 0.6, 200, 0.2)]))
+    assert {v.key: v.k for v in sel.votes}["silhouette"] == 2
+    assert sel.chosen_k == 3 and sel.method == "vote"  # Davies–Bouldin and Calinski–Harabasz against the silhouette
+    assert "k = 3 is the choice of 2 of the" in sel.reason and "Silhouette suggests k = 2" in sel.reason
+
+
+def test_a_tied_vote_goes_to_the_silhouette() -> None:
+    rows = [(2, 0.30, 0.5, 100, 0.4), (3, 0.40, 0.9, 50, 0.3), (4, 0.35, 0.7, 300, 0.2)]
+    candidates = [replace(c, inertia=100.0 - 10 * c.k) for c in _candidates(rows)]  # a straight line: no elbow
+    sel = _choose(candidates)
+    assert [(v.key, v.k) for v in sel.votes] == [("silhouette", 3), ("davies_bouldin", 2), ("calinski_harabasz", 4),
+                                                 ("elbow", None)]
+    assert sel.chosen_k == 3  # one vote each: the silhouette's k
+    assert "(Elbow: no clear choice)" in sel.reason
+
+
+def test_a_k_that_leaves_a_tiny_segment_is_never_chosen() -> None:
+    rows = [(2, 0.30, 0.9, 100, 0.40), (3, 0.40, 0.8, 200, 0.20), (4, 0.60, 0.3, 900, 0.01)]
+    sel = _choose(_candidates(rows), min_share=0.02)
+    assert sel.chosen_k == 3 and all(v.k != 4 for v in sel.votes)
+    assert "k = 4 was not considered: it leaves a segment with under 2% of the customers." in sel.reason
+    assert _choose(_candidates(rows), min_share=0.0).chosen_k == 4
+
+
+def test_the_gap_statistic_may_find_no_segments() -> None:
+    rows = [(2, 0.30, 0.9, 100, 0.4), (3, 0.31, 0.8, 110, 0.3), (4, 0.29, 0.85, 105, 0.2)]
+    candidates = [replace(c, scores={**c.scores, "gap": g}, gap_se=0.05)
+                  for c, g in zip(_candidates(rows), (0.40, 0.42, 0.41), strict=True)]
+    sel = _choose(candidates, gap_one=(0.45, 0.05))
+    assert {v.key: v.k for v in sel.votes}["gap"] == 1
+    assert sel.chosen_k == 3 and "Gap statistic finds no segments (k = 1)" in sel.reason
 
 
 def test_fixed_k_is_used_and_explained() -> None:

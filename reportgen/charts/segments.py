@@ -65,8 +65,9 @@ def silhouette_by_k(selection: KSelection) -> Figure:
     values = [c.scores["silhouette"] for c in selection.candidates]
     fig = new_figure(FULL_WIDTH_IN / 2, 2.6)
     ax = fig.add_subplot()
-    ax.bar(ks, values, color=[PALETTE[3] if k == selection.chosen_k else PALETTE[0] for k in ks], width=0.6,
-           zorder=3)
+    left_out = {c.k for c in selection.candidates if c.smallest < selection.min_share}
+    ax.bar(ks, values, color=[PALETTE[3] if k == selection.chosen_k else "#bbbbbb" if k in left_out else PALETTE[0]
+                              for k in ks], width=0.6, zorder=3)
     for k, v in zip(ks, values, strict=True):
         if np.isfinite(v):
             ax.annotate(f"{v:.2f}", (k, v), ha="center", va="bottom", fontsize=6.5, xytext=(0, 1.5),
@@ -84,8 +85,13 @@ def silhouette_by_k_alt(selection: KSelection) -> str:
     values = [c.scores["silhouette"] for c in selection.candidates]
     sampled = (f" (on a fixed-seed sample of {selection.silhouette_sample_size:,} customers)"
                if selection.silhouette_sample_size else "")
-    return (f"Bar chart of the average silhouette for k from {ks[0]} to {ks[-1]}{sampled}; the highest is "
-            f"{np.nanmax(values):.2f} at k = {selection.silhouette_k}; k = {selection.chosen_k} is highlighted.")
+    best = max((c for c in selection.candidates if np.isfinite(c.scores["silhouette"])),
+               key=lambda c: (c.scores["silhouette"], -c.k), default=None)
+    highest = f"the highest is {np.nanmax(values):.2f} at k = {best.k}" if best else "no k could be scored"
+    left_out = [c.k for c in selection.candidates if c.smallest < selection.min_share]
+    grey = f"; k = {', '.join(map(str, left_out))} (grey) leave a segment too small" if left_out else ""
+    return (f"Bar chart of the average silhouette for k from {ks[0]} to {ks[-1]}{sampled}; {highest}{grey}; "
+            f"k = {selection.chosen_k} is highlighted.")
 
 
 # ----------------------------------------------------------------------------- the segments

@@ -38,9 +38,11 @@ class Engine(Protocol):
 
     def read(self, plan: RunPlan) -> Dataset: ...
 
-    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy) -> CleanResult: ...
+    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
+              ) -> CleanResult: ...
 
-    def prepare(self, cleaned: CleanResult, *, scaling: Scaling, scaler: Scaler | None = None) -> FeatureMatrix: ...
+    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None
+                ) -> FeatureMatrix: ...
 
     def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection: ...
 
@@ -71,15 +73,18 @@ class PandasEngine:
 
         return with_roles(read_table(plan.source, name=plan.source_name))
 
-    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy) -> CleanResult:
+    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
+              ) -> CleanResult:
         from ..clean import clean
 
-        return clean(dataset, features=features, missing=missing)
+        return clean(dataset, features=features, missing=missing, max_drop=max_drop)
 
-    def prepare(self, cleaned: CleanResult, *, scaling: Scaling, scaler: Scaler | None = None) -> FeatureMatrix:
+    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None
+                ) -> FeatureMatrix:
         from ..prepare import build_features
 
-        return build_features(cleaned, scale=scaling, scaler=scaler)
+        return build_features(cleaned, scale=scaling, scaler=scaler, transform=settings.transform,
+                              outliers=settings.outliers)
 
     def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
         from ..algorithms import ALGORITHMS
@@ -87,7 +92,8 @@ class PandasEngine:
 
         return select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k, seed=settings.seed,
                         n_init=settings.n_init, silhouette_sample=settings.silhouette_sample,
-                        sweep_sample=settings.sweep_sample, algorithm=ALGORITHMS[settings.algorithm])
+                        sweep_sample=settings.sweep_sample, algorithm=ALGORITHMS[settings.algorithm],
+                        min_share=settings.min_share)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
         from ..algorithms import ALGORITHMS

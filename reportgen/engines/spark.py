@@ -32,19 +32,25 @@ import pandas as pd
 from ..algorithms import nearest
 from ..clean import (
     Account,
+    NO,
+    YES,
     CleaningStep,
     ValueCounts,
     ValueStepPlan,
     add_imputed,
     finish,
+    indicators,
+    percent,
     plan_columns,
     plan_value_steps,
     split_steps,
     table_key,
+    too_many_to_drop,
     usable_features,
     value_step_batch,
 )
-from ..cluster import ASSIGNED, canonical_numbers, check_k_range, choose_k, segmentation_of
+from ..algorithms import ALGORITHMS
+from ..cluster import ASSIGNED, canonical_numbers, check_k_range, choose_k, segmentation_of, sweep_gap, with_gap
 from ..errors import ConfigError, InputError
 from ..indices import INDICES, Scoring, score
 from ..model import (
@@ -52,6 +58,7 @@ from ..model import (
     CleanResult,
     Dataset,
     FeatureMatrix,
+    FeatureTreatment,
     KCandidate,
     KSelection,
     MissingPolicy,
@@ -62,7 +69,15 @@ from ..model import (
     Source,
     SummaryRow,
 )
-from ..prepare import apply_scaler, scaler_from_moments
+from ..prepare import (
+    QUANTILES,
+    FeatureStats,
+    apply_scaler,
+    clip_bounds,
+    plan_treatment,
+    scaler_from_moments,
+    treatments_of,
+)
 from ..profiles import build_profiles, summary_row
 from ..readers import choose_reader, decode_head, looks_like_id_name, sniff_text
 from ..roles import infer_roles
@@ -168,6 +183,7 @@ class SparkCleaning:
     id_column: str | None
     features: tuple[str, ...]
     columns: list[str]
+    max_drop: float = 0.05
     usable: list[str] = field(default_factory=list)
     unusable: dict[str, str] = field(default_factory=dict)
 
@@ -248,23 +264,36 @@ def _drop_missing(state: SparkCleaning, entry: CleaningStep) -> None:
         state.frame = state.frame.filter(_col(feature).isNotNull())
 
 
-def _impute_median(state: SparkCleaning, entry: CleaningStep) -> None:
-    gaps = _gaps(state)
-    present = [f for f in state.usable if gaps[f]]
+def _impute(state: SparkCleaning, entry: CleaningStep, gaps: dict[str, list[tuple[int, Any]]],
+            details: dict[str, dict[str, str]]) -> None:
+    present = [f for f in details if gaps[f]]
     medians = dict(zip(present, state.frame.approxQuantile(present, [0.5], 0.0001), strict=True)) if present else {}
     for feature in present:
         if not medians[feature]:
             continue
         median = float(medians[feature][0])
-        add_imputed(state.account, entry, feature, _rows(gaps[feature])[0], median)
+        add_imputed(state.account, entry, feature, _rows(gaps[feature])[0], median, **details[feature])
         state.frame = state.frame.fillna({feature: median})
+
+
+def _impute_median(state: SparkCleaning, entry: CleaningStep) -> None:
+    _impute(state, entry, _gaps(state), dict.fromkeys(state.usable, {}))
+
+
+def _missing_share(state: SparkCleaning, entry: CleaningStep) -> None:
+    gaps = _gaps(state)
+    rows = state.frame.count()
+    imputed = too_many_to_drop({f: [row for row, _ in pairs] for f, pairs in gaps.items()}, rows, state.max_drop)
+    _impute(state, entry, gaps, {f: {"share": share, "limit": percent(state.max_drop)}
+                                 for f, share in imputed.items()})
 
 
 SparkTableStep = Callable[[SparkCleaning, CleaningStep], None]
 SPARK_TABLE_STEPS: dict[str, SparkTableStep] = {
     "malformed_lines": _malformed, "empty_rows": _empty_rows, "duplicate_rows": _duplicate_rows,
     "duplicate_ids": _duplicate_ids, "missing_ids": _missing_ids, "unusable_feature": _unusable,
-    "missing_value:drop": _drop_missing, "missing_value:median": _impute_median,
+    "missing_share:drop": _missing_share, "missing_value:drop": _drop_missing,
+    "missing_value:median": _impute_median,
 }
 
 
@@ -332,17 +361,18 @@ class SparkEngine:
         return Dataset(frame=probe, source=source, columns=infer_roles(probe), rows=rows)
 
     # -- clean
-    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy) -> CleanResult:
+    def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
+              ) -> CleanResult:
         columns = [c for c in self.raw.columns if c != ROW]
         plan = plan_columns(dataset.columns, features)
         state = SparkCleaning(frame=self.raw, account=Account(), id_column=plan.id_column, features=features,
-                              columns=columns)
+                              columns=columns, max_drop=max_drop)
         before, values, after = split_steps()
         for entry in before:
             SPARK_TABLE_STEPS[table_key(entry)](state, entry)
         value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: self._value_counts(state.frame, c),
                                       values)
-        state.frame = self._run_value_steps(state, value_plan, numeric=plan.numeric)
+        state.frame, kept = self._run_value_steps(state, value_plan, numeric=plan.numeric)
         for entry in after:
             if entry.policy is None or entry.policy == missing:
                 SPARK_TABLE_STEPS[table_key(entry)](state, entry)
@@ -355,7 +385,7 @@ class SparkEngine:
         for column in plan.numeric:
             sample[column] = sample[column].astype(float)
         return finish(sample, state.account, dataset.columns, plan, state.usable, state.unusable,
-                      rows_in=dataset.rows, rows_out=rows_out, missing=missing)
+                      rows_in=dataset.rows, rows_out=rows_out, missing=missing, indicators=kept)
 
     @staticmethod
     def _value_counts(frame: Any, column: str) -> ValueCounts:
@@ -367,9 +397,10 @@ class SparkEngine:
                             columns=["value", "count", "first"])
 
     def _run_value_steps(self, state: SparkCleaning, value_plan: ValueStepPlan, *, numeric: tuple[str, ...]
-                         ) -> Any:
+                         ) -> tuple[Any, tuple[str, ...]]:
         """The value steps on every batch of rows, with the very functions the pandas engine runs; each batch
-        comes back with its cleaned columns and, per (step, column), the value shown where the step found one."""
+        comes back with its cleaned columns and, per (step, column), the value shown where the step found one.
+        Returns the cleaned frame and the yes/no columns kept (:func:`reportgen.clean.indicators`)."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
@@ -388,30 +419,73 @@ class SparkEngine:
         for (entry, column), name in zip(pairs, names, strict=True):
             rows, texts = _rows(collected[name])
             state.account.add_found(entry, column, rows, texts)
-        return found.drop(*names)
+        kept = indicators(value_plan, [len(collected[name]) for name in names])
+        for j, column in kept:
+            found = found.withColumn(column, F.when(F.col(names[j]).isNotNull(), F.lit(YES)).otherwise(F.lit(NO)))
+        return found.drop(*names), tuple(column for _, column in kept)
 
     # -- prepare
-    def prepare(self, cleaned: CleanResult, *, scaling: Scaling, scaler: Scaler | None = None) -> FeatureMatrix:
+    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None
+                ) -> FeatureMatrix:
+        """The shared treatment and scaler (:mod:`reportgen.prepare`) from Spark statistics: skewness, minimum and
+        quantiles, then the far-out counts, then the moments of the transformed and clipped values."""
         from pyspark.ml.feature import VectorAssembler
-        from pyspark.sql import functions as F
 
         usable = list(cleaned.features)
+        treatments: tuple[FeatureTreatment, ...] = ()
+        extreme = 0
         if scaler is None:
-            moments = self.cleaned.agg(*[F.avg(_col(f)).alias(f"m{i}") for i, f in enumerate(usable)],
-                                       *[F.stddev_pop(_col(f)).alias(f"s{i}") for i, f in enumerate(usable)],
-                                       *[F.min(_col(f)).alias(f"lo{i}") for i, f in enumerate(usable)],
-                                       *[F.max(_col(f)).alias(f"hi{i}") for i, f in enumerate(usable)]).collect()[0]
-            scaler = scaler_from_moments(scaling, **{key: [float(moments[f"{prefix}{i}"] or 0.0)
-                                                           for i in range(len(usable))]
-                                                     for key, prefix in (("mean", "m"), ("std", "s"), ("low", "lo"),
-                                                                         ("high", "hi"))})
+            scaler, treatments, extreme = self._fit_scaler(usable, settings, scaling)
         frame = self.cleaned
-        for i, feature in enumerate(usable):
-            frame = frame.withColumn(f"__x{i}", (_col(feature) - scaler.center[i]) / scaler.scale[i])
+        for i, expression in enumerate(_treated(usable, scaler)):
+            frame = frame.withColumn(f"__x{i}", (expression - scaler.center[i]) / scaler.scale[i])
         self.vectors = VectorAssembler(inputCols=[f"__x{i}" for i in range(len(usable))],
                                        outputCol="features").transform(frame).cache()
         X = apply_scaler(cleaned.frame[usable].to_numpy(dtype=float), scaler)
-        return FeatureMatrix(X=X, names=tuple(usable), rows=cleaned.frame.index.to_numpy(), scaler=scaler)
+        return FeatureMatrix(X=X, names=tuple(usable), rows=cleaned.frame.index.to_numpy(), scaler=scaler,
+                             treatments=treatments, extreme_customers=extreme)
+
+    def _fit_scaler(self, usable: list[str], settings: Settings, scaling: Scaling
+                    ) -> tuple[Scaler, tuple[FeatureTreatment, ...], int]:
+        from pyspark.sql import functions as F
+
+        first = self.cleaned.agg(*[F.min(_col(f)).alias(f"lo{i}") for i, f in enumerate(usable)],
+                                 *[F.skewness(_col(f)).alias(f"sk{i}") for i, f in enumerate(usable)]).collect()[0]
+        quantiles = self.cleaned.approxQuantile(usable, list(QUANTILES), 0.0)
+        plans = [plan_treatment(FeatureStats(name=f, low=_f(first[f"lo{i}"]), skew=_f(first[f"sk{i}"]),
+                                             quantiles=tuple(float(q) for q in quantiles[i])),  # type: ignore[arg-type]
+                                transform=settings.transform, outliers=settings.outliers)
+                 for i, f in enumerate(usable)]
+        plain = Scaler(scaling, (0.0,) * len(usable), (1.0,) * len(usable), tuple(p.transform for p in plans))
+        transformed = _treated(usable, plain)
+        far_low = [t < p.fences[0] for t, p in zip(transformed, plans, strict=True)]
+        far_high = [t > p.fences[1] for t, p in zip(transformed, plans, strict=True)]
+        anywhere = F.lit(False)
+        for low, high in zip(far_low, far_high, strict=True):
+            anywhere = anywhere | low | high
+        counts = self.cleaned.agg(*[F.sum(c.cast("int")).alias(f"fl{i}") for i, c in enumerate(far_low)],
+                                  *[F.sum(c.cast("int")).alias(f"fh{i}") for i, c in enumerate(far_high)],
+                                  F.sum(anywhere.cast("int")).alias("any")).collect()[0]
+        bounds = [clip_bounds(p, bool(counts[f"fl{i}"]), bool(counts[f"fh{i}"])) for i, p in enumerate(plans)]
+        clipped_scaler = replace(plain, clip_low=tuple(b[0] for b in bounds), clip_high=tuple(b[1] for b in bounds))
+        clipped = _treated(usable, clipped_scaler)
+        moved = [((t < b[0]) if b[0] is not None else F.lit(False)) | ((t > b[1]) if b[1] is not None else F.lit(False))
+                 for t, b in zip(transformed, bounds, strict=True)]
+        moments = self.cleaned.agg(*[F.avg(c).alias(f"m{i}") for i, c in enumerate(clipped)],
+                                   *[F.stddev_pop(c).alias(f"s{i}") for i, c in enumerate(clipped)],
+                                   *[F.min(c).alias(f"lo{i}") for i, c in enumerate(clipped)],
+                                   *[F.max(c).alias(f"hi{i}") for i, c in enumerate(clipped)],
+                                   *[F.sum(c.cast("int")).alias(f"n{i}") for i, c in enumerate(moved)]).collect()[0]
+        scaler = scaler_from_moments(scaling, **{key: [float(moments[f"{prefix}{i}"] or 0.0) for i in range(len(usable))]
+                                                 for key, prefix in (("mean", "m"), ("std", "s"), ("low", "lo"),
+                                                                     ("high", "hi"))},
+                                     transforms=plain.transforms, clip_low=clipped_scaler.clip_low,
+                                     clip_high=clipped_scaler.clip_high)
+        records = treatments_of(plans, clipped_scaler,
+                                extreme=[int(counts[f"fl{i}"] or 0) + int(counts[f"fh{i}"] or 0)
+                                         for i in range(len(usable))],
+                                clipped=[int(moments[f"n{i}"] or 0) for i in range(len(usable))])
+        return scaler, records, int(counts["any"] or 0)
 
     # -- cluster
     def _silhouette(self, predictions: Any, column: str) -> float:
@@ -440,9 +514,14 @@ class SparkEngine:
             self.silhouettes[k] = self._silhouette(model.transform(self.vectors), "prediction")
             scores = {"silhouette": self.silhouettes[k], **score(shared, labels, driver_side)}
             scores = {index.info.key: scores[index.info.key] for index in INDICES}
-            candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores))
+            sizes = np.asarray(model.summary.clusterSizes, dtype=float)
+            candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores,
+                                         smallest=float(sizes.min() / max(sizes.sum(), 1.0))))
+        # the gap statistic on the driver's sample, with scikit-learn's K-means (its references are small data)
+        gap = sweep_gap(matrix.X, range(low, high + 1), seed=settings.seed, algorithm=ALGORITHMS["kmeans"])
+        candidates, gap_one = with_gap(candidates, gap)
         return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=1, silhouette_sample_size=None,
-                        note=NOTE)
+                        note=NOTE, min_share=settings.min_share, gap_one=gap_one, gap_references=gap.references)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
         model = self.models.get(k) or self._kmeans(k, settings.seed)
@@ -564,6 +643,23 @@ class SparkEngine:
             if frame is not None:
                 with contextlib.suppress(Exception):
                     frame.unpersist()
+
+
+def _treated(features: list[str], scaler: Scaler) -> list[Any]:
+    """Spark expressions of the features transformed and clipped as ``scaler`` says (not yet scaled)."""
+    from pyspark.sql import functions as F
+
+    out = []
+    for i, feature in enumerate(features):
+        expression = _col(feature).cast("double")
+        if scaler.transforms and scaler.transforms[i] == "log":
+            expression = F.log1p(expression)
+        if scaler.clip_low and scaler.clip_low[i] is not None:
+            expression = F.greatest(expression, F.lit(scaler.clip_low[i]))
+        if scaler.clip_high and scaler.clip_high[i] is not None:
+            expression = F.least(expression, F.lit(scaler.clip_high[i]))
+        out.append(expression)
+    return out
 
 
 def _f(value: Any) -> float:
