@@ -15,7 +15,7 @@ import numpy as np
 
 from .algorithms import ALGORITHMS, Algorithm
 from .errors import ConfigError, InputError
-from .indices import INDICES, Scoring, sample_rows, score, scoring, several
+from .indices import INDICES, Scoring, infos, sample_rows, score, scoring, several
 from .model import FeatureMatrix, IndexInfo, KCandidate, KSelection, Segmentation, Vote
 from .prepare import unscale
 
@@ -97,11 +97,11 @@ def eligible(candidates: Sequence[KCandidate], min_share: float) -> list[KCandid
     return kept or list(candidates)
 
 
-def index_votes(candidates: Sequence[KCandidate], indices: Sequence[IndexInfo] = tuple(i.info for i in INDICES)
-                ) -> list[Vote]:
-    """Each per-labelling index's k: its best value (ties: the smaller k)."""
+def index_votes(candidates: Sequence[KCandidate], indices: Sequence[IndexInfo] | None = None) -> list[Vote]:
+    """Each per-labelling index's k (of ``indices``, by default every one of INDICES): its best value (ties: the
+    smaller k)."""
     votes = []
-    for info in indices:
+    for info in indices if indices is not None else infos():
         sign = 1.0 if info.better == "higher" else -1.0
         scored = [c for c in candidates if np.isfinite(c.scores.get(info.key, np.nan))]
         best = max(scored, key=lambda c: (sign * c.scores[info.key], -c.k)) if scored else None

@@ -28,7 +28,7 @@ SE_METHODS: tuple[str, ...] = get_args(SEMethod)
 
 FitFunction = Callable[[np.ndarray, int, int, int], Fitted]  # (X, k, seed, n_init), as Algorithm.fit
 
-# Defaults keep k = 1..10 on 3,000 rows near 1.3 s on 2 cores (11 data sets x 9 fits of about 10-25 ms each).
+# The defaults keep k = 1..10 on 3,000 rows at 1.2-1.8 s on 2 cores: 11 data sets x 9 fits of 10-25 ms each.
 DEFAULT_REFERENCES = 10  # B (clusGap: 100); the SE is then good to about 1/sqrt(2(B - 1)) = 24% of itself
 DEFAULT_N_INIT = 3  # initialisations per fit, data and references alike; 1 misses planted clusters
 DEFAULT_SAMPLE = 3_000  # rows above which a fixed-seed sample is used; more rows beat more references

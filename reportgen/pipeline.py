@@ -33,6 +33,7 @@ from .settings import RunPlan, Settings, validate
 from .stability import bootstrap_stability
 
 Progress = Callable[[str], None]
+STABILITY_ROWS_PER_SEGMENT = 5  # fewer customers than this per segment: no stability check (it would say nothing)
 Source = Path | str | bytes | BinaryIO | None
 
 
@@ -165,7 +166,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                 renumbering, statuses = stable_numbers(baseline, segmentation)
                 segmentation = renumber(segmentation, renumbering)
     stability = None
-    if settings.stability_resamples:
+    if settings.stability_resamples and len(matrix.X) >= STABILITY_ROWS_PER_SEGMENT * segmentation.k:
         with clock.stage("stability", f"Checking the segments' stability on {settings.stability_resamples} "
                                       "bootstrap resamples"):
             stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,

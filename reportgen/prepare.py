@@ -126,8 +126,8 @@ def feature_stats(name: str, values: np.ndarray) -> FeatureStats:
     centred = values - values.mean()
     spread = float(np.sqrt(np.mean(centred ** 2)))
     skew = float(np.mean(centred ** 3) / spread ** 3) if spread > 0 else 0.0
-    q = np.quantile(values, QUANTILES, method="inverted_cdf")  # a value of the column, as Spark's approxQuantile
-    return FeatureStats(name=name, low=float(values.min()), skew=skew, quantiles=tuple(float(v) for v in q))
+    q = [float(v) for v in np.quantile(values, QUANTILES, method="inverted_cdf")]  # values, as Spark's approxQuantile
+    return FeatureStats(name=name, low=float(values.min()), skew=skew, quantiles=(q[0], q[1], q[2], q[3]))
 
 
 def plan_treatment(stats: FeatureStats, *, transform: TransformPolicy, outliers: OutlierPolicy) -> Treatment:

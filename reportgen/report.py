@@ -34,12 +34,13 @@ SMALL_SEGMENT = 0.05  # a clear structure has no segment smaller than this share
 def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: int | None = None,
                smallest: tuple[int, float] | None = None, extreme: int = 0) -> tuple[str, str, tuple[str, ...]]:
     """The quality verdict, its text and why it is not higher: the silhouette sets the level; the gap statistic
-    finding no segments (k = 1), segments that do not reproduce on resamples (bootstrap stability), and a small
-    segment (``smallest``: its number and share) lower it."""
+    finding no segments (k = 1) under a silhouette that is not clear, segments that do not reproduce on resamples
+    (bootstrap stability), and a small segment (``smallest``: its number and share) lower it."""
     level = next((i for i, (threshold, _, _) in zip((2, 1, 0), VERDICTS, strict=True)
                   if math.isfinite(silhouette) and silhouette >= threshold), 0)
     reasons: list[tuple[int, str]] = []  # (the highest level the reason allows, the reason)
-    if gap_k == 1:
+    if gap_k == 1 and level < 2:  # the gap's k = 1 alone does not overrule a clear silhouette: on the Mall data's
+        # five obvious groups it also says 1 (clusGap's reference box is wider than the data)
         reasons.append((0, "the gap statistic finds the customers no more grouped than random data would be"))
     if stability is not None and stability.segments:
         mean = sum(stability.segments.values()) / len(stability.segments)

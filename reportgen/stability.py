@@ -23,7 +23,7 @@ __all__ = ["Stability", "best_jaccard", "bootstrap_stability", "verdict_word"]
 
 FitFunction = Callable[[np.ndarray, int, int, int], Fitted]  # (X, k, seed, n_init), as Algorithm.fit
 
-# Defaults keep 3,000 rows at k = 4-5 within 0.7-1.6 s on 2 cores (2.5 s on structureless uniform data).
+# The defaults keep 3,000 rows at k = 4-5 at 0.6-1.6 s on 2 cores (structureless uniform data: 1.6-2.5 s).
 DEFAULT_RESAMPLES = 50  # as Settings.stability_resamples
 DEFAULT_N_INIT = 10  # as Settings.n_init: fewer starts add the initialisation's own instability (0.93 -> 0.83)
 DEFAULT_SAMPLE = 3_000  # rows above which a fixed-seed sample is used; smaller samples read as less stable

@@ -29,6 +29,28 @@ def mall_csv() -> Path:
     return MALL
 
 
+def shared_file(name: str) -> Path:
+    """A file of ../shared/data; missing, it fails the run under CI=true instead of skipping."""
+    path = ROOT.parent / "shared" / "data" / name
+    if not path.is_file():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {name} is missing at {path}")
+        pytest.skip(f"{name} not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def skewed_csv() -> Path:
+    """../shared/data/skewed_customers.csv: 3,000 customers with the traps of a CRM export."""
+    return shared_file("skewed_customers.csv")
+
+
+@pytest.fixture(scope="session")
+def skewed_truth() -> pd.DataFrame:
+    """The planted segments of skewed_customers.csv (CustomerNo, planted_segment, corporate_outlier)."""
+    return pd.read_csv(shared_file("skewed_customers_truth.csv"))
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 3, 14, 9, 30, 0, tzinfo=timezone(timedelta(hours=1)))

@@ -1,4 +1,4 @@
-"""The gap statistic: R's maxSE rules on hand-worked vectors, and clusGap's answers on data with and without clusters."""
+"""The gap statistic: R's maxSE rules on hand-worked vectors, and clusGap's answers with and without clusters."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_references_fill_the_principal_component_box() -> None:
     X = np.column_stack([t, t]) + rng.normal(0, 0.5, size=(400, 2)) + (100, 50)
     (reference,) = reference_sets(X, 1, seed=5)
     assert reference.shape == X.shape
-    assert np.corrcoef(reference.T)[0, 1] > 0.99
+    assert np.corrcoef(reference.T)[0, 1] > 0.95
     _, _, vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
     data_pc, reference_pc = (X - X.mean(axis=0)) @ vt.T, (reference - X.mean(axis=0)) @ vt.T
     assert np.all(reference_pc.min(axis=0) >= data_pc.min(axis=0) - 1e-9)

@@ -31,11 +31,30 @@ def test_raw_income_and_spending(raw_run) -> None:
     assert metrics["k"] == 5 and metrics["scaling"] == "none"
     assert metrics["features"] == [INCOME, SCORE]
     assert round(metrics["silhouette"], 3) == 0.554
-    assert metrics["k_selection"]["method"] == "silhouette"
+    assert metrics["k_selection"]["method"] == "vote"
+    votes = metrics["k_selection"]["votes"]
+    assert set(votes) == {"silhouette", "davies_bouldin", "calinski_harabasz", "gap", "elbow"}
+    assert votes["silhouette"] == votes["davies_bouldin"] == votes["elbow"] == 5
     assert [c["k"] for c in metrics["k_selection"]["candidates"]] == list(range(2, 11))
     best = max(metrics["k_selection"]["candidates"], key=lambda c: c["silhouette"])
     assert best["k"] == 5
     assert metrics["k_selection"]["elbow_k"] in (4, 5, 6)
+    # not heavy-tailed: no transform, nothing clipped (the textbook answer stands)
+    assert [f["transform"] for f in metrics["preparation"]["features"]] == ["none", "none"]
+    assert metrics["preparation"]["extreme_customers"] == 0
+
+
+@pytest.mark.slow
+def test_every_mall_segment_is_highly_stable(raw_run) -> None:
+    stability = json.loads((raw_run.folder / "metrics.json").read_text())["stability"]
+    assert stability["method"] == "bootstrap" and stability["resamples"] == 50
+    assert set(stability["segments"]) == {"1", "2", "3", "4", "5"}
+    assert all(j >= 0.85 for j in stability["segments"].values()), stability["segments"]
+    assert set(stability["words"].values()) == {"highly stable"}
+    assert raw_run.model.verdict == "clear"
+    html = (raw_run.folder / "report.html").read_text(encoding="utf-8")
+    assert "Segments 1, 2, 3, 4 and 5 are highly stable" in html
+    assert html.count("Highly stable") == 5  # on every segment page
 
 
 @pytest.mark.slow
@@ -77,7 +96,7 @@ def test_default_features(mall_csv: Path, tmp_path: Path) -> None:
     assert "Gender" in model.profiles.categorical
     assert model.segmentation.k == 6  # the known answer: Age, income and score standardized
     assert abs(model.segmentation.silhouette - 0.428) <= 0.005
-    assert model.selection.method == "silhouette" and model.selection.silhouette_k == 6
+    assert model.selection.method == "vote" and model.selection.silhouette_k == 6
     html = (result.folder / "report.html").read_text(encoding="utf-8")
     assert f"k = {model.segmentation.k}" in html
     for segment in model.segments:

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -67,6 +68,9 @@ def _dirty_table(with_id: bool) -> pd.DataFrame:
     frame.loc[12, "Spending Score (1-100)"] = "inf"
     frame.loc[13] = [None] * len(frame.columns)
     frame.loc[14, "Age"] = "#DIV/0!"  # the example cleaning step: both engines run it from the one table
+    # a "not applicable" code in most rows: a learned value step and its yes/no column, on both engines
+    rng = np.random.default_rng(3)
+    frame["days_since_complaint"] = np.where(rng.random(len(frame)) < 0.7, -1, rng.integers(1, 500, len(frame)))
     return frame if with_id else frame.drop(columns=["CustomerID"])
 
 
@@ -95,10 +99,13 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
     assert log == (pandas_folder / "cleaning.csv").read_text()
     for expected in ("1,200", "not a number,abc", "infinite value,inf", "unified spelling", "labelled (missing)",
                      "every value in the row is missing", "exact copy of an earlier row",
-                     "a spreadsheet error value (a formula that failed),#DIV/0!"):
+                     "a spreadsheet error value (a formula that failed),#DIV/0!",
+                     "days_since_complaint,\"set to missing, kept as a yes/no column\""):
         assert expected in log
     quality = [json.loads((f / "manifest.json").read_text())["data_quality"] for f in (pandas_folder, spark_folder)]
     assert quality[0] == quality[1]
+    profiles = [pd.read_csv(f / "profiles.csv") for f in (pandas_folder, spark_folder)]
+    assert all("share: days_since_complaint is -1=yes" in p.columns for p in profiles)
     segments = [pd.read_csv(f / "segments.csv") for f in (pandas_folder, spark_folder)]
     key = "CustomerID" if with_id else "row"
     assert segments[1][key].tolist() == segments[0][key].tolist()
@@ -125,3 +132,29 @@ def test_spark_keeps_a_baseline_and_assigns_to_it(spark_available, invoke, mall_
     assert (assigned_folder / "segments.csv").read_bytes() == (base_folder / "segments.csv").read_bytes()
     manifest = json.loads((assigned_folder / "manifest.json").read_text())
     assert manifest["baseline"]["assign_only"] is True
+
+
+def test_spark_treats_skewed_customers_as_the_pandas_engine(spark_available, invoke, skewed_csv: Path) -> None:
+    """The shared transform and clip decisions from Spark's statistics: the same log transforms, clip bounds, extreme
+    customers and k as the pandas engine, and the same segments."""
+    from sklearn.metrics import adjusted_rand_score
+
+    runs = {engine: invoke("run", str(skewed_csv), "-q", "--format", "none", "--engine", engine, "--name", engine)
+            for engine in ("pandas", "spark")}
+    assert all(r.exit_code == 0 for r in runs.values()), runs["spark"].stderr
+    folders = [Path(runs[e].stdout.strip()) for e in ("pandas", "spark")]
+    metrics = [json.loads((Path.cwd() / f / "metrics.json").read_text()) for f in folders]
+    prepared = [m["preparation"] for m in metrics]
+    assert prepared[0]["extreme_customers"] == prepared[1]["extreme_customers"] == 30
+    for a, b in zip(prepared[0]["features"], prepared[1]["features"], strict=True):
+        assert (a["feature"], a["transform"], a["extreme"]) == (b["feature"], b["transform"], b["extreme"])
+        for bound in ("clip_low", "clip_high"):
+            assert (a[bound] is None) == (b[bound] is None)
+            if a[bound] is not None:
+                assert abs(a[bound] - b[bound]) <= 1e-6 * abs(a[bound])
+        assert abs(a["skewness"] - b["skewness"]) <= 1e-3 * abs(a["skewness"])
+    assert metrics[0]["k"] == metrics[1]["k"] == 4
+    assert set(metrics[1]["stability"]["segments"]) == {"1", "2", "3", "4"}
+    segments = [pd.read_csv(Path.cwd() / f / "segments.csv") for f in folders]
+    assert segments[0]["CustomerNo"].tolist() == segments[1]["CustomerNo"].tolist()
+    assert adjusted_rand_score(segments[0]["segment"], segments[1]["segment"]) >= 0.95

@@ -38,6 +38,13 @@ def _values(data: ExplorationData, column: str) -> np.ndarray:
     return data.frame[column].dropna().to_numpy(dtype=float)
 
 
+def heavy_tailed(values: np.ndarray) -> bool:
+    """Drawn on a log axis: positive values with a long right tail (the rule the clustering's log transform uses)."""
+    from ..prepare import SKEW_LIMIT, feature_stats
+
+    return len(values) > 2 and float(values.min()) > 0 and feature_stats("", values).skew > SKEW_LIMIT
+
+
 # ----------------------------------------------------------------------------- distributions
 def distributions(data: ExplorationData) -> Figure:
     """Histogram of every numeric column (share of customers), with a kernel density curve."""
@@ -49,12 +56,15 @@ def distributions(data: ExplorationData) -> Figure:
         values = _values(data, column)
         shown = values[sample_positions(len(values), DISTRIBUTION_SAMPLE, data.seed)]
         curve = len(np.unique(shown)) > 2
+        log = heavy_tailed(shown)
         sns.histplot(x=shown, bins=int(np.clip(np.sqrt(len(values)), 8, 40)), stat="percent", kde=curve,
-                     kde_kws={"cut": 0}, color=PALETTE[0], alpha=0.55, edgecolor="white", linewidth=0.4, ax=ax)
+                     kde_kws={"cut": 0}, color=PALETTE[0], alpha=0.55, edgecolor="white", linewidth=0.4, ax=ax,
+                     log_scale=log)
         for line in ax.get_lines():
             line.set(color=PALETTE[3], linewidth=1.3)
-        compact_ticks(ax.xaxis, integer=bool(np.all(np.mod(shown, 1) == 0)))
-        ax.set_title(short(column), fontsize=8.5)
+        if not log:
+            compact_ticks(ax.xaxis, integer=bool(np.all(np.mod(shown, 1) == 0)))
+        ax.set_title(short(column) + (" (log scale)" if log else ""), fontsize=8.5)
         ax.set_xlabel("")
         ax.set_ylabel("% of customers")
     return fig
@@ -62,8 +72,10 @@ def distributions(data: ExplorationData) -> Figure:
 
 def distributions_alt(data: ExplorationData) -> str:
     rows = len(data.frame)
+    logs = [c for c in data.numeric if heavy_tailed(_values(data, c))]
+    note = f"; {', '.join(logs)} on a log scale (long right tails)" if logs else ""
     return ("Histograms with density curves of " + ", ".join(data.numeric) + ", one panel per column"
-            + sampled_note(min(rows, DISTRIBUTION_SAMPLE), rows) + ".")
+            + sampled_note(min(rows, DISTRIBUTION_SAMPLE), rows) + note + ".")
 
 
 # ----------------------------------------------------------------------------- categories

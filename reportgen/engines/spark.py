@@ -453,9 +453,9 @@ class SparkEngine:
                                  *[F.skewness(_col(f)).alias(f"sk{i}") for i, f in enumerate(usable)]).collect()[0]
         quantiles = self.cleaned.approxQuantile(usable, list(QUANTILES), 0.0)
         plans = [plan_treatment(FeatureStats(name=f, low=_f(first[f"lo{i}"]), skew=_f(first[f"sk{i}"]),
-                                             quantiles=tuple(float(q) for q in quantiles[i])),  # type: ignore[arg-type]
+                                             quantiles=(q[0], q[1], q[2], q[3])),
                                 transform=settings.transform, outliers=settings.outliers)
-                 for i, f in enumerate(usable)]
+                 for i, (f, q) in enumerate(zip(usable, [[float(v) for v in qs] for qs in quantiles], strict=True))]
         plain = Scaler(scaling, (0.0,) * len(usable), (1.0,) * len(usable), tuple(p.transform for p in plans))
         transformed = _treated(usable, plain)
         far_low = [t < p.fences[0] for t, p in zip(transformed, plans, strict=True)]
