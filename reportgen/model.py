@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -259,6 +259,8 @@ class SegmentProfile:
     z: Mapping[str, float]  # (segment mean - overall mean) / overall std
     levels: Mapping[str, Level]
     categories: Mapping[str, Mapping[str, float]]  # column -> value -> share within the segment
+    # the value the report quotes: the median of a feature clustered on a log scale (Profiles.logged), else the mean
+    typical: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,9 @@ class Profiles:
     overall_std: Mapping[str, float]
     overall_categories: Mapping[str, Mapping[str, float]]
     total: int
+    # features clustered on log(1 + x): their z and levels are on that scale, and the report quotes medians
+    logged: tuple[str, ...] = ()
+    overall_typical: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,9 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     if drawing is not None:
         drawing.submit("choosing-k", selection)
     with clock.stage("profiles", "Profiling and naming the segments"):
-        profiles = engine.profile(cleaned, segmentation)
+        logged = tuple(f for f, t in zip(matrix.names, matrix.scaler.transforms or ("",) * len(matrix.names),
+                                         strict=True) if t == "log")
+        profiles = engine.profile(cleaned, segmentation, logged)
         summary = engine.summarise(cleaned)
         kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
         personas = recommend(profiles, plan.rules, names=kept)

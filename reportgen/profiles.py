@@ -39,17 +39,28 @@ def build_profiles(*, numbers: Sequence[int], sizes: Sequence[int], total: int, 
                    means: Mapping[int, Mapping[str, float]], medians: Mapping[int, Mapping[str, float]],
                    overall_mean: Mapping[str, float], overall_std: Mapping[str, float],
                    overall_median: Mapping[str, float],
-                   category_counts: Mapping[str, Mapping[int, Mapping[str, int]]]) -> Profiles:
-    """Profiles from per-segment means and medians, overall statistics and per-segment category counts."""
+                   category_counts: Mapping[str, Mapping[int, Mapping[str, int]]],
+                   logged: Sequence[str] = (), log_means: Mapping[int, Mapping[str, float]] | None = None,
+                   log_overall: Mapping[str, tuple[float, float]] | None = None) -> Profiles:
+    """Profiles from per-segment means and medians, overall statistics and per-segment category counts.
+
+    ``logged`` features were clustered on log(1 + x): their z (and so their level, high or low) compares the
+    segment's mean of log(1 + x) (``log_means``) with the overall mean and standard deviation of log(1 + x)
+    (``log_overall``), as the clustering saw them, and the report quotes their medians: the mean of a heavy-tailed
+    column is mostly its few biggest values."""
     segments = []
     for number, size in zip(numbers, sizes, strict=True):
         m = {c: means.get(number, {}).get(c, NAN) for c in numeric}
+        med = {c: medians.get(number, {}).get(c, NAN) for c in numeric}
         z = {c: (m[c] - overall_mean[c]) / overall_std[c] if overall_std[c] > 0 else 0.0 for c in numeric}
+        for c in logged:
+            mean, std = (log_overall or {})[c]
+            z[c] = ((log_means or {}).get(number, {}).get(c, NAN) - mean) / std if std > 0 else 0.0
         segments.append(SegmentProfile(
-            segment=number, size=size, share=size / total if total else 0.0, means=m,
-            medians={c: medians.get(number, {}).get(c, NAN) for c in numeric}, z=z,
+            segment=number, size=size, share=size / total if total else 0.0, means=m, medians=med, z=z,
             levels={c: level_of(z[c]) for c in numeric},
             categories={c: shares(category_counts[c].get(number, {})) for c in categorical},
+            typical={c: med[c] if c in logged else m[c] for c in numeric},
         ))
     overall_counts: dict[str, dict[str, int]] = {}
     for column in categorical:
@@ -61,12 +72,14 @@ def build_profiles(*, numbers: Sequence[int], sizes: Sequence[int], total: int, 
     return Profiles(
         segments=tuple(segments), features=tuple(features), numeric=tuple(numeric), categorical=tuple(categorical),
         overall_means=dict(overall_mean), overall_medians=dict(overall_median), overall_std=dict(overall_std),
-        overall_categories={c: shares(overall_counts[c]) for c in categorical}, total=total,
+        overall_categories={c: shares(overall_counts[c]) for c in categorical}, total=total, logged=tuple(logged),
+        overall_typical={c: overall_median[c] if c in logged else overall_mean[c] for c in numeric},
     )
 
 
-def profile(cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
-    """Profile every segment against the whole cleaned table (numeric and categorical columns)."""
+def profile(cleaned: CleanResult, segmentation: Segmentation, logged: Sequence[str] = ()) -> Profiles:
+    """Profile every segment against the whole cleaned table (numeric and categorical columns); ``logged``: the
+    features clustered on log(1 + x) (see :func:`build_profiles`)."""
     frame = cleaned.frame
     numeric = list(cleaned.numeric)
     seg = pd.Series(segmentation.labels, index=frame.index, name="segment")
@@ -85,7 +98,10 @@ def profile(cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
         overall_mean={c: float(values[c].mean()) for c in numeric},
         overall_std={c: float(values[c].std(ddof=0)) for c in numeric},
         overall_median={c: float(values[c].median()) for c in numeric},
-        category_counts=counts)
+        category_counts=counts, logged=logged,
+        log_means={int(n): {c: float(v) for c, v in row.items()}
+                   for n, row in np.log1p(values[list(logged)]).groupby(seg).mean().iterrows()},
+        log_overall={c: (float(np.log1p(values[c]).mean()), float(np.log1p(values[c]).std(ddof=0))) for c in logged})
 
 
 def summary_row(name: str, *, feature: bool, count: int, missing: int, mean: float, std: float, low: float,

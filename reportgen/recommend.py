@@ -230,20 +230,38 @@ def unique_names(profiles: Profiles, rules: Rules) -> dict[int, str]:
     return {number: f"{name} #{number}" if counts[name] > 1 else name for number, name in names.items()}
 
 
+def typical(seg: SegmentProfile, profiles: Profiles, column: str) -> tuple[str, str]:
+    """The segment's and all customers' quoted value of ``column``: medians for a feature clustered on a log scale
+    (a few big values make its mean), means otherwise."""
+    if column in profiles.logged:
+        return format_value(seg.medians[column], column), format_value(profiles.overall_medians[column], column)
+    return format_value(seg.means[column], column), format_value(profiles.overall_means[column], column)
+
+
 def _traits(seg: SegmentProfile, profiles: Profiles, columns: tuple[str, ...]) -> list[str]:
-    """``"a higher annual income (89 k$ vs 60 k$ overall)"`` for every column where the segment stands out."""
+    """``"a higher annual income (89 k$ vs 60 k$ overall)"`` for every column where the segment stands out
+    (``"median 900 vs 600 overall"`` for a heavy-tailed feature)."""
     ordered = sorted(columns, key=lambda c: -abs(seg.z[c]))
-    return [f"a {'higher' if seg.z[c] > 0 else 'lower'} {label_of(c)} ({format_value(seg.means[c], c)} vs "
-            f"{format_value(profiles.overall_means[c], c)} overall)"
-            for c in ordered if seg.levels[c] != "average"]
+    phrases = []
+    for c in (c for c in ordered if seg.levels[c] != "average"):
+        value, overall = typical(seg, profiles, c)
+        median = "median " if c in profiles.logged else ""
+        phrases.append(f"a {'higher' if seg.z[c] > 0 else 'lower'} {label_of(c)} ({median}{value} vs {overall} "
+                       "overall)")
+    return phrases
 
 
 def highlights(seg: SegmentProfile, profiles: Profiles) -> tuple[str, ...]:
-    """Short trait phrases for tables, features first: ``"annual income 87 k$ (avg 61 k$)"``."""
+    """Short trait phrases for tables, features first: ``"annual income 87 k$ (avg 61 k$)"``, or
+    ``"annual spend median 900 (all 600)"`` for a heavy-tailed feature."""
     ordered = sorted(profiles.features, key=lambda c: -abs(seg.z[c]))
     ordered += sorted((c for c in profiles.numeric if c not in profiles.features), key=lambda c: -abs(seg.z[c]))
-    return tuple(f"{label_of(c)} {format_value(seg.means[c], c)} (avg {format_value(profiles.overall_means[c], c)})"
-                 for c in ordered if seg.levels[c] != "average")
+    phrases = []
+    for c in (c for c in ordered if seg.levels[c] != "average"):
+        value, overall = typical(seg, profiles, c)
+        phrases.append(f"{label_of(c)} median {value} (all {overall})" if c in profiles.logged
+                       else f"{label_of(c)} {value} (avg {overall})")
+    return tuple(phrases)
 
 
 def _join(items: list[str]) -> str:
@@ -294,7 +312,7 @@ def write_persona(seg: SegmentProfile, name: str, profiles: Profiles, rules: Rul
         "traits": ("Compared with all customers they have " + _join(traits) + ".") if traits
         else "They sit close to the average customer on every feature.",
         "context": _context(seg, profiles),
-        **{key: format_value(seg.means[column], column) for key, column in columns.items()},
+        **{key: typical(seg, profiles, column)[0] for key, column in columns.items()},
     }
     text = " ".join(rule.persona.format_map(values).split())
     recommendations = tuple(

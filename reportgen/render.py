@@ -100,8 +100,12 @@ def make_filters(locale: str) -> dict[str, Callable[..., str]]:
         decimal, thousands = SEPARATORS.get(locale, SEPARATORS["en"])
         return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
 
+    def breakable(text: str) -> str:
+        """A column name that may wrap after ``_`` (``days_since_last_order`` in a narrow table header)."""
+        return str(text).replace("_", "_\u200b")
+
     return {"num": num, "count": count, "pct": pct, "signed": signed, "datauri": datauri, "date": date,
-            "short": short, "css_string": css_string, "amount": amount}
+            "short": short, "css_string": css_string, "amount": amount, "breakable": breakable}
 
 
 def make_environment(templates: Path | None = None, *, locale: str = "en"):

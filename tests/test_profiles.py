@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from reportgen.clean import clean
@@ -36,3 +38,27 @@ def test_summary_statistics(mall_csv) -> None:
     stats = {row.name: row for row in summary_statistics(cleaned)}
     assert stats["Age"].min == 18 and stats["Age"].max == 70 and stats["Age"].count == 200
     assert stats[INCOME].median == 61.5
+
+
+def test_a_feature_clustered_on_a_log_scale_is_profiled_on_it() -> None:
+    """Ten big spenders make the mean of a heavy-tailed column: on the raw scale the regular customers look
+    average; on the log scale (as the clustering saw them) they stand out, and the report quotes medians."""
+    from reportgen.recommend import highlights
+
+    rng = np.random.default_rng(2)
+    spend = np.concatenate([rng.lognormal(np.log(100), 0.2, 150), rng.lognormal(np.log(900), 0.2, 140),
+                            np.full(10, 200_000.0)])
+    rows = "\n".join(f"{i},{v:.2f},{i % 7}" for i, v in enumerate(spend, start=1))
+    cleaned = clean(read_dataset(f"id,annual_spend,other\n{rows}\n".encode()), features=("annual_spend",))
+    seg = fit_segments(build_features(cleaned, scale="standard", transform="none", outliers="keep"), 2)
+    labels = np.where(spend > 400, 2, 1)  # 1: the small spenders, 2: the regulars and the ten big ones
+    seg = replace(seg, labels=labels, sizes=(150, 150))
+    raw = profile(cleaned, seg)
+    logged = profile(cleaned, seg, ("annual_spend",))
+    assert raw.segments[0].levels["annual_spend"] == "average"  # the big ten inflate the overall mean and std
+    assert logged.segments[0].levels["annual_spend"] == "low" and logged.segments[1].levels["annual_spend"] == "high"
+    assert logged.logged == ("annual_spend",)
+    assert logged.segments[1].typical["annual_spend"] == logged.segments[1].medians["annual_spend"]
+    assert logged.overall_typical["annual_spend"] == logged.overall_medians["annual_spend"]
+    assert raw.segments[1].typical["annual_spend"] == raw.segments[1].means["annual_spend"]
+    assert highlights(logged.segments[1], logged)[0].startswith("annual spend median ")

@@ -66,11 +66,11 @@ def _dirty_table(with_id: bool) -> pd.DataFrame:
     frame.loc[9, "Annual Income (k$)"] = "abc"
     frame.loc[11, "Gender"] = "n/a"
     frame.loc[12, "Spending Score (1-100)"] = "inf"
-    frame.loc[13] = [None] * len(frame.columns)
-    frame.loc[14, "Age"] = "#DIV/0!"  # the example cleaning step: both engines run it from the one table
     # a "not applicable" code in most rows: a learned value step and its yes/no column, on both engines
     rng = np.random.default_rng(3)
     frame["days_since_complaint"] = np.where(rng.random(len(frame)) < 0.7, -1, rng.integers(1, 500, len(frame)))
+    frame.loc[13] = [None] * len(frame.columns)
+    frame.loc[14, "Age"] = "#DIV/0!"  # the example cleaning step: both engines run it from the one table
     return frame if with_id else frame.drop(columns=["CustomerID"])
 
 

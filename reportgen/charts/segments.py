@@ -252,9 +252,10 @@ def profile_heatmap(data: SegmentData) -> Figure:
     image = ax.imshow(np.clip(z, -2, 2), cmap="RdBu_r", norm=TwoSlopeNorm(0, -2, 2), aspect="auto")
     for i, seg in enumerate(profiles.segments):
         for j, column in enumerate(columns):
-            ax.text(j, i, format_value(seg.means[column], column), ha="center", va="center", fontsize=7.5,
-                    color="white" if abs(z[i, j]) > 1.2 else INK)
-    ax.set_xticks(range(len(columns)), [wrap(c) for c in columns], fontsize=7.5)
+            ax.text(j, i, format_value(seg.typical.get(column, seg.means[column]), column), ha="center",
+                    va="center", fontsize=7.5, color="white" if abs(z[i, j]) > 1.2 else INK)
+    ax.set_xticks(range(len(columns)), [wrap(c + (" (median)" if c in profiles.logged else "")) for c in columns],
+                  fontsize=7.5)
     ax.set_yticks(range(len(rows)), rows, fontsize=7.5)
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
@@ -272,8 +273,10 @@ def profile_heatmap(data: SegmentData) -> Figure:
 
 
 def profile_heatmap_alt(data: SegmentData) -> str:
+    logged = data.profiles.logged
+    medians = f" (the median for {', '.join(logged)}, clustered on a log scale)" if logged else ""
     return ("Heatmap of the segments (rows) against " + ", ".join(data.profiles.numeric) + " (columns); each cell "
-            "shows the segment's mean, coloured red above and blue below the average customer.")
+            f"shows the segment's mean{medians}, coloured red above and blue below the average customer.")
 
 
 def sizes(data: SegmentData) -> Figure:

@@ -50,7 +50,8 @@ class Engine(Protocol):
 
     def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation: ...
 
-    def profile(self, cleaned: CleanResult, segmentation: Segmentation) -> Profiles: ...
+    def profile(self, cleaned: CleanResult, segmentation: Segmentation, logged: tuple[str, ...] = ()
+                ) -> Profiles: ...
 
     def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]: ...
 
@@ -109,10 +110,11 @@ class PandasEngine:
         return assign(matrix, baseline.centroids, baseline.numbers, seed=settings.seed, n_init=settings.n_init,
                       silhouette_sample=settings.silhouette_sample, algorithm=ALGORITHMS[settings.algorithm])
 
-    def profile(self, cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
+    def profile(self, cleaned: CleanResult, segmentation: Segmentation, logged: tuple[str, ...] = ()
+                ) -> Profiles:
         from ..profiles import profile
 
-        return profile(cleaned, segmentation)
+        return profile(cleaned, segmentation, logged)
 
     def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]:
         from ..profiles import summary_statistics

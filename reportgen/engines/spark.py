@@ -87,10 +87,12 @@ DRIVER_SAMPLE = 20_000  # rows pulled to the driver: the first ones for the role
 ROW = "__reportgen_row"
 SEGMENT = "__reportgen_segment"
 SPARK_ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
-NOTE = ("Spark MLlib KMeans with k-means|| initialisation; silhouettes from Spark's ClusteringEvaluator, which uses "
-        "squared Euclidean distances.")
+SPARK_INITS = 3  # Spark's KMeans starts once; the best of this many starts (seeds seed, seed + 1, ...) per k
+NOTE = (f"Spark MLlib KMeans with k-means|| initialisation, the best of {SPARK_INITS} starts per k; silhouettes from "
+        "Spark's ClusteringEvaluator, which uses squared Euclidean distances.")
 MAX_ITER, TOL = 50, 1e-6
-DESCRIPTION = ("K-means (Spark MLlib, k-means|| initialisation, at most 50 iterations, random seed {seed})")
+DESCRIPTION = (f"K-means (Spark MLlib, k-means|| initialisation, the best of {SPARK_INITS} starts, at most 50 "
+               "iterations, random seeds {seed} and up)")
 
 
 def session(master: str) -> Any:
@@ -495,10 +497,13 @@ class SparkEngine:
                                          metricName="silhouette").evaluate(predictions))
 
     def _kmeans(self, k: int, seed: int) -> Any:
+        """The lowest-cost of :data:`SPARK_INITS` starts (one start can settle in a poor local optimum, e.g. a
+        segment of a few extreme customers, where scikit-learn's ``n_init`` would not)."""
         from pyspark.ml.clustering import KMeans
 
-        model = KMeans(k=k, seed=seed, initMode="k-means||", featuresCol="features", maxIter=MAX_ITER,
-                       tol=TOL).fit(self.vectors)
+        models = [KMeans(k=k, seed=seed + i, initMode="k-means||", featuresCol="features", maxIter=MAX_ITER,
+                         tol=TOL).fit(self.vectors) for i in range(SPARK_INITS)]
+        model = min(models, key=lambda m: float(m.summary.trainingCost))
         self.models[k] = model
         return model
 
@@ -520,7 +525,8 @@ class SparkEngine:
         # the gap statistic on the driver's sample, with scikit-learn's K-means (its references are small data)
         gap = sweep_gap(matrix.X, range(low, high + 1), seed=settings.seed, algorithm=ALGORITHMS["kmeans"])
         candidates, gap_one = with_gap(candidates, gap)
-        return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=1, silhouette_sample_size=None,
+        return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=SPARK_INITS,
+                        silhouette_sample_size=None,
                         note=NOTE, min_share=settings.min_share, gap_one=gap_one, gap_references=gap.references)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
@@ -536,7 +542,8 @@ class SparkEngine:
         if silhouette is None:
             silhouette = self._silhouette(model.transform(self.vectors), "prediction")
         seg = segmentation_of(matrix, numbers[nearest(matrix.X, raw_centers)], raw_centers[order], seed=settings.seed,
-                              n_init=1, silhouette_sample=settings.silhouette_sample, sizes=sizes[order].tolist(),
+                              n_init=SPARK_INITS, silhouette_sample=settings.silhouette_sample,
+                              sizes=sizes[order].tolist(),
                               inertia=float(model.summary.trainingCost), scores={"silhouette": silhouette},
                               description=DESCRIPTION.format(seed=settings.seed))
         return replace(seg, silhouette_sample_size=None)  # the silhouette is Spark's, over every customer
@@ -581,7 +588,8 @@ class SparkEngine:
         return replace(seg, silhouette_sample_size=None)
 
     # -- profile
-    def profile(self, cleaned: CleanResult, segmentation: Segmentation) -> Profiles:
+    def profile(self, cleaned: CleanResult, segmentation: Segmentation, logged: tuple[str, ...] = ()
+                ) -> Profiles:
         from pyspark.sql import functions as F
 
         self.progress("Profiling the segments on Spark")
@@ -590,10 +598,14 @@ class SparkEngine:
         overall = predictions.agg(*[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
                                   *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
                                   *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}")
-                                    for i, c in enumerate(numeric)]).collect()[0]
+                                    for i, c in enumerate(numeric)],
+                                  *[F.avg(F.log1p(_col(c))).alias(f"lmean{i}") for i, c in enumerate(logged)],
+                                  *[F.stddev_pop(F.log1p(_col(c))).alias(f"lstd{i}") for i, c in enumerate(logged)]
+                                  ).collect()[0]
         grouped = predictions.groupBy(SEGMENT).agg(
             *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-            *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)]).collect()
+            *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)],
+            *[F.avg(F.log1p(_col(c))).alias(f"lmean{i}") for i, c in enumerate(logged)]).collect()
         counts: dict[str, dict[int, dict[str, int]]] = {}
         for column in cleaned.categorical:
             per: dict[int, dict[str, int]] = {}
@@ -608,7 +620,9 @@ class SparkEngine:
             overall_mean={c: _f(overall[f"mean{i}"]) for i, c in enumerate(numeric)},
             overall_std={c: _f(overall[f"std{i}"]) for i, c in enumerate(numeric)},
             overall_median={c: _f(overall[f"median{i}"]) for i, c in enumerate(numeric)},
-            category_counts=counts)
+            category_counts=counts, logged=logged,
+            log_means={int(r[SEGMENT]): {c: _f(r[f"lmean{i}"]) for i, c in enumerate(logged)} for r in grouped},
+            log_overall={c: (_f(overall[f"lmean{i}"]), _f(overall[f"lstd{i}"])) for i, c in enumerate(logged)})
 
     def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]:
         from pyspark.sql import functions as F
