@@ -277,7 +277,7 @@ CLEANING_STEPS: tuple[CleaningStep, ...] = (
     CleaningStep("not_a_number", ("numeric",), "set to missing", "not a number", check=_check_not_a_number),
     CleaningStep("infinite", ("numeric",), "set to missing", "infinite value", check=_check_infinite),
     CleaningStep("sentinel", ("numeric",), "set to missing, kept as a yes/no column",
-                 "a code that stands for 'not applicable' (the column '<name> is <code>' keeps where it stood)",
+                 "a code that stands for 'not applicable': a yes/no column '<column> is <code>' keeps where it stood",
                  check=_check_sentinel, learn=learn_sentinel, indicator=sentinel_indicator),
     CleaningStep("impossible_value", ("numeric",), "set to missing", _impossible_reason, check=_check_impossible),
     CleaningStep("spelling", ("categorical",), "unified spelling",
@@ -513,7 +513,8 @@ def finish(frame: pd.DataFrame, account: Account, columns: Sequence[ColumnInfo],
            usable: Sequence[str], unusable: Mapping[str, str], *, rows_in: int, rows_out: int,
            missing: MissingPolicy, indicators: Sequence[str] = ()) -> CleanResult:
     """The CleanResult both engines return (``frame``: every cleaned row, or the Spark engine's sample)."""
-    excluded = tuple((info.name, unusable.get(info.name) or ROLE_NOTES[info.role])
+    excluded = tuple((info.name, unusable.get(info.name) or (f"numeric: {info.why}" if info.role == "numeric"
+                                                             and not info.feature else ROLE_NOTES[info.role]))
                      for info in columns if info.name not in usable)
     account_ = CleaningAccount(rows_in=rows_in, rows_out=rows_out, missing_policy=missing,
                                steps=tuple(account.steps), excluded_columns=excluded)

@@ -88,7 +88,9 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
     spark.conf.set("spark.sql.files.openCostInBytes", "0")
     try:
         assert spark.read.csv(str(path), header=True).rdd.getNumPartitions() >= 3
-        runs = {engine: invoke("run", str(path), "-q", "--format", "none", "--engine", engine, "--name", engine)
+        # k fixed: this test is about cleaning and row numbers (the k choice on Spark: the Mall and skewed tests)
+        runs = {engine: invoke("run", str(path), "-q", "--format", "none", "--engine", engine, "--name", engine,
+                               "--k", "5")
                 for engine in ("pandas", "spark")}
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
