@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MALL = ROOT.parent / "shared" / "data" / "Mall_Customers.csv"
 FEATURES = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
-STAGES = ("load", "clean", "k_sweep", "final_fit", "profiles", "charts", "pdf_setup", "html", "pdf", "files")
+STAGES = ("load", "clean", "k_sweep", "final_fit", "stability", "profiles", "charts", "pdf_setup", "html", "pdf",
+          "files")
 
 
 def _helpers(pid: int) -> list[int]:

@@ -24,7 +24,7 @@ from .compare import compare_runs, stable_numbers
 from .engines import Engine, open_engine
 from .errors import InputError
 from .model import Analysis, ExplorationData, RunResult, SegmentStatus
-from .prepare import choose_features
+from .prepare import choose_features, logged_features
 from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
@@ -175,9 +175,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     if drawing is not None:
         drawing.submit("choosing-k", selection)
     with clock.stage("profiles", "Profiling and naming the segments"):
-        logged = tuple(f for f, t in zip(matrix.names, matrix.scaler.transforms or ("",) * len(matrix.names),
-                                         strict=True) if t == "log")
-        profiles = engine.profile(cleaned, segmentation, logged)
+        profiles = engine.profile(cleaned, segmentation, logged_features(matrix))
         summary = engine.summarise(cleaned)
         kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
         personas = recommend(profiles, plan.rules, names=kept)

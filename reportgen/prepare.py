@@ -259,6 +259,12 @@ def fit_treated_scaler(X: np.ndarray, names: Sequence[str], *, scale: Scaling, t
     return scaler, records, int(np.count_nonzero(far.any(axis=1)))
 
 
+def logged_features(matrix: FeatureMatrix) -> tuple[str, ...]:
+    """The features ``matrix`` clusters on log(1 + x)."""
+    transforms = matrix.scaler.transforms or ("",) * len(matrix.names)
+    return tuple(name for name, t in zip(matrix.names, transforms, strict=True) if t == "log")
+
+
 def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler: Scaler | None = None,
                    transform: TransformPolicy = "auto", outliers: OutlierPolicy = "clip") -> FeatureMatrix:
     """The feature matrix of the cleaned rows in the clustering space. Pass ``scaler`` to reuse a baseline's."""

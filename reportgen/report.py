@@ -45,10 +45,10 @@ def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: 
     if stability is not None and stability.segments:
         mean = sum(stability.segments.values()) / len(stability.segments)
         worst = min(stability.segments, key=lambda n: stability.segments[n])
-        if mean < 0.6:
+        if verdict_word(mean) == "unstable":
             reasons.append((0, f"the segments do not reproduce when the clustering is redone on resampled "
                                f"customers (mean stability {mean:.2f})"))
-        elif stability.segments[worst] < 0.75:
+        elif verdict_word(stability.segments[worst]) in ("doubtful", "unstable"):
             reasons.append((1, f"segment {worst} does not reproduce reliably on resampled customers (stability "
                                f"{stability.segments[worst]:.2f})"))
     if smallest is not None and smallest[1] < SMALL_SEGMENT:
@@ -93,9 +93,9 @@ def reproduce_command(settings: Settings, source_name: str, features: tuple[str,
               "--seed", str(settings.seed), "--missing", settings.missing]
     defaults = Settings()
     for key in ("max_drop", "transform", "outliers", "min_share", "stability_resamples"):
-        if getattr(settings, key) != getattr(defaults, key):
-            parts += [f"--{key.replace('_', '-')}", f"{getattr(settings, key):g}" if isinstance(
-                getattr(settings, key), float) else str(getattr(settings, key))]
+        value = getattr(settings, key)
+        if value != getattr(defaults, key):
+            parts += [f"--{key.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
     if settings.algorithm != "kmeans":
         parts += ["--algorithm", settings.algorithm]
     if settings.engine != "pandas":

@@ -270,3 +270,22 @@ def test_text_value_in_a_small_number_column_is_reported(invoke, tmp_path: Path)
     # dropping that row would drop 1 of 6 customers (17%, over --max-drop 5%): its income is imputed instead
     assert any(line.startswith("2,Income,imputed median,") and "would drop 16.7% of the customers" in line
                for line in log)
+
+
+def test_issue_12_options_from_flags_and_config(invoke, blobs_csv: Path, tmp_path: Path) -> None:
+    bad = invoke("run", str(blobs_csv), "--min-share", "0.9", "-q")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().splitlines() == [
+        "Error: --min-share '0.9' is not valid: expected a share between 0 and 0.5, e.g. 0.05 or 5%. Fix the value "
+        "or leave it out to use the default."]
+    assert invoke("run", str(blobs_csv), "--max-drop", "abc", "-q").exit_code == 2
+    (tmp_path / "reportgen.toml").write_text('[run]\nmax_drop = "10%"\ntransform = "none"\noutliers = "keep"\n'
+                                            'min_share = 0.05\nstability_resamples = 0\n')
+    result = invoke("run", str(blobs_csv), "-q", "--format", "none", "--transform", "auto")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((tmp_path / result.stdout.strip() / "manifest.json").read_text())
+    assert {k: manifest["settings"][k] for k in ("max_drop", "transform", "outliers", "min_share",
+                                                 "stability_resamples")} == {
+        "max_drop": 0.1, "transform": "auto", "outliers": "keep", "min_share": 0.05, "stability_resamples": 0}
+    assert manifest["stability"] is None
+    assert "--max-drop 0.1 --outliers keep --min-share 0.05 --stability-resamples 0" in manifest["reproduce"]

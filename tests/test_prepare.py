@@ -59,3 +59,51 @@ def test_feature_matrix_keeps_row_numbers(mall_csv) -> None:
     assert fm.X.shape == (200, 2) and fm.names == (INCOME, SCORE)
     assert fm.rows[0] == 1 and fm.rows[-1] == 200
     assert fm.X[0].tolist() == [15.0, 39.0]
+
+
+def _stats(values):
+    from reportgen.prepare import feature_stats
+
+    return feature_stats("x", np.asarray(values, dtype=float))
+
+
+def test_heavy_tailed_positive_features_are_logged_others_not() -> None:
+    from reportgen.prepare import plan_treatment
+
+    rng = np.random.default_rng(0)
+    money = rng.lognormal(6, 1.0, 2000)
+    assert plan_treatment(_stats(money), transform="auto", outliers="clip").transform == "log"
+    assert plan_treatment(_stats(money), transform="none", outliers="clip").transform == ""
+    balance = np.concatenate([money, -rng.gamma(2, 100, 400)])  # overdrafts: negative values, left as they are
+    plan = plan_treatment(_stats(balance), transform="auto", outliers="clip")
+    assert plan.transform == "" and "negative" in plan.why
+    normal = rng.normal(50, 10, 2000)
+    assert plan_treatment(_stats(normal), transform="auto", outliers="clip").transform == ""
+
+
+def test_far_out_values_are_clipped_for_the_clustering_only() -> None:
+    from reportgen.prepare import apply_scaler, fit_treated_scaler
+
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(50, 5, 1000), rng.normal(0, 1, 1000)])
+    X[:10, 0] = 500.0  # ten far-out values, on the high side only
+    scaler, records, extreme = fit_treated_scaler(X, ("a", "b"), scale="standard", transform="auto",
+                                                  outliers="clip")
+    assert extreme == 10 and records[0].extreme == 10 and records[1].extreme == 0
+    assert scaler.clip_low[0] is None and scaler.clip_high[0] is not None  # only the side with far-out values
+    assert scaler.clip_high[0] < 500 and records[0].clipped >= 10
+    assert scaler.clip_low[1] is None and scaler.clip_high[1] is None
+    scaled = apply_scaler(X, scaler)
+    assert scaled[:10, 0].max() == scaled[:, 0].max()  # the extreme customers sit at the bound, not beyond
+    kept, _, _ = fit_treated_scaler(X, ("a", "b"), scale="standard", transform="auto", outliers="keep")
+    assert kept.clip_low == () and kept.clip_high == ()
+
+
+def test_the_treatment_round_trips_in_the_features_units() -> None:
+    from reportgen.prepare import apply_scaler, fit_treated_scaler, unscale
+
+    rng = np.random.default_rng(2)
+    X = np.column_stack([rng.lognormal(5, 0.8, 500), rng.normal(10, 2, 500)])
+    scaler, _, _ = fit_treated_scaler(X, ("spend", "age"), scale="standard", transform="auto", outliers="keep")
+    assert scaler.transforms == ("log", "")
+    np.testing.assert_allclose(unscale(apply_scaler(X, scaler), scaler), X, rtol=1e-9)

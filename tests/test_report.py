@@ -272,3 +272,29 @@ def test_charts_are_opaque_rgb_pngs(mall_result) -> None:
     for chart in mall_result.model.charts.values():
         image = Image.open(io.BytesIO(chart.png))
         assert image.format == "PNG" and image.mode == "RGB", chart.name  # no alpha mask for the PDF to split
+
+
+def _stability(*values: float):
+    from reportgen.model import Stability
+
+    segments = dict(enumerate(values, start=1))
+    return Stability("bootstrap", 50, None, segments, dict.fromkeys(segments, 0), dict.fromkeys(segments, 50))
+
+
+@pytest.mark.parametrize(("silhouette", "kwargs", "word", "reason"), [
+    (0.6, {}, "clear", None),
+    (0.3, {}, "moderate", None),
+    (0.1, {}, "weak", None),
+    (0.6, {"gap_k": 1}, "clear", None),  # the gap's 1 does not overrule a clear silhouette (the Mall data)
+    (0.4, {"gap_k": 1}, "weak", "no more grouped than random data"),
+    (0.6, {"stability": _stability(0.95, 0.7)}, "moderate", "segment 2 does not reproduce reliably"),
+    (0.6, {"stability": _stability(0.5, 0.55)}, "weak", "mean stability 0.53"),
+    (0.6, {"stability": _stability(0.9, 0.86)}, "clear", None),
+    (0.6, {"smallest": (3, 0.03), "extreme": 30}, "moderate", "segment 3 holds only 3.0% of the customers; 30"),
+])
+def test_verdict_uses_gap_stability_and_small_segments(silhouette, kwargs, word, reason) -> None:
+    from reportgen.report import verdict_of
+
+    got, text, reasons = verdict_of(silhouette, **kwargs)
+    assert got == word and text.lower().startswith(word)
+    assert (reason is None and reasons == ()) or any(reason in r for r in reasons)
