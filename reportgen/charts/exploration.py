@@ -17,6 +17,7 @@ from .style import (
     PALETTE,
     compact_ticks,
     grid,
+    log_ticks,
     new_figure,
     sample_positions,
     sampled_note,
@@ -38,11 +39,16 @@ def _values(data: ExplorationData, column: str) -> np.ndarray:
     return data.frame[column].dropna().to_numpy(dtype=float)
 
 
+LOG_AXIS_DISTINCT = 100  # fewer distinct values (small counts) make a comb of bars on a log axis
+
+
 def heavy_tailed(values: np.ndarray) -> bool:
-    """Drawn on a log axis: positive values with a long right tail (the rule the clustering's log transform uses)."""
+    """Drawn on a log axis: positive values with a long right tail (the rule the clustering's log transform uses)
+    and enough distinct values to fill log-wide bins."""
     from ..prepare import SKEW_LIMIT, feature_stats
 
-    return len(values) > 2 and float(values.min()) > 0 and feature_stats("", values).skew > SKEW_LIMIT
+    return (len(values) > 2 and float(values.min()) > 0 and len(np.unique(values)) >= LOG_AXIS_DISTINCT
+            and feature_stats("", values).skew > SKEW_LIMIT)
 
 
 # ----------------------------------------------------------------------------- distributions
@@ -62,7 +68,9 @@ def distributions(data: ExplorationData) -> Figure:
                      log_scale=log)
         for line in ax.get_lines():
             line.set(color=PALETTE[3], linewidth=1.3)
-        if not log:
+        if log:
+            log_ticks(ax.xaxis)
+        else:
             compact_ticks(ax.xaxis, integer=bool(np.all(np.mod(shown, 1) == 0)))
         ax.set_title(short(column) + (" (log scale)" if log else ""), fontsize=8.5)
         ax.set_xlabel("")

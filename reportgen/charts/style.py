@@ -139,6 +139,15 @@ def compact_ticks(axis: Any, count: int = 5, *, integer: bool = False) -> None:
     axis.set_major_formatter(FuncFormatter(compact_number))
 
 
+def log_ticks(axis: Any) -> None:
+    """Ticks of a log axis labelled as plain compact numbers (1k, 10k: the style turns mathtext off)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(FuncFormatter(compact_number))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def short(label: str, width: int = 28) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
