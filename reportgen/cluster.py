@@ -203,7 +203,17 @@ def choose_k(candidates: Sequence[KCandidate], *, fixed_k: int | None, k_range: 
     return KSelection(candidates=tuple(candidates), elbow_k=elbow.k, silhouette_k=silhouette_k, chosen_k=chosen,
                       method=method, reason=reason, n_init=n_init, silhouette_sample_size=silhouette_sample_size,
                       sweep_sample_size=sweep_sample_size, votes=tuple(votes), min_share=min_share,
-                      gap_references=gap_references)
+                      gap_references=gap_references, gap_one=gap_one)
+
+
+def gap_rise(selection: KSelection) -> float | None:
+    """How far the gap statistic rises above its value at k = 1, in standard errors: (the largest gap over the
+    candidates - the gap at k = 1) / the SE at that largest gap. None without a gap statistic."""
+    scored = [c for c in selection.candidates if "gap" in c.scores and c.gap_se]
+    if selection.gap_one is None or not scored:
+        return None
+    top = max(scored, key=lambda c: c.scores["gap"])
+    return (top.scores["gap"] - selection.gap_one[0]) / float(top.gap_se or 1.0)
 
 
 def with_gap(candidates: Sequence[KCandidate], gap: GapResult) -> tuple[list[KCandidate], tuple[float, float]]:

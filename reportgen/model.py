@@ -211,6 +211,7 @@ class KSelection:
     votes: tuple[Vote, ...] = ()
     min_share: float = 0.0  # no k whose smallest segment has a smaller share of the customers is chosen
     gap_references: int = 0  # reference data sets of the gap statistic (0: not computed)
+    gap_one: tuple[float, float] | None = None  # the gap statistic and its SE at k = 1
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .charts import segment_color
-from .cluster import GAP
+from .cluster import GAP, gap_rise
 from .indices import infos
 from .model import Analysis, Chart, ReportModel, SegmentView, Stability
 from .stability import verdict_word
@@ -31,16 +31,24 @@ LEVELS = ("weak", "moderate", "clear")
 SMALL_SEGMENT = 0.05  # a clear structure has no segment smaller than this share of the customers
 
 
+GAP_RISE = 3.0  # the gap must rise this many standard errors above its k = 1 value to show any structure
+
+
 def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: int | None = None,
-               smallest: tuple[int, float] | None = None, extreme: int = 0) -> tuple[str, str, tuple[str, ...]]:
-    """The quality verdict, its text and why it is not higher: the silhouette sets the level; the gap statistic
-    finding no segments (k = 1) under a silhouette that is not clear, segments that do not reproduce on resamples
-    (bootstrap stability), and a small segment (``smallest``: its number and share) lower it."""
+               gap_rise: float | None = None, smallest: tuple[int, float] | None = None, extreme: int = 0
+               ) -> tuple[str, str, tuple[str, ...]]:
+    """The quality verdict, its text and why it is not higher: the silhouette sets the level; no structure by the
+    gap statistic, segments that do not reproduce on resamples (bootstrap stability), and a small segment
+    (``smallest``: its number and share) lower it.
+
+    No structure by the gap statistic: it picks k = 1 *and* never rises :data:`GAP_RISE` standard errors above its
+    k = 1 value (``gap_rise``). The silhouette cannot see this (uniform values on one axis split in two with a
+    silhouette of 0.6), and k = 1 alone is not enough (on the Mall data's five obvious groups clusGap's rule picks
+    1, but the gap rises 5 standard errors at k = 5)."""
     level = next((i for i, (threshold, _, _) in zip((2, 1, 0), VERDICTS, strict=True)
                   if math.isfinite(silhouette) and silhouette >= threshold), 0)
     reasons: list[tuple[int, str]] = []  # (the highest level the reason allows, the reason)
-    if gap_k == 1 and level < 2:  # the gap's k = 1 alone does not overrule a clear silhouette: on the Mall data's
-        # five obvious groups it also says 1 (clusGap's reference box is wider than the data)
+    if gap_k == 1 and (gap_rise is None or gap_rise < GAP_RISE):
         reasons.append((0, "the gap statistic finds the customers no more grouped than random data would be"))
     if stability is not None and stability.segments:
         mean = sum(stability.segments.values()) / len(stability.segments)
@@ -151,8 +159,8 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
     smallest = min(((seg.segment, seg.share) for seg in analysis.profiles.segments), key=lambda p: p[1],
                    default=None)
     verdict, verdict_text, verdict_reasons = verdict_of(
-        segmentation.silhouette, stability=analysis.stability, gap_k=gap_k, smallest=smallest,
-        extreme=matrix.extreme_customers)
+        segmentation.silhouette, stability=analysis.stability, gap_k=gap_k, gap_rise=gap_rise(analysis.selection),
+        smallest=smallest, extreme=matrix.extreme_customers)
     found = versions()
     return ReportModel(
         title=settings.title, organisation=settings.organisation,

@@ -170,6 +170,8 @@ def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ..
             "vote_rules": {v.key: v.rule for v in selection.votes},
             "min_share": selection.min_share,
             "gap_references": selection.gap_references,
+            "gap_k1": None if selection.gap_one is None else {"gap": sig(selection.gap_one[0]),
+                                                             "se": sig(selection.gap_one[1])},
             "elbow_k": selection.elbow_k,
             "silhouette_k": selection.silhouette_k,
             "chosen_k": selection.chosen_k,

@@ -126,6 +126,17 @@ def test_uniform_noise_gets_a_weak_verdict(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_uniform_values_on_one_axis_are_weak_despite_a_high_silhouette(tmp_path: Path) -> None:
+    """Uniform amounts split in two with a silhouette near 0.6: only the gap statistic sees there is nothing."""
+    path = tmp_path / "amounts.csv"
+    pd.DataFrame({"amount": np.random.default_rng(8).uniform(10, 100, 800).round(2)}).to_csv(path, index=False)
+    result = run(path, Settings(output=tmp_path / "out", formats=()))
+    assert result.model.segmentation.silhouette >= 0.5
+    assert result.model.verdict == "weak"
+    assert any("no more grouped than random data" in reason for reason in result.model.verdict_reasons)
+
+
+@pytest.mark.slow
 def test_textbook_options_turn_the_treatment_off(skewed_csv: Path, tmp_path: Path) -> None:
     result = run(skewed_csv, Settings(output=tmp_path, formats=(), transform="none", outliers="keep",
                                       stability_resamples=0))

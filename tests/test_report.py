@@ -285,8 +285,10 @@ def _stability(*values: float):
     (0.6, {}, "clear", None),
     (0.3, {}, "moderate", None),
     (0.1, {}, "weak", None),
-    (0.6, {"gap_k": 1}, "clear", None),  # the gap's 1 does not overrule a clear silhouette (the Mall data)
-    (0.4, {"gap_k": 1}, "weak", "no more grouped than random data"),
+    (0.6, {"gap_k": 1, "gap_rise": 5.2}, "clear", None),  # the Mall data: k = 1, but a clear rise at k = 5
+    (0.6, {"gap_k": 1, "gap_rise": -10.0}, "weak", "no more grouped than random data"),  # uniform on one axis
+    (0.4, {"gap_k": 1, "gap_rise": 2.3}, "weak", "no more grouped than random data"),
+    (0.6, {"gap_k": 4, "gap_rise": 1.0}, "clear", None),
     (0.6, {"stability": _stability(0.95, 0.7)}, "moderate", "segment 2 does not reproduce reliably"),
     (0.6, {"stability": _stability(0.5, 0.55)}, "weak", "mean stability 0.53"),
     (0.6, {"stability": _stability(0.9, 0.86)}, "clear", None),
