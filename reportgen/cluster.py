@@ -149,7 +149,8 @@ def _names(votes: Sequence[Vote]) -> str:
 
 
 def explain_choice(chosen: int, votes: Sequence[Vote], for_it: Sequence[Vote], *, method: str,
-                   k_range: tuple[int, int], left_out: Sequence[int], min_share: float) -> str:
+                   k_range: tuple[int, int], left_out: Sequence[int], min_share: float,
+                   any_eligible: bool = True) -> str:
     """One sentence (or two) saying why k is what it is."""
     span = f"k = {k_range[0]} to {k_range[1]}"
     given = [v for v in votes if v.k is not None]
@@ -170,6 +171,9 @@ def explain_choice(chosen: int, votes: Sequence[Vote], for_it: Sequence[Vote], *
     if missing:
         text += f" ({', '.join(missing)}: no clear choice)"
     text += "."
+    if not left_out and min_share and not any_eligible:
+        text += (f" Every k leaves a segment with under {100 * min_share:g}% of the customers, so none could be "
+                 "ruled out for it.")
     if left_out:
         ks = ", ".join(str(k) for k in left_out)
         text += (f" k = {ks} {'was' if len(left_out) == 1 else 'were'} not considered: "
@@ -199,7 +203,8 @@ def choose_k(candidates: Sequence[KCandidate], *, fixed_k: int | None, k_range: 
     if fixed_k is not None:
         chosen, method = fixed_k, "fixed"
     reason = explain_choice(chosen, votes, for_it, method=method, k_range=k_range, left_out=left_out,
-                            min_share=min_share) + (f" {note}" if note else "")
+                            min_share=min_share, any_eligible=any(c.smallest >= min_share for c in candidates)
+                            ) + (f" {note}" if note else "")
     return KSelection(candidates=tuple(candidates), elbow_k=elbow.k, silhouette_k=silhouette_k, chosen_k=chosen,
                       method=method, reason=reason, n_init=n_init, silhouette_sample_size=silhouette_sample_size,
                       sweep_sample_size=sweep_sample_size, votes=tuple(votes), min_share=min_share,

@@ -35,11 +35,12 @@ GAP_RISE = 3.0  # the gap must rise this many standard errors above its k = 1 va
 
 
 def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: int | None = None,
-               gap_rise: float | None = None, smallest: tuple[int, float] | None = None, extreme: int = 0
-               ) -> tuple[str, str, tuple[str, ...]]:
+               gap_rise: float | None = None, smallest: tuple[int, float] | None = None, extreme: int = 0,
+               min_share: float = 0.02) -> tuple[str, str, tuple[str, ...]]:
     """The quality verdict, its text and why it is not higher: the silhouette sets the level; no structure by the
     gap statistic, segments that do not reproduce on resamples (bootstrap stability), and a small segment
-    (``smallest``: its number and share) lower it.
+    (``smallest``: its number and share; under ``min_share``: weak, a split that sets apart a few customers; under
+    :data:`SMALL_SEGMENT`: at most moderate) lower it.
 
     No structure by the gap statistic: it picks k = 1 *and* never rises :data:`GAP_RISE` standard errors above its
     k = 1 value (``gap_rise``). The silhouette cannot see this (uniform values on one axis split in two with a
@@ -63,7 +64,7 @@ def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: 
         few = f"segment {smallest[0]} holds only {100 * smallest[1]:.1f}% of the customers"
         if extreme:
             few += f"; {extreme:,} customers have extreme values"
-        reasons.append((1, few))
+        reasons.append((0 if smallest[1] < min_share else 1, few))
     for cap, _ in reasons:
         level = min(level, cap)
     word = LEVELS[level]
@@ -160,7 +161,7 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
                    default=None)
     verdict, verdict_text, verdict_reasons = verdict_of(
         segmentation.silhouette, stability=analysis.stability, gap_k=gap_k, gap_rise=gap_rise(analysis.selection),
-        smallest=smallest, extreme=matrix.extreme_customers)
+        smallest=smallest, extreme=matrix.extreme_customers, min_share=settings.min_share)
     found = versions()
     return ReportModel(
         title=settings.title, organisation=settings.organisation,

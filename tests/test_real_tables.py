@@ -114,6 +114,45 @@ def test_a_sentinel_in_a_clustered_column_is_imputed_and_flagged(tmp_path: Path)
     assert "age is -1" in result.model.profiles.categorical
 
 
+def wholesale_table(n: int = 440, seed: int = 21) -> pd.DataFrame:
+    """Like the UCI wholesale customers: an integer-coded channel and region, six heavy-tailed annual spend
+    columns, five enormous customers."""
+    rng = np.random.default_rng(seed)
+    channel = np.where(rng.random(n) < 0.68, 1, 2)
+    horeca = channel == 1
+
+    def spend(horeca_median: float, retail_median: float, sigma: float) -> np.ndarray:
+        return np.round(np.exp(rng.normal(np.log(np.where(horeca, horeca_median, retail_median)), sigma)))
+
+    frame = pd.DataFrame({
+        "Channel": channel, "Region": rng.choice([1, 2, 3], n, p=[0.18, 0.11, 0.71]),
+        "Fresh": spend(9000, 5000, 1.0), "Milk": spend(2000, 7500, 0.8), "Grocery": spend(2500, 11000, 0.7),
+        "Frozen": spend(2000, 800, 1.0), "Detergents_Paper": spend(400, 4500, 0.9), "Delicassen": spend(900, 1100, 1.0),
+    })
+    frame.loc[rng.choice(n, 5, replace=False), ["Fresh", "Milk", "Grocery"]] *= 12
+    return frame
+
+
+@pytest.mark.slow
+def test_a_wholesale_table_is_not_typical_customers_plus_the_biggest(tmp_path: Path) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    frame = wholesale_table()
+    path = tmp_path / "wholesale.csv"
+    frame.to_csv(path, index=False)
+    result = run(path, Settings(output=tmp_path / "out", formats=()))
+    model = result.model
+    roles = {c.name: c.role for c in model.columns}
+    assert roles["Channel"] == roles["Region"] == "categorical"  # integer codes, not numbers
+    assert model.scaler.transforms == ("log",) * 6
+    assert min(model.segmentation.sizes) / sum(model.segmentation.sizes) >= 0.2
+    assert adjusted_rand_score(frame["Channel"], model.segmentation.labels) >= 0.7  # the two channels
+    textbook = run(path, Settings(output=tmp_path / "textbook", formats=(), transform="none", outliers="keep"))
+    assert min(textbook.model.segmentation.sizes) <= 5  # one segment of a few enormous customers...
+    assert textbook.model.verdict == "weak"  # ...is not called a structure
+    assert "ruled out" in textbook.model.selection.reason
+
+
 @pytest.mark.slow
 def test_uniform_noise_gets_a_weak_verdict(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)

@@ -293,6 +293,7 @@ def _stability(*values: float):
     (0.6, {"stability": _stability(0.5, 0.55)}, "weak", "mean stability 0.53"),
     (0.6, {"stability": _stability(0.9, 0.86)}, "clear", None),
     (0.6, {"smallest": (3, 0.03), "extreme": 30}, "moderate", "segment 3 holds only 3.0% of the customers; 30"),
+    (0.9, {"smallest": (2, 0.002)}, "weak", "segment 2 holds only 0.2% of the customers"),  # one customer apart
 ])
 def test_verdict_uses_gap_stability_and_small_segments(silhouette, kwargs, word, reason) -> None:
     from reportgen.report import verdict_of
