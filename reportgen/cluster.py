@@ -114,11 +114,12 @@ def gap_vote(candidates: Sequence[KCandidate], gap_one: tuple[float, float] | No
     1 means the data look no more clustered than uniform noise."""
     from .gap import max_se
 
-    if gap_one is None or any(c.gap_se is None for c in candidates):
+    scored = [c for c in candidates if c.gap_se is not None]  # a k with as many segments as points has none
+    if gap_one is None or not scored:
         return None
-    ks = [1, *(c.k for c in candidates)]
-    gaps = [gap_one[0], *(c.scores["gap"] for c in candidates)]
-    ses = [gap_one[1], *(float(c.gap_se or 0.0) for c in candidates)]
+    ks = [1, *(c.k for c in scored)]
+    gaps = [gap_one[0], *(c.scores["gap"] for c in scored)]
+    ses = [gap_one[1], *(float(c.gap_se or 0.0) for c in scored)]
     return Vote(GAP.key, GAP.name, ks[max_se(gaps, ses, "firstSEmax")], GAP_RULE)
 
 
@@ -237,7 +238,10 @@ def sweep_gap(X: np.ndarray, ks: Sequence[int], *, seed: int, algorithm: Algorit
     """The gap statistic over ``ks`` on the sweep's rows (a fixed-seed sample of :data:`GAP_SAMPLE` above it)."""
     from .gap import gap_statistic
 
-    return gap_statistic(X, ks, fit=algorithm.fit, seed=seed, sample=GAP_SAMPLE)
+    picked = sample_rows(len(X), GAP_SAMPLE, seed)  # the rows gap_statistic will use
+    distinct = len(np.unique(X if picked is None else X[picked], axis=0))
+    # W_k is 0 from as many segments as distinct points: such k get no gap (and the gap statistic no vote)
+    return gap_statistic(X, [k for k in ks if k < distinct], fit=algorithm.fit, seed=seed, sample=GAP_SAMPLE)
 
 
 def select_k(

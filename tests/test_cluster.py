@@ -158,3 +158,11 @@ def test_silhouette_sample_is_fixed_and_used_above_the_threshold() -> None:
     full = select_k(matrix(X), k_min=3, k_max=3, silhouette_sample=10_000)
     assert sampled.silhouette_sample_size == 400 and full.silhouette_sample_size is None
     assert abs(sampled.candidates[0].scores["silhouette"] - full.candidates[0].scores["silhouette"]) < 0.02
+
+
+def test_few_distinct_points_leave_the_gap_out_where_it_is_undefined() -> None:
+    X = np.repeat(np.arange(6.0), 50)[:, None]  # six distinct values: W_6 = 0, its gap is undefined
+    sel = select_k(matrix(X), k_min=2, k_max=10)
+    assert [c.k for c in sel.candidates] == [2, 3, 4, 5, 6]
+    assert "gap" not in sel.candidates[-1].scores and all("gap" in c.scores for c in sel.candidates[:-1])
+    assert any(v.key == "gap" for v in sel.votes)
