@@ -111,6 +111,9 @@ analysis_options = _options(
     click.option("--features", metavar="A,B,...",
                  help="Numeric columns to cluster on, comma-separated (case-insensitive). "
                       "Default: every numeric column that is not an ID."),
+    click.option("--sheet", metavar="NAME|N",
+                 help="The sheet of an Excel or OpenDocument workbook: its name or number (1 is the first).  "
+                      "[default: the first sheet with data]"),
     click.option("--k", "k", type=click.IntRange(2, 50), metavar="N",
                  help="Fix the number of segments instead of choosing it by the vote of the indices."),
     click.option("--k-range", metavar="LOW-HIGH", help="Range of k to try.  [default: 2-10]"),
@@ -203,8 +206,9 @@ def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, emai
         **flags: Any) -> None:
     """Segment the customers in DATA and write a run folder with the report.
 
-    DATA is a CSV or TSV file (delimiter and encoding detected) or a Parquet file; '-' reads standard
-    input; without DATA the bundled sample is used. The run folder output/<date>-<time>-<name>/ holds
+    DATA is a CSV or TSV file (delimiter and encoding detected; '#' comment lines before the header are
+    skipped), a Parquet or JSON file, or an Excel (.xlsx, .xls) or OpenDocument (.ods) workbook (--sheet);
+    '-' reads standard input; without DATA the bundled sample is used. The run folder output/<date>-<time>-<name>/ holds
     report.html, report.pdf, segments.csv, profiles.csv, metrics.json, manifest.json and charts/. Its path
     is printed on stdout; progress goes to stderr.
 

@@ -39,6 +39,7 @@ class Source:
     format: str  # the reader that read it: "csv", "parquet", ...
     encoding: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None  # a workbook's sheet
 
 
 @dataclass(frozen=True)

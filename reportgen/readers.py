@@ -44,6 +44,14 @@ class ReadResult:
     encoding: str | None = None
     delimiter: str | None = None
     malformed_lines: tuple[tuple[int, str], ...] = ()
+    sheet: str | None = None  # the workbook sheet read
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user said about how to read the input."""
+
+    sheet: str | None = None  # a workbook's sheet: its name, or its 1-based number; None: the first with data
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class Reader:
     name: str  # recorded as Source.format
     extensions: tuple[str, ...]
     recognise: Callable[[bytes], bool]  # a test on the first HEAD bytes
-    read: Callable[[bytes, str], ReadResult]  # (the file's bytes, its display name)
+    read: Callable[[bytes, str, ReadOptions], ReadResult]  # (the file's bytes, its display name, the options)
 
 
 # ----------------------------------------------------------------------------- text tables (CSV, TSV, ...)
@@ -123,12 +131,24 @@ def is_text(head: bytes) -> bool:
     return not head.startswith(b"PK\x03\x04") and b"\x00" not in head
 
 
-def read_text_table(data: bytes, name: str) -> ReadResult:
-    """CSV, TSV, semicolon- or pipe-separated text; lines with the wrong number of fields are skipped and listed."""
+def skip_preamble(text: str) -> tuple[str, int]:
+    """The text from its header on: blank lines and ``#`` comment lines before the header (as exports write a
+    title, a date or a filter there) are left out. Returns the rest and how many lines were left out."""
+    lines = text.split("\n")
+    skipped = 0
+    while skipped < len(lines) - 1 and (not lines[skipped].strip() or lines[skipped].lstrip().startswith("#")):
+        skipped += 1
+    return ("\n".join(lines[skipped:]), skipped) if skipped else (text, 0)
+
+
+def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> ReadResult:
+    """CSV, TSV, semicolon- or pipe-separated text; lines with the wrong number of fields are skipped and listed
+    (by their line number in the file); blank and ``#`` comment lines before the header are left out."""
     text, encoding = decode(data)
+    text, preamble = skip_preamble(text)
     fmt = sniff_text(text, encoding, name)
     id_like = {col: "string" for col in fmt.header if looks_like_id_name(col)}
-    if len(data) >= ARROW_BYTES and fmt.encoding == "utf-8":
+    if len(data) >= ARROW_BYTES and fmt.encoding == "utf-8" and not preamble:
         frame = _read_with_arrow(data, fmt.delimiter, id_like)
         if frame is not None:
             return ReadResult(frame, fmt.encoding, fmt.delimiter)
@@ -147,7 +167,7 @@ def read_text_table(data: bytes, name: str) -> ReadResult:
                              hint="Check that every line has the same number of fields as the header.") from exc
     for warning in caught:
         for line, detail in re.findall(r"Skipping line (\d+): (.*)", str(warning.message)):
-            malformed.append((int(line), detail.strip()))
+            malformed.append((int(line) + preamble, detail.strip()))
     return ReadResult(frame, fmt.encoding, fmt.delimiter, tuple(malformed))
 
 
@@ -170,8 +190,8 @@ def _read_with_arrow(data: bytes, delimiter: str, id_like: dict[str, str]) -> pd
     return frame
 
 
-# ----------------------------------------------------------------------------- Parquet, JSON
-def read_parquet(data: bytes, name: str) -> ReadResult:
+# ----------------------------------------------------------------------------- Parquet, JSON, workbooks
+def read_parquet(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> ReadResult:
     try:
         return ReadResult(pd.read_parquet(io.BytesIO(data)))
     except ImportError as exc:
@@ -185,7 +205,7 @@ def is_json(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{")
 
 
-def read_json(data: bytes, name: str) -> ReadResult:
+def read_json(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> ReadResult:
     """An array of records (``[{"id": 1, ...}, ...]``) or JSON Lines (one record per line)."""
     lines = not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
     try:
@@ -199,8 +219,99 @@ def read_json(data: bytes, name: str) -> ReadResult:
     return ReadResult(frame.astype({c: "string" for c in ids}), encoding="utf-8")
 
 
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls workbooks
+
+
+def is_workbook(head: bytes) -> bool:
+    """An .xlsx/.xlsm (a zip with xl/ parts), an OpenDocument spreadsheet, or an .xls (OLE2) workbook."""
+    if head.startswith(OLE2):
+        return True
+    return head.startswith(b"PK\x03\x04") and (b"xl/" in head or b"[Content_Types].xml" in head
+                                                 or b"opendocument.spreadsheet" in head)
+
+
+def _engine(head: bytes) -> str:
+    if head.startswith(OLE2):
+        return "xlrd"
+    return "odf" if b"opendocument.spreadsheet" in head else "openpyxl"
+
+
+def _header_row(raw: pd.DataFrame) -> int:
+    """The header of a sheet, found as for CSV: the first row, blank and title rows (one filled cell, while the
+    table below has more) aside."""
+    filled = raw.notna().sum(axis=1).to_numpy()
+    widest = int(filled.max()) if len(filled) else 0
+    for row, count in enumerate(filled[:50]):
+        if count >= max(2, widest // 2) or (widest == 1 and count == 1):
+            return row
+    return 0
+
+
+def read_workbook(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> ReadResult:
+    """One sheet of an Excel (.xlsx, .xlsm, .xls) or OpenDocument (.ods) workbook: ``options.sheet`` (a name or
+    a 1-based number), else the first sheet with a table (two or more columns and a data row; a sheet of notes is
+    passed over). Cells keep their types; numbers stored as text are cleaned as in a CSV."""
+    engine = _engine(data[:HEAD])
+    try:
+        book = pd.ExcelFile(io.BytesIO(data), engine=engine)
+    except ImportError as exc:
+        raise InputError(f"reading {name} needs the {engine} package",
+                         hint=f"pip install {engine if engine != 'odf' else 'odfpy'}") from exc
+    except Exception as exc:  # the readers raise their own error types for a damaged file
+        raise InputError(f"{name} is not a readable workbook: {exc}",
+                         hint="Open it in a spreadsheet program and save it again, or export the sheet as CSV.") from exc
+    sheets = [str(sheet) for sheet in book.sheet_names]
+    chosen = _sheet(options.sheet, sheets, name)
+    found: list[tuple[str, pd.DataFrame]] = []
+    for sheet in ([chosen] if chosen is not None else sheets):
+        raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object).dropna(how="all").dropna(axis=1,
+                                                                                              how="all")
+        if chosen is not None or (len(raw) >= 2 and raw.shape[1] >= 2):  # a table, not a sheet of notes
+            found.append((sheet, raw))
+            break
+        if len(raw) >= 2:
+            found.append((sheet, raw))  # a one-column table, if no sheet has a wider one
+    if not found:
+        raise InputError(f"{name} has no sheet with a header row and data rows (sheets: {', '.join(sheets)})",
+                         hint="Put the table on a sheet with its header in the first row.")
+    sheet, raw = found[-1] if found[-1][1].shape[1] >= 2 else found[0]
+    top = _header_row(raw)
+    header = [str(v).strip() if pd.notna(v) else f"column {i + 1}" for i, v in enumerate(raw.iloc[top])]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(f"{name}, sheet {sheet!r}, has duplicate column names: {', '.join(dupes)}",
+                         hint="Give every column a unique name in the header row.")
+    frame = raw.iloc[top + 1:].reset_index(drop=True)
+    frame.columns = header
+    frame = frame.infer_objects()
+    ids = [c for c in frame.columns if looks_like_id_name(c)]
+    for column in ids:  # as the CSV reader reads them: text, whole numbers without ".0"
+        frame[column] = frame[column].map(_id_text).astype("string")
+    return ReadResult(frame, encoding=None, delimiter=None, sheet=sheet)
+
+
+def _id_text(value: object) -> object:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _sheet(wanted: str | None, sheets: list[str], name: str) -> str | None:
+    if wanted is None:
+        return None
+    if wanted in sheets:
+        return wanted
+    if wanted.isdigit() and 1 <= int(wanted) <= len(sheets):
+        return sheets[int(wanted) - 1]
+    raise InputError(f"{name} has no sheet {wanted!r} (sheets: {', '.join(sheets)})",
+                     hint="Pass --sheet with one of these names, or its number (1 is the first).")
+
+
 READERS: tuple[Reader, ...] = (
     Reader("parquet", (".parquet", ".pq"), lambda head: head[:4] == b"PAR1", read_parquet),
+    Reader("excel", (".xlsx", ".xlsm", ".xls", ".ods"), is_workbook, read_workbook),
     Reader("json", (".json", ".jsonl", ".ndjson"), is_json, read_json),
     Reader("csv", (".csv", ".tsv", ".tab", ".txt"), is_text, read_text_table),
 )
@@ -216,8 +327,8 @@ def choose_reader(head: bytes, name: str) -> Reader:
     if candidates:
         return candidates[0]
     if head.startswith(b"PK\x03\x04"):
-        raise InputError(f"{name} looks like an Excel workbook or a zip file, not a CSV",
-                         hint="Save the sheet as CSV (File > Save as > CSV UTF-8) and pass that file.")
+        raise InputError(f"{name} is a zip file, not a table",
+                         hint="Pass a CSV, TSV, JSON, Parquet or Excel file (unzip it first).")
     raise InputError(f"{name} is not a text table: it contains binary data",
                      hint="Pass a CSV, TSV, JSON or Parquet file.")
 
@@ -240,7 +351,8 @@ def read_bytes(source: Path | bytes | BinaryIO, name: str | None) -> tuple[bytes
     return source.read(), name or "<stdin>", None
 
 
-def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None) -> Table:
+def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None,
+               options: ReadOptions = ReadOptions()) -> Table:
     """Read a table (a path, the file's bytes, or a binary stream) with the reader its content or name calls for.
 
     Raises :class:`InputError` when the file is empty, binary, unreadable or has no data rows. Row labels are the
@@ -249,7 +361,10 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
     if not data.strip():
         raise InputError(f"{display} is empty", hint="Pass a table with a header row and one row per customer.")
     reader = choose_reader(data[:HEAD], display)
-    result = reader.read(data, display)
+    if options.sheet is not None and reader.name != "excel":
+        raise InputError(f"--sheet {options.sheet} was given, but {display} is {reader.name}, not a workbook",
+                         hint="Leave --sheet out, or pass an Excel or OpenDocument workbook.")
+    result = reader.read(data, display, options)
     frame = result.frame
     frame.columns = [str(col).strip() for col in frame.columns]
     if len(frame) == 0:
@@ -257,5 +372,5 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
                          hint="Add one row per customer below the header.")
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     facts = Source(name=display, path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   format=reader.name, encoding=result.encoding, delimiter=result.delimiter)
+                   format=reader.name, encoding=result.encoding, delimiter=result.delimiter, sheet=result.sheet)
     return Table(frame=frame, source=facts, malformed_lines=result.malformed_lines)

@@ -55,6 +55,7 @@ class Settings:
 
     # [run]
     features: tuple[str, ...] | None = None
+    sheet: str | None = None  # a workbook's sheet: its name or 1-based number (default: the first with data)
     k: int | None = None
     k_min: int = 2
     k_max: int = 10
@@ -175,6 +176,13 @@ def _share(lo: float, hi: float) -> Parser:
     return parse
 
 
+def _sheet(key: str, value: Any, where: str, base: Path) -> str:
+    """A sheet name, or its 1-based number (a TOML integer is accepted)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise _fail(key, value, where, "a sheet name or number, e.g. \"Customers\" or 2")
+    return str(value).strip()
+
+
 def _text(key: str, value: Any, where: str, base: Path) -> str:
     if not isinstance(value, str):
         raise _fail(key, value, where, "text")
@@ -265,6 +273,7 @@ class Field:
 # Every setting once: its config section and its parser. "k_range" is the config and flag form of k_min and k_max.
 FIELDS: dict[str, Field] = {
     "features": Field("run", _optional(_features)),
+    "sheet": Field("run", _optional(_sheet)),
     "k": Field("run", _optional(_int(2, 50))),
     "k_range": Field("run", parse_k_range),
     "k_min": Field("run", _int(2, 50)),

@@ -88,7 +88,7 @@ def test_malformed_lines_are_skipped_and_reported() -> None:
     (b"   \n\n", "is empty"),
     (b"a,b,c\n", "no data rows"),
     (b"\x00\x01\x02binary\xff\xfe\x00junk" * 50, "binary data"),
-    (b"PK\x03\x04" + b"\x00" * 100, "Excel workbook"),
+    (b"PK\x03\x04" + b"\x00" * 100, "a zip file, not a table"),
 ])
 def test_unusable_files(data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message):
@@ -145,5 +145,65 @@ def test_the_reader_is_chosen_by_content_then_by_extension(tmp_path: Path) -> No
     assert choose_reader(b'{"a": 1}\n', "x.jsonl").name == "json"
     assert choose_reader(b'{"a": 1}\n', "x.txt").name == "csv"  # text that both could read: the extension decides
     assert choose_reader(b"a,b\n1,2\n", "x.json").name == "csv"  # not JSON: the content decides
-    with pytest.raises(InputError, match="Excel workbook"):
+    with pytest.raises(InputError, match="a zip file"):
         choose_reader(b"PK\x03\x04" + b"\x00" * 20, "x.csv")
+
+
+# --------------------------------------------------------------------------- exports as users have them (issue 13)
+def test_comment_and_blank_lines_before_the_header_are_skipped() -> None:
+    data = b"# Export from the CRM\n# created 2026-11-30, filter: all\n\nid,Income,Score\n1,10,5\n2,20,x,9\n3,30,7\n"
+    ds = read_dataset(data, name="export.csv")
+    assert list(ds.frame.columns) == ["id", "Income", "Score"] and len(ds.frame) == 2
+    assert [line for line, _ in ds.malformed_lines] == [6]  # the line number in the file, comments counted
+    assert read_dataset(b"a,b\n1,#2\n3,4\n").frame["b"].tolist() == ["#2", "4"]  # '#' inside the data is data
+
+
+def test_semicolons_with_decimal_commas_and_latin1() -> None:
+    data = "Kunde;Einkommen;Größe\n1;1,5;170\n2;2,25;180\n3;3,0;175\n".encode("latin-1")
+    ds = read_dataset(data, name="de.csv")
+    assert ds.source.encoding == "latin-1" and ds.source.delimiter == ";"
+    assert {c.name: c.role for c in ds.columns}["Einkommen"] == "numeric"  # "1,5" is a number, cleaned as 1.5
+
+
+def _mall_workbook(mall_csv: Path, path: Path) -> None:
+    import pandas as pd
+
+    mall = pd.read_csv(mall_csv)
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"note": ["Customer export, November"]}).to_excel(writer, sheet_name="About", index=False)
+        mall.to_excel(writer, sheet_name="Customers", index=False, startrow=2)  # a title row above the header
+
+
+def test_excel_workbook_sheets(mall_csv: Path, tmp_path: Path) -> None:
+    from reportgen.readers import ReadOptions, read_table
+
+    path = tmp_path / "mall.xlsx"
+    _mall_workbook(mall_csv, path)
+    default = read_table(path)
+    assert default.source.format == "excel" and default.source.sheet == "Customers"  # the first sheet with data
+    assert list(default.frame.columns) == ["CustomerID", "Gender", "Age", "Annual Income (k$)",
+                                           "Spending Score (1-100)"]
+    assert len(default.frame) == 200 and default.frame["CustomerID"].iloc[0] == "1"
+    assert read_table(path, options=ReadOptions(sheet="2")).source.sheet == "Customers"
+    with pytest.raises(InputError, match="has no sheet 'Orders' \\(sheets: About, Customers\\)"):
+        read_table(path, options=ReadOptions(sheet="Orders"))
+    with pytest.raises(InputError, match="not a workbook"):
+        read_table(mall_csv, options=ReadOptions(sheet="1"))
+
+
+@pytest.mark.slow
+def test_the_mall_workbook_gives_the_csv_segments(invoke, mall_csv: Path, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "mall.xlsx"
+    _mall_workbook(mall_csv, path)
+    runs = [invoke("run", str(source), "-q", "--format", "none", "--name", name)
+            for source, name in ((mall_csv, "csv"), (path, "xlsx"))]
+    assert all(r.exit_code == 0 for r in runs), runs[1].stderr
+    folders = [tmp_path / r.stdout.strip() for r in runs]
+    assert (folders[0] / "segments.csv").read_bytes() == (folders[1] / "segments.csv").read_bytes()
+    manifest = json.loads((folders[1] / "manifest.json").read_text())
+    assert manifest["input"]["format"] == "excel" and manifest["input"]["sheet"] == "Customers"
+    bad = invoke("run", str(path), "--sheet", "Orders", "-q")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: mall.xlsx has no sheet 'Orders'")
+    assert len(list((tmp_path / "output").iterdir())) == 2  # no third run folder

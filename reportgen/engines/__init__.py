@@ -69,10 +69,11 @@ class PandasEngine:
         self.progress = progress
 
     def read(self, plan: RunPlan) -> Dataset:
-        from ..readers import read_table
+        from ..readers import ReadOptions, read_table
         from ..roles import with_roles
 
-        return with_roles(read_table(plan.source, name=plan.source_name))
+        return with_roles(read_table(plan.source, name=plan.source_name,
+                                     options=ReadOptions(sheet=plan.settings.sheet)))
 
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
               ) -> CleanResult:
