@@ -634,6 +634,15 @@ PANDAS_TABLE_STEPS: dict[str, TableStep] = {
 }
 
 
+def prepared_account(dataset: Dataset) -> Account:
+    """A new account that starts with what building the customer table did (a transaction log's lines)."""
+    account = Account()
+    account.steps.extend(dataset.prepared)
+    if dataset.prepared_log is not None and len(dataset.prepared_log):
+        account.logs.append(dataset.prepared_log)
+    return account
+
+
 def table_key(entry: CleaningStep) -> str:
     """How engines look up their implementation of a table step."""
     return f"{entry.key}:{entry.policy}" if entry.policy else entry.key
@@ -655,8 +664,8 @@ def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy
 
     Raises :class:`InputError` when no usable feature column remains."""
     plan = plan_columns(dataset.columns, features)
-    state = PandasCleaning(frame=dataset.frame.copy(), account=Account(), plan=plan, dataset=dataset,
-                           missing=missing, max_drop=max_drop)
+    state = PandasCleaning(frame=dataset.frame.copy(), account=prepared_account(dataset), plan=plan,
+                           dataset=dataset, missing=missing, max_drop=max_drop)
     before, values, after = split_steps(steps)
     for entry in before:
         PANDAS_TABLE_STEPS[table_key(entry)](state, entry)

@@ -29,6 +29,7 @@ from .settings import (
     OUTLIER_POLICIES,
     PAPERS,
     SCALINGS,
+    TRANSACTION_MODES,
     TRANSFORM_POLICIES,
     find_config,
     resolve_settings,
@@ -114,6 +115,19 @@ analysis_options = _options(
     click.option("--sheet", metavar="NAME|N",
                  help="The sheet of an Excel or OpenDocument workbook: its name or number (1 is the first).  "
                       "[default: the first sheet with data]"),
+    click.option("--transactions", type=click.Choice(TRANSACTION_MODES, case_sensitive=False),
+                 help="auto: a transaction log (a customer ID that repeats, a date, an amount) is recognised and "
+                      "turned into one row per customer (recency, frequency, monetary...); yes: it must be one; "
+                      "no: segment the rows as they are.  [default: auto]"),
+    click.option("--customer", metavar="COLUMN", help="The customer ID column of a transaction log."),
+    click.option("--date", metavar="COLUMN", help="The date column of a transaction log."),
+    click.option("--amount", metavar="COLUMN", help="The amount column of a transaction log."),
+    click.option("--quantity", metavar="COLUMN", help="The quantity column (with --price, instead of an amount)."),
+    click.option("--price", metavar="COLUMN", help="The unit price column (with --quantity)."),
+    click.option("--as-of", metavar="YYYY-MM-DD",
+                 help="The date recency is counted to.  [default: the day after the last date in the log]"),
+    click.option("--date-format", metavar="FORMAT",
+                 help="How the log's dates are written (strptime, e.g. %d/%m/%Y).  [default: recognised]"),
     click.option("--k", "k", type=click.IntRange(2, 50), metavar="N",
                  help="Fix the number of segments instead of choosing it by the vote of the indices."),
     click.option("--k-range", metavar="LOW-HIGH", help="Range of k to try.  [default: 2-10]"),

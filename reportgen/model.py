@@ -65,6 +65,17 @@ class ColumnInfo:
 
 
 @dataclass(frozen=True)
+class TransactionSummary:
+    """A transaction log turned into a customer table: how many lines, as of when, and which columns were what."""
+
+    lines: int
+    customers: int
+    as_of: str  # ISO date
+    date_format: str  # how the dates were read, in words
+    columns: Mapping[str, str]  # role ("customer", "date", "amount", ...) -> column
+
+
+@dataclass(frozen=True)
 class Dataset:
     """The table as read, with column roles. ``frame.index`` is the 1-based data row number in the input.
 
@@ -76,6 +87,9 @@ class Dataset:
     columns: tuple[ColumnInfo, ...]
     rows: int
     malformed_lines: tuple[tuple[int, str], ...] = ()
+    transactions: TransactionSummary | None = None  # the input was a transaction log
+    prepared: tuple[StepCount, ...] = ()  # what building the customer table left out or netted (log lines)
+    prepared_log: pd.DataFrame | None = None  # those lines, for cleaning.csv
 
 
 # --------------------------------------------------------------------------- clean
@@ -470,6 +484,7 @@ class ReportModel:
     extreme_customers: int = 0  # customers with a far-out value in a feature (they keep their segments)
     verdict_reasons: tuple[str, ...] = ()  # why the verdict is not higher, in plain words
     stability_text: str = ""  # the executive summary's sentence on stability
+    transactions: TransactionSummary | None = None  # the input was a transaction log
 
 
 @dataclass(frozen=True)

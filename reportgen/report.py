@@ -179,5 +179,5 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         rules_source=rules_source, timings=dict(timings), accent=settings.accent, paper=settings.paper, logo=logo,
         locale=settings.locale, comparison=analysis.comparison, stability=analysis.stability,
         treatments=matrix.treatments, extreme_customers=matrix.extreme_customers, verdict_reasons=verdict_reasons,
-        stability_text=stability_text(analysis.stability),
+        stability_text=stability_text(analysis.stability), transactions=analysis.dataset.transactions,
     )

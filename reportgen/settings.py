@@ -33,6 +33,7 @@ Paper = Literal["A4", "letter"]
 Locale = Literal["en", "de", "fr", "es", "it", "nl", "ch"]
 Engine = Literal["pandas", "spark"]
 Algorithm = Literal["kmeans"]
+TransactionMode = Literal["auto", "yes", "no"]
 
 CONFIG_NAME = "reportgen.toml"
 SCALINGS: tuple[str, ...] = get_args(Scaling)
@@ -44,6 +45,7 @@ PAPERS: tuple[str, ...] = get_args(Paper)
 LOCALES: tuple[str, ...] = get_args(Locale)
 ENGINES: tuple[str, ...] = get_args(Engine)
 ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
+TRANSACTION_MODES: tuple[str, ...] = get_args(TransactionMode)
 
 Source = Path | str | bytes | BinaryIO | None
 
@@ -56,6 +58,14 @@ class Settings:
     # [run]
     features: tuple[str, ...] | None = None
     sheet: str | None = None  # a workbook's sheet: its name or 1-based number (default: the first with data)
+    transactions: TransactionMode = "auto"  # auto: a transaction log is recognised and turned into customers
+    customer: str | None = None  # the columns of a transaction log (default: recognised)
+    date: str | None = None
+    amount: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    as_of: str | None = None  # ISO date; default: the day after the last date in the log
+    date_format: str | None = None  # strptime format of the log's dates; default: recognised
     k: int | None = None
     k_min: int = 2
     k_max: int = 10
@@ -183,6 +193,22 @@ def _sheet(key: str, value: Any, where: str, base: Path) -> str:
     return str(value).strip()
 
 
+def _iso_date(key: str, value: Any, where: str, base: Path) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise _fail(key, value, where, "a date like 2026-11-30") from None
+
+
+def _date_format(key: str, value: Any, where: str, base: Path) -> str:
+    text = str(value).strip()
+    if "%" not in text:
+        raise _fail(key, value, where, "a strptime format like %d/%m/%Y")
+    return text
+
+
 def _text(key: str, value: Any, where: str, base: Path) -> str:
     if not isinstance(value, str):
         raise _fail(key, value, where, "text")
@@ -274,6 +300,14 @@ class Field:
 FIELDS: dict[str, Field] = {
     "features": Field("run", _optional(_features)),
     "sheet": Field("run", _optional(_sheet)),
+    "transactions": Field("run", _choice(TRANSACTION_MODES)),
+    "customer": Field("run", _optional(_text)),
+    "date": Field("run", _optional(_text)),
+    "amount": Field("run", _optional(_text)),
+    "quantity": Field("run", _optional(_text)),
+    "price": Field("run", _optional(_text)),
+    "as_of": Field("run", _optional(_iso_date)),
+    "date_format": Field("run", _optional(_date_format)),
     "k": Field("run", _optional(_int(2, 50))),
     "k_range": Field("run", parse_k_range),
     "k_min": Field("run", _int(2, 50)),

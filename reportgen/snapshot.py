@@ -323,6 +323,10 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
                                 "why": c.why} for c in model.columns],
         },
         "coverage": {"customers_in_input": model.rows_read, "customers_in_segments": model.account.rows_out},
+        "transactions": None if model.transactions is None else {
+            "lines": model.transactions.lines, "customers": model.transactions.customers,
+            "as_of": model.transactions.as_of, "date_format": model.transactions.date_format,
+            "columns": dict(model.transactions.columns)},
         "preparation": treatment_dict(analysis.matrix),
         "k_selection": {"method": model.selection.method, "chosen_k": model.selection.chosen_k,
                         "votes": {v.key: v.k for v in model.selection.votes}, "reason": model.selection.reason},

@@ -71,9 +71,10 @@ class PandasEngine:
     def read(self, plan: RunPlan) -> Dataset:
         from ..readers import ReadOptions, read_table
         from ..roles import with_roles
+        from ..transactions import customers_of
 
-        return with_roles(read_table(plan.source, name=plan.source_name,
-                                     options=ReadOptions(sheet=plan.settings.sheet)))
+        table = read_table(plan.source, name=plan.source_name, options=ReadOptions(sheet=plan.settings.sheet))
+        return customers_of(table, plan.settings) or with_roles(table)
 
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
               ) -> CleanResult:

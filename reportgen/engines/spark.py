@@ -82,6 +82,7 @@ from ..profiles import build_profiles, summary_row
 from ..readers import choose_reader, decode_head, looks_like_id_name, sniff_text
 from ..roles import infer_roles
 from ..settings import RunPlan, Settings
+from ..transactions import detect
 
 DRIVER_SAMPLE = 20_000  # rows pulled to the driver: the first ones for the roles, a sample for the charts
 ROW = "__reportgen_row"
@@ -360,6 +361,9 @@ class SparkEngine:
         probe.index = pd.RangeIndex(1, len(probe) + 1, name="row")
         source = Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size,
                         sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter)
+        if self.settings.transactions != "no" and detect(probe) is not None:
+            raise ConfigError(f"{path.name} is a transaction log; turning it into customers runs on the pandas "
+                              "engine only", hint="Run without --engine spark, or pass --transactions no.")
         return Dataset(frame=probe, source=source, columns=infer_roles(probe), rows=rows)
 
     # -- clean

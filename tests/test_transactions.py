@@ -1,0 +1,100 @@
+"""Transaction logs turned into customers (issue 13): detection, the lines left out or netted, dates, RFM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reportgen.errors import InputError
+from reportgen.transactions import detect, parse_dates, to_customers
+
+LOG = pd.DataFrame({
+    "InvoiceNo": ["A1", "A1", "A2", "C3", "A4", "A5", "A5", "A6", "A7"],
+    "StockCode": ["p1", "p2", "p1", "p1", "p3", "p1", "p1", "p2", "p9"],
+    "Quantity": [2, 1, 5, 1, 3, 1, 1, 4, 1],
+    "UnitPrice": [10.0, 5.0, 10.0, 10.0, 2.0, 10.0, 10.0, 0.0, 3.0],
+    "InvoiceDate": ["2024-01-05", "2024-01-05", "2024-02-01", "2024-02-03", "2024-03-01", "2024-03-10",
+                    "2024-03-10", "2024-03-11", "2024-03-12"],
+    "CustomerID": ["c1", "c1", "c1", "c1", "c2", "c2", "c2", "c2", None],
+}, index=pd.RangeIndex(1, 10))
+LOG.loc[4, "Quantity"] = -1  # C3: a cancellation of one p1
+
+
+def test_a_log_is_recognised_and_a_table_is_not() -> None:
+    cols = detect(LOG)
+    assert cols is not None
+    assert (cols.customer, cols.date, cols.amount, cols.quantity, cols.price, cols.order, cols.product) == (
+        "CustomerID", "InvoiceDate", None, "Quantity", "UnitPrice", "InvoiceNo", "StockCode")
+    table = pd.DataFrame({"CustomerID": range(50), "Income": range(50), "Score": range(50)})
+    assert detect(table) is None  # unique IDs: one row per customer already
+
+
+def test_one_row_per_customer_with_every_line_accounted_for() -> None:
+    built = to_customers(LOG, detect(LOG))
+    rows = built.frame.set_index("CustomerID")
+    assert list(rows.index) == ["c1", "c2"]
+    assert built.as_of == pd.Timestamp("2024-03-13")  # the day after the last date
+    # c1: A1 (2x10 + 1x5), A2 (5x10), C3 (-1x10): net 65, 2 orders, last purchase 2024-02-01
+    assert rows.loc["c1", "monetary"] == 65.0 and rows.loc["c1", "frequency"] == 2
+    assert rows.loc["c1", "recency_days"] == 41 and rows.loc["c1", "tenure_days"] == 68
+    assert rows.loc["c1", "products"] == 2
+    # c2: A4 (3x2), A5 (1x10, its copy left out), A6 zero price left out
+    assert rows.loc["c2", "monetary"] == 16.0 and rows.loc["c2", "frequency"] == 2
+    steps = {s.step: s for s in built.steps}
+    assert steps["no_customer"].count == 1 and steps["duplicate_lines"].count == 1
+    assert steps["zero_price"].count == 1 and steps["returns"].count == 1
+    assert steps["returns"].action == "netted"
+    assert sorted(built.log["row"]) == [4, 7, 8, 9]
+
+
+@pytest.mark.parametrize(("values", "first", "words"), [
+    (["2024-03-31", "2024-01-02"], "2024-03-31", "ISO"),
+    (["11-Feb-17", "15-Mar-19"], "2017-02-11", "day-month name-year"),
+    (["31/03/2024", "01/02/2024"], "2024-03-31", "day/month/year"),
+    (["03/31/2024", "01/02/2024"], "2024-03-31", "month/day/year"),
+    (["45382", "45293"], "2024-03-31", "Excel serial"),
+])
+def test_dates_in_the_common_forms(values, first, words) -> None:
+    parsed, how = parse_dates(pd.Series(values))
+    assert parsed.iloc[0] == pd.Timestamp(first) and words in how
+
+
+def test_an_ambiguous_day_month_order_is_said_and_can_be_given() -> None:
+    _, how = parse_dates(pd.Series(["03/04/2024", "05/06/2024"]))
+    assert "ambiguous" in how and "--date-format" in how
+    parsed, how = parse_dates(pd.Series(["03/04/2024"]), "%m/%d/%Y")
+    assert parsed.iloc[0] == pd.Timestamp("2024-03-04") and "--date-format" in how
+
+
+@pytest.mark.slow
+def test_the_retail_log_becomes_6889_customers(invoke, tmp_path: Path) -> None:
+    from .conftest import shared_file
+
+    log = shared_file("Retail_Data_Transactions.csv")
+    result = invoke("run", str(log), "-q", "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / result.stdout.strip()
+    segments = pd.read_csv(folder / "segments.csv")
+    assert len(segments) == 6889 and segments["customer_id"].is_unique
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert {"recency_days", "frequency", "monetary"} <= set(metrics["features"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["transactions"]["lines"] == 125000 and manifest["transactions"]["customers"] == 6889
+    assert manifest["transactions"]["date_format"].startswith("day-month name-year")
+    assert "transaction log" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_bad_transaction_input_is_one_clear_line(invoke, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,Income,Score\n1,10,5\n2,20,7\n3,30,9\n4,40,2\n")
+    result = invoke("run", "t.csv", "--transactions", "yes", "-q")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: t.csv is not a transaction log: it needs a customer ID that repeats")
+    assert len(result.stderr.strip().splitlines()) == 1
+    missing = invoke("run", "t.csv", "--amount", "Revenue", "-q")
+    assert missing.exit_code == 1 and "--amount names a column that is not in t.csv: 'Revenue'" in missing.stderr
+    assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())
+    with pytest.raises(InputError):
+        to_customers(LOG.assign(InvoiceDate="not a date"), detect(LOG))
