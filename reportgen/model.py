@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # the annotations are strings: importing the contract loads n
     import numpy as np
     import pandas as pd
 
+    from .rfm import RfmResult
+
 Role = Literal["id", "numeric", "categorical", "date", "text", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
 TransformPolicy = Literal["auto", "none"]
@@ -23,7 +25,7 @@ OutlierPolicy = Literal["clip", "keep"]
 Transform = Literal["", "log"]  # per feature: "" leaves the values as they are
 MissingPolicy = Literal["drop", "median"]
 Level = Literal["low", "average", "high"]
-Section = Literal["summary", "exploration", "choosing-k", "segments", "comparison"]
+Section = Literal["summary", "exploration", "choosing-k", "segments", "rfm", "comparison"]
 SegmentStatus = Literal["", "kept", "new", "gone"]
 
 
@@ -485,6 +487,7 @@ class ReportModel:
     verdict_reasons: tuple[str, ...] = ()  # why the verdict is not higher, in plain words
     stability_text: str = ""  # the executive summary's sentence on stability
     transactions: TransactionSummary | None = None  # the input was a transaction log
+    rfm: RfmResult | None = None  # RFM scores and named segments beside the K-means segments
 
 
 @dataclass(frozen=True)
@@ -507,6 +510,7 @@ class Analysis:
     comparison: Comparison | None = None
     statuses: Mapping[int, SegmentStatus] | None = None  # segment -> "kept" / "new" against a baseline
     stability: Stability | None = None  # None: not measured (--stability-resamples 0)
+    rfm: RfmResult | None = None  # RFM scores and named segments (a transaction log's customers)
 
 @dataclass(frozen=True)
 class RunResult:
@@ -545,3 +549,4 @@ class SegmentData:
     segmentation: Segmentation
     profiles: Profiles
     segment_names: Mapping[int, str]
+    rfm_grid: pd.DataFrame | None = None  # customers per (F score 5..1, R score 1..5), for the RFM grid chart

@@ -26,6 +26,7 @@ from .errors import InputError
 from .model import Analysis, ExplorationData, RunResult, SegmentStatus
 from .prepare import choose_features, logged_features
 from .recommend import recommend
+from .rfm import rfm_of
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
 from .runs import baseline_segments, baseline_selection
@@ -180,6 +181,10 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
         personas = recommend(profiles, plan.rules, names=kept)
         assignments = engine.assignments(cleaned, segmentation)
+        rfm = rfm_of(cleaned.frame, segmentation.labels) if dataset.transactions is not None else None
+        if rfm is not None:
+            assignments = assignments.assign(rfm_score=rfm.table["rfm_score"].to_numpy(),
+                                             rfm_segment=rfm.table["rfm_segment"].to_numpy())
         portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
                                            rows=cleaned.account.rows_out, input_name=dataset.source.name)
         comparison = None
@@ -189,13 +194,14 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     if drawing is not None:
         drawing.submit("segments", segment_data(
             matrix.X, cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation, profiles,
-            names=matrix.names, scaling=matrix.scaler.method, segment_names={p.segment: p.name for p in personas}))
+            names=matrix.names, scaling=matrix.scaler.method, segment_names={p.segment: p.name for p in personas},
+            rfm_grid=rfm.grid if rfm is not None else None))
         if comparison is not None:
             drawing.submit("comparison", comparison)
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
                     segmentation=segmentation, profiles=profiles, summary=summary, personas=personas,
                     assignments=assignments, portable=portable, engine=engine.name, baseline=baseline,
-                    comparison=comparison, statuses=statuses, stability=stability)
+                    comparison=comparison, statuses=statuses, stability=stability, rfm=rfm)
 
 
 def _exploration_frame(frame, numeric: tuple[str, ...], categorical: tuple[str, ...]):

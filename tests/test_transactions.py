@@ -84,7 +84,10 @@ def test_the_retail_log_becomes_6889_customers(invoke, tmp_path: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["transactions"]["lines"] == 125000 and manifest["transactions"]["customers"] == 6889
     assert manifest["transactions"]["date_format"].startswith("day-month name-year")
-    assert "transaction log" in (folder / "report.html").read_text(encoding="utf-8")
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "transaction log" in html and "RFM segments" in html and "Champions" in html
+    assert (folder / "charts" / "rfm_grid.png").is_file()
+    assert {"rfm_score", "rfm_segment"} <= set(segments.columns)
 
 
 def test_bad_transaction_input_is_one_clear_line(invoke, tmp_path: Path) -> None:
@@ -98,3 +101,28 @@ def test_bad_transaction_input_is_one_clear_line(invoke, tmp_path: Path) -> None
     assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())
     with pytest.raises(InputError):
         to_customers(LOG.assign(InvoiceDate="not a date"), detect(LOG))
+
+
+def test_rfm_scores_and_named_segments() -> None:
+    import numpy as np
+
+    from reportgen.rfm import RFM_SEGMENTS, quintile_scores, rfm_of, segment_of
+
+    # every cell of the recency x frequency grid has exactly one name
+    for r in range(1, 6):
+        for f in range(1, 6):
+            named = [n for n, (rl, rh), (fl, fh), _ in RFM_SEGMENTS if rl <= r <= rh and fl <= f <= fh]
+            assert len(named) == 1, (r, f, named)
+    assert segment_of(5, 5) == "Champions" and segment_of(1, 1) == "Lost" and segment_of(1, 5) == "Can't lose them"
+    assert quintile_scores(pd.Series(range(10)), higher_is_better=True).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"recency_days": rng.integers(1, 400, 500), "frequency": rng.integers(1, 30, 500),
+                          "monetary": rng.gamma(2, 300, 500)}, index=pd.RangeIndex(1, 501))
+    result = rfm_of(frame, np.where(frame["frequency"] > 15, 1, 2))
+    assert result is not None and sum(result.counts.values()) == 500
+    assert result.grid.to_numpy().sum() == 500 and list(result.grid.index) == [5, 4, 3, 2, 1]
+    assert result.table["rfm_score"].str.fullmatch(r"[1-5]{3}").all()
+    recent = result.table.loc[frame["recency_days"].idxmin()]
+    assert recent["r"] == 5  # the most recent buyer has the best recency score
+    assert result.crossing.to_numpy().sum() == 500
+    assert rfm_of(frame.drop(columns="monetary"), np.ones(500)) is None

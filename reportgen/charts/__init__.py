@@ -72,6 +72,8 @@ CHARTS: tuple[ChartSpec[Any], ...] = (
               segments.profile_heatmap_alt),
     ChartSpec("segment_mix", "Who is in each segment", "segments", "segments", segments.segment_mix,
               segments.segment_mix_alt, applies=lambda data: bool(data.profiles.categorical)),
+    ChartSpec("rfm_grid", "RFM segments: recency against frequency", "rfm", "segments", segments.rfm_grid,
+              segments.rfm_grid_alt, applies=lambda data: data.rfm_grid is not None),
     ChartSpec("sizes", "Segment sizes", "summary", "segments", segments.sizes, segments.sizes_alt),
     ChartSpec("share_change", "Segment shares, baseline and now", "comparison", "comparison",
               comparison.share_change, comparison.share_change_alt),

@@ -22,6 +22,7 @@ from .style import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -113,7 +114,8 @@ def _projection(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, st
 
 
 def segment_data(X: np.ndarray, original: np.ndarray, seg: Segmentation, profiles: Profiles, *,
-                 names: tuple[str, ...], scaling: Scaling, segment_names: Mapping[int, str]) -> SegmentData:
+                 names: tuple[str, ...], scaling: Scaling, segment_names: Mapping[int, str],
+                 rfm_grid: pd.DataFrame | None = None) -> SegmentData:
     """The SegmentData of a segmentation: a fixed-seed sample of at most MAX_POINTS customers (the scatter plots
     draw no more) with their segments, so that what goes to the chart processes stays small however many
     customers there are (the segmentation goes without its label of every customer)."""
@@ -124,7 +126,7 @@ def segment_data(X: np.ndarray, original: np.ndarray, seg: Segmentation, profile
     keep = sample_positions(len(X), MAX_POINTS, seg.seed)
     return SegmentData(X=X[keep], original=original[keep], labels=seg.labels[keep], customers=len(X), names=names,
                        scaling=scaling, segmentation=replace(seg, labels=seg.labels[:0]), profiles=profiles,
-                       segment_names=segment_names)
+                       segment_names=segment_names, rfm_grid=rfm_grid)
 
 
 def _scatter_points(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, str]:
@@ -277,6 +279,44 @@ def profile_heatmap_alt(data: SegmentData) -> str:
     medians = f" (the median for {', '.join(logged)}, clustered on a log scale)" if logged else ""
     return ("Heatmap of the segments (rows) against " + ", ".join(data.profiles.numeric) + " (columns); each cell "
             f"shows the segment's mean{medians}, coloured red above and blue below the average customer.")
+
+
+def rfm_grid(data: SegmentData) -> Figure:
+    """The recency x frequency grid: customers per (R, F) score, the named RFM segments outlined and labelled."""
+    from matplotlib.patches import Rectangle
+
+    from ..rfm import RFM_SEGMENTS
+
+    grid = data.rfm_grid
+    assert grid is not None
+    fig = new_figure(FULL_WIDTH_IN, 3.6)
+    ax = fig.add_subplot()
+    total = max(int(grid.to_numpy().sum()), 1)
+    colors = {name: PALETTE[i % len(PALETTE)] for i, (name, *_) in enumerate(RFM_SEGMENTS)}
+    for name, (r_low, r_high), (f_low, f_high), _ in RFM_SEGMENTS:
+        cells = grid.loc[[f for f in grid.index if f_low <= f <= f_high],
+                         [r for r in grid.columns if r_low <= r <= r_high]]
+        count = int(cells.to_numpy().sum())
+        ax.add_patch(Rectangle((r_low - 0.5, f_low - 0.5), r_high - r_low + 1, f_high - f_low + 1,
+                               facecolor=colors[name], alpha=0.28, edgecolor="white", linewidth=2))
+        ax.text((r_low + r_high) / 2, (f_low + f_high) / 2, f"{name}\n{count:,} ({count / total:.0%})",
+                ha="center", va="center", fontsize=7.5, color=INK)
+    ax.set_xlim(0.5, 5.5)
+    ax.set_ylim(0.5, 5.5)
+    ax.set_xticks(range(1, 6), ["1\nlongest ago", "2", "3", "4", "5\nmost recent"], fontsize=7.5)
+    ax.set_yticks(range(1, 6), ["1 (fewest)", "2", "3", "4", "5 (most)"], fontsize=7.5)
+    ax.set_xlabel("recency score (quintiles of days since the last purchase)")
+    ax.set_ylabel("frequency score (quintiles)")
+    ax.grid(False)
+    return fig
+
+
+def rfm_grid_alt(data: SegmentData) -> str:
+    grid = data.rfm_grid
+    assert grid is not None
+    return (f"Grid of recency score (1 to 5, columns) against frequency score (1 to 5, rows) for "
+            f"{int(grid.to_numpy().sum()):,} customers, with the named RFM segments outlined and their customers "
+            "counted.")
 
 
 def sizes(data: SegmentData) -> Figure:

@@ -1,0 +1,78 @@
+"""RFM segments beside K-means, for customers built from a transaction log.
+
+The classic scores: recency, frequency and monetary value each cut into quintiles, 1 (worst) to 5 (best; for
+recency, the most recent). The named segments come from the recency and frequency scores, the usual grid of
+:data:`RFM_SEGMENTS` (first match wins). K-means on the (transformed) RFM features stays the main segmentation; the
+report shows how the two relate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+RECENCY, FREQUENCY, MONETARY = "recency_days", "frequency", "monetary"
+
+# (name, R scores, F scores, what to do): the usual RFM grid, first match wins
+RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...] = (
+    ("Champions", (5, 5), (4, 5), "reward them; early access, ask for reviews"),
+    ("Loyal", (3, 4), (4, 5), "upsell higher-value products; loyalty programme"),
+    ("Potential loyalists", (4, 5), (2, 3), "membership or loyalty offer; recommend products"),
+    ("New customers", (5, 5), (1, 1), "onboarding; make the second purchase easy"),
+    ("Promising", (4, 4), (1, 1), "brand awareness; free trials"),
+    ("Need attention", (3, 3), (3, 3), "limited-time offers based on past purchases"),
+    ("About to sleep", (3, 3), (1, 2), "reconnect with popular products and discounts"),
+    ("Can't lose them", (1, 2), (5, 5), "win them back with renewals or new products; talk to them"),
+    ("At risk", (1, 2), (3, 4), "personal e-mails; renewals and helpful resources"),
+    ("Hibernating", (2, 2), (1, 2), "offer other relevant products and special discounts"),
+    ("Lost", (1, 1), (1, 2), "revive interest with a reach-out campaign, else ignore"),
+)
+
+
+@dataclass(frozen=True)
+class RfmResult:
+    """Each customer's scores and named segment, and how the named segments meet the K-means segments."""
+
+    table: pd.DataFrame  # per cleaned customer (its index): r, f, m (1-5), rfm_score ("543"), rfm_segment
+    counts: Mapping[str, int]  # named segment -> customers, in the order of RFM_SEGMENTS
+    grid: pd.DataFrame  # customers per (F score: rows 5..1, R score: columns 1..5)
+    crossing: pd.DataFrame  # customers per (K-means segment: rows, named RFM segment: columns)
+    means: pd.DataFrame  # per named segment: mean recency, frequency, monetary
+    actions: Mapping[str, str]  # named segment -> what to do
+
+
+def quintile_scores(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
+    """1-5 by quintile of rank (ties broken by order, so that every score holds a fifth of the customers)."""
+    ranks = values.rank(method="first", ascending=higher_is_better)
+    return pd.Series(np.ceil(ranks / len(values) * 5).clip(1, 5).astype(int), index=values.index)
+
+
+def segment_of(r: int, f: int) -> str:
+    for name, (r_low, r_high), (f_low, f_high), _ in RFM_SEGMENTS:
+        if r_low <= r <= r_high and f_low <= f <= f_high:
+            return name
+    return "Need attention"  # unreachable with the grid above: every (r, f) is covered; a test checks it
+
+
+def rfm_of(frame: pd.DataFrame, labels: np.ndarray) -> RfmResult | None:
+    """The RFM result of the cleaned customers (None without recency, frequency and monetary columns)."""
+    if not {RECENCY, FREQUENCY, MONETARY} <= set(frame.columns) or len(frame) < 5:
+        return None
+    r = quintile_scores(frame[RECENCY].astype(float), higher_is_better=False)
+    f = quintile_scores(frame[FREQUENCY].astype(float), higher_is_better=True)
+    m = quintile_scores(frame[MONETARY].astype(float), higher_is_better=True)
+    names = [segment_of(int(a), int(b)) for a, b in zip(r, f, strict=True)]
+    order = [name for name, *_ in RFM_SEGMENTS]
+    table = pd.DataFrame({"r": r, "f": f, "m": m, "rfm_score": r.astype(str) + f.astype(str) + m.astype(str),
+                          "rfm_segment": pd.Categorical(names, categories=order)}, index=frame.index)
+    counts = table["rfm_segment"].value_counts().reindex(order).fillna(0).astype(int)
+    grid = pd.crosstab(table["f"], table["r"]).reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5]).fillna(0)
+    crossing = pd.crosstab(pd.Series(labels, index=frame.index, name="segment"), table["rfm_segment"],
+                           dropna=False).reindex(columns=order).fillna(0).astype(int)
+    means = frame[[RECENCY, FREQUENCY, MONETARY]].groupby(table["rfm_segment"], observed=False).mean()
+    return RfmResult(table=table, counts={k: int(v) for k, v in counts.items() if v}, grid=grid.astype(int),
+                     crossing=crossing.loc[:, crossing.sum(axis=0) > 0], means=means.reindex(order).dropna(how="all"),
+                     actions={name: action for name, _, _, action in RFM_SEGMENTS})
