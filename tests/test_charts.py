@@ -29,7 +29,13 @@ def exploration_data(mall_csv: Path) -> ExplorationData:
 def test_every_chart_has_a_unique_name_a_section_and_alt_text() -> None:
     names = [spec.name for spec in CHARTS]
     assert len(names) == len(set(names))
-    assert {spec.section for spec in CHARTS} <= {"summary", "exploration", "choosing-k", "segments", "comparison"}
+    from typing import get_args
+
+    from reportgen.model import Section
+
+    assert {spec.section for spec in CHARTS} <= set(get_args(Section))
+    assert {spec.section for spec in CHARTS} >= {"summary", "exploration", "choosing-k", "segments", "rfm",
+                                                 "comparison"}
     assert all(callable(spec.draw) and callable(spec.alt) for spec in CHARTS)
 
 
