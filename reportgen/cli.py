@@ -115,6 +115,11 @@ analysis_options = _options(
     click.option("--sheet", metavar="NAME|N",
                  help="The sheet of an Excel or OpenDocument workbook: its name or number (1 is the first).  "
                       "[default: the first sheet with data]"),
+    click.option("--table", metavar="NAME", help="With a database URL as DATA: the table of customers."),
+    click.option("--query", metavar="SQL", help="With a database URL as DATA: a query that returns the customers."),
+    click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="A file holding the database password (else the REPORTGEN_DB_PASSWORD environment "
+                      "variable; never in the URL)."),
     click.option("--transactions", type=click.Choice(TRANSACTION_MODES, case_sensitive=False),
                  help="auto: a transaction log (a customer ID that repeats, a date, an amount) is recognised and "
                       "turned into one row per customer (recency, frequency, monetary...); yes: it must be one; "
@@ -211,18 +216,32 @@ def cli(debug: bool) -> None:
     """
 
 
+class DataArgument(click.ParamType):
+    """A data file (it must exist), ``-`` for standard input, or a database URL (``sqlite:///crm.db``)."""
+
+    name = "data"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .database import is_database_url
+
+        if is_database_url(value):
+            return value
+        return click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path).convert(value, param, ctx)
+
+
 @cli.command(context_settings=CONTEXT)
-@click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.argument("data", required=False, type=DataArgument())
 @analysis_options
 @report_options
 @output_options
-def run(data: Path | None, config: Path | None, quiet: bool, as_json: bool, email_to: tuple[str, ...],
+def run(data: Path | str | None, config: Path | None, quiet: bool, as_json: bool, email_to: tuple[str, ...],
         **flags: Any) -> None:
     """Segment the customers in DATA and write a run folder with the report.
 
     DATA is a CSV or TSV file (delimiter and encoding detected; '#' comment lines before the header are
-    skipped), a Parquet or JSON file, or an Excel (.xlsx, .xls) or OpenDocument (.ods) workbook (--sheet);
-    '-' reads standard input; without DATA the bundled sample is used. The run folder output/<date>-<time>-<name>/ holds
+    skipped), a Parquet or JSON file, an Excel (.xlsx, .xls) or OpenDocument (.ods) workbook (--sheet), or a
+    database URL with --table or --query (any SQLAlchemy URL: "sqlite:///crm.db", "postgresql://user@host/db";
+    the password from REPORTGEN_DB_PASSWORD or --password-file); '-' reads standard input; without DATA the bundled sample is used. The run folder output/<date>-<time>-<name>/ holds
     report.html, report.pdf, segments.csv, profiles.csv, metrics.json, manifest.json and charts/. Its path
     is printed on stdout; progress goes to stderr.
 

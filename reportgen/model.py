@@ -42,6 +42,8 @@ class Source:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None  # a workbook's sheet
+    query: str | None = None  # a database's SQL (for a table: SELECT * FROM it); path is then the URL
+    query_sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from .errors import ConfigError, InputError
 from .model import MissingPolicy, OutlierPolicy, Scaling, TransformPolicy
 
 if TYPE_CHECKING:
+    from .database import DatabaseSource
     from .model import BaselineModel
     from .recommend import Rules
 
@@ -58,6 +59,9 @@ class Settings:
     # [run]
     features: tuple[str, ...] | None = None
     sheet: str | None = None  # a workbook's sheet: its name or 1-based number (default: the first with data)
+    table: str | None = None  # a database input's table ...
+    query: str | None = None  # ... or query
+    password_file: Path | None = None  # a database password, else REPORTGEN_DB_PASSWORD
     transactions: TransactionMode = "auto"  # auto: a transaction log is recognised and turned into customers
     customer: str | None = None  # the columns of a transaction log (default: recognised)
     date: str | None = None
@@ -101,7 +105,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Accept the natural Python forms in a notebook: str paths, lists, "A,B" feature strings."""
-        for name in ("output", "logo", "templates", "rules"):
+        for name in ("output", "logo", "templates", "rules", "password_file"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Path(value))
@@ -300,6 +304,9 @@ class Field:
 FIELDS: dict[str, Field] = {
     "features": Field("run", _optional(_features)),
     "sheet": Field("run", _optional(_sheet)),
+    "table": Field("run", _optional(_text)),
+    "query": Field("run", _optional(_text)),
+    "password_file": Field("run", _optional(_path)),
     "transactions": Field("run", _choice(TRANSACTION_MODES)),
     "customer": Field("run", _optional(_text)),
     "date": Field("run", _optional(_text)),
@@ -453,7 +460,7 @@ class RunPlan:
     """A checked run: the settings, and what was loaded to check them (rules, baseline, logo)."""
 
     settings: Settings
-    source: Path | bytes | BinaryIO
+    source: Path | bytes | BinaryIO | DatabaseSource
     source_name: str | None
     rules: Rules
     baseline: BaselineModel | None
@@ -482,16 +489,27 @@ def validate(settings: Settings, source: Source = None, *, source_name: str | No
     from .render import check_templates, logo_data_uri
     from .sample import sample_path
 
+    from .database import DatabaseSource, database_source, is_database_url
+
     settings = check_values(settings)
     if source is None:
         source = sample_path()
-    if isinstance(source, str):
-        source = Path(source)
-    if isinstance(source, Path):
-        if not source.exists():
-            raise InputError(f"no such file: {source}", hint="Check the path and the file name.")
-        if source.is_dir():
-            raise InputError(f"{source} is a folder, not a file", hint="Pass the data file itself.")
+    checked: Path | bytes | BinaryIO | DatabaseSource
+    if is_database_url(source):
+        assert isinstance(source, str)
+        if settings.engine == "spark":
+            raise ConfigError("--engine spark reads files, not databases", hint="Leave out --engine spark.")
+        checked = database_source(source, table=settings.table, query=settings.query)
+    elif settings.table is not None or settings.query is not None:
+        raise ConfigError("--table and --query read a database; the input is a file",
+                          hint='Pass a database URL such as "sqlite:///crm.db" as DATA, or leave them out.')
+    else:
+        checked = Path(source) if isinstance(source, str) else source
+    if isinstance(checked, Path):
+        if not checked.exists():
+            raise InputError(f"no such file: {checked}", hint="Check the path and the file name.")
+        if checked.is_dir():
+            raise InputError(f"{checked} is a folder, not a file", hint="Pass the data file itself.")
     elif settings.engine == "spark":
         raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
     if settings.engine == "spark" and settings.algorithm != "kmeans":
@@ -508,7 +526,7 @@ def validate(settings: Settings, source: Source = None, *, source_name: str | No
             progress(f"No earlier run in {settings.output}: this run has no baseline")  # the first month
     elif settings.baseline:
         baseline = runs.load_baseline(runs.resolve_run(settings.baseline, settings.output))
-    return RunPlan(settings=settings, source=source, source_name=source_name, rules=rules, baseline=baseline,
+    return RunPlan(settings=settings, source=checked, source_name=source_name, rules=rules, baseline=baseline,
                    scaling=resolve_scale(settings.scale, baseline),
                    features=check_baseline_features(baseline, settings.features), logo=logo)
 

@@ -316,7 +316,8 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
         "input": {
             "name": model.source.name, "path": model.source.path, "size": model.source.size,
             "sha256": model.source.sha256, "format": model.source.format, "encoding": model.source.encoding,
-            "delimiter": model.source.delimiter, "sheet": model.source.sheet, "rows": model.rows_read,
+            "delimiter": model.source.delimiter, "sheet": model.source.sheet, "query": model.source.query,
+            "query_sha256": model.source.query_sha256, "rows": model.rows_read,
             "columns": len(model.columns),
             "column_roles": {c.name: c.role for c in model.columns},
             "columns_detail": [{"column": c.name, "role": c.role, "clustered": c.name in model.features,

@@ -9,6 +9,7 @@ cleaning table, the k choice, building a Segmentation, the scaler, the profiles)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -69,11 +70,15 @@ class PandasEngine:
         self.progress = progress
 
     def read(self, plan: RunPlan) -> Dataset:
+        from ..database import DatabaseSource, read_database, read_password
         from ..readers import ReadOptions, read_table
         from ..roles import with_roles
         from ..transactions import customers_of
 
-        table = read_table(plan.source, name=plan.source_name, options=ReadOptions(sheet=plan.settings.sheet))
+        if isinstance(plan.source, DatabaseSource):
+            table = read_database(plan.source, password=read_password(dict(os.environ), plan.settings.password_file))
+        else:
+            table = read_table(plan.source, name=plan.source_name, options=ReadOptions(sheet=plan.settings.sheet))
         return customers_of(table, plan.settings) or with_roles(table)
 
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float

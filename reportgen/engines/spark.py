@@ -328,7 +328,7 @@ class SparkEngine:
     def read(self, plan: RunPlan) -> Dataset:
         from ..snapshot import sha256_file
 
-        assert isinstance(plan.source, Path)  # settings.validate refuses standard input for Spark
+        assert isinstance(plan.source, Path)  # settings.validate refuses standard input and databases for Spark
         path = plan.source
         with path.open("rb") as handle:
             head = handle.read(65536)
