@@ -552,3 +552,4 @@ class SegmentData:
     profiles: Profiles
     segment_names: Mapping[int, str]
     rfm_grid: pd.DataFrame | None = None  # customers per (F score 5..1, R score 1..5), for the RFM grid chart
+    rfm_segments: tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...] = ()  # the grid's named segments

@@ -181,7 +181,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
         personas = recommend(profiles, plan.rules, names=kept)
         assignments = engine.assignments(cleaned, segmentation)
-        rfm = rfm_of(cleaned.frame, segmentation.labels) if dataset.transactions is not None else None
+        rfm = rfm_of(cleaned.frame, segmentation.labels, plan.rules.rfm) if dataset.transactions is not None \
+            else None
         if rfm is not None:
             assignments = assignments.assign(rfm_score=rfm.table["rfm_score"].to_numpy(),
                                              rfm_segment=rfm.table["rfm_segment"].to_numpy())
@@ -195,7 +196,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         drawing.submit("segments", segment_data(
             matrix.X, cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation, profiles,
             names=matrix.names, scaling=matrix.scaler.method, segment_names={p.segment: p.name for p in personas},
-            rfm_grid=rfm.grid if rfm is not None else None))
+            rfm_grid=rfm.grid if rfm is not None else None, rfm_segments=rfm.segments if rfm is not None else ()))
         if comparison is not None:
             drawing.submit("comparison", comparison)
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,

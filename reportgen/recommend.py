@@ -57,6 +57,9 @@ class Rules:
     concepts: tuple[Concept, ...]
     rules: tuple[Rule, ...]
     typical: str
+    # the named RFM segments of a transaction log's customers: (name, R scores, F scores, what to do); empty: the
+    # packaged grid (rfm.RFM_SEGMENTS)
+    rfm: tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...] = ()
 
 
 def default_rules_path() -> Path:
@@ -93,7 +96,7 @@ def _require(condition: bool, message: str, where: str) -> None:
 
 def parse_rules(data: Mapping[str, Any], *, source: str = "<rules>") -> Rules:
     where = f"rules file {source}"
-    unknown = set(data) - {"schema", "typical", "concepts", "rules"}
+    unknown = set(data) - {"schema", "typical", "concepts", "rules", "rfm"}
     _require(not unknown, f"unknown top-level key(s) {sorted(unknown)}", where)
     concepts = []
     for key, body in dict(data.get("concepts", {})).items():
@@ -144,7 +147,30 @@ def parse_rules(data: Mapping[str, Any], *, source: str = "<rules>") -> Rules:
     _require(len(ids) == len(set(ids)), "rule ids must be unique", where)
     _require(any(not r.when for r in rules), "needs a fallback rule with when = {}", where)
     return Rules(source=source, concepts=tuple(concepts), rules=tuple(rules),
-                 typical=str(data.get("typical", "Typical customers")))
+                 typical=str(data.get("typical", "Typical customers")), rfm=_rfm_segments(data.get("rfm", []), where))
+
+
+def _score_range(value: Any, key: str, at: str) -> tuple[int, int]:
+    _require(isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and 1 <= v <= 5 for v in value)
+             and value[0] <= value[1], f"{key} must be [low, high] scores from 1 to 5, e.g. [4, 5]", at)
+    return int(value[0]), int(value[1])
+
+
+def _rfm_segments(entries: Any, where: str) -> tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...]:
+    """The [[rfm]] segments: each names the recency and frequency scores it covers; every (R, F) cell needs one."""
+    if not entries:
+        return ()
+    segments = []
+    for index, body in enumerate(entries, start=1):
+        at = f"{where} [[rfm]] {index}"
+        _require(isinstance(body, dict) and set(body) == {"name", "recency", "frequency", "action"},
+                 "needs exactly name, recency, frequency and action", at)
+        segments.append((str(body["name"]), _score_range(body["recency"], "recency", at),
+                         _score_range(body["frequency"], "frequency", at), str(body["action"])))
+    unnamed = [f"R{r}F{f}" for r in range(1, 6) for f in range(1, 6)
+               if not any(rl <= r <= rh and fl <= f <= fh for _, (rl, rh), (fl, fh), _ in segments)]
+    _require(not unnamed, f"the [[rfm]] segments leave {', '.join(unnamed)} without a name", where)
+    return tuple(segments)
 
 
 # ----------------------------------------------------------------------------- wording helpers

@@ -32,6 +32,9 @@ RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...] = (
 )
 
 
+Segments = tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...]
+
+
 @dataclass(frozen=True)
 class RfmResult:
     """Each customer's scores and named segment, and how the named segments meet the K-means segments."""
@@ -42,6 +45,7 @@ class RfmResult:
     crossing: pd.DataFrame  # customers per (K-means segment: rows, named RFM segment: columns)
     means: pd.DataFrame  # per named segment: mean recency, frequency, monetary
     actions: Mapping[str, str]  # named segment -> what to do
+    segments: Segments = RFM_SEGMENTS  # the grid used
 
 
 def quintile_scores(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
@@ -50,22 +54,26 @@ def quintile_scores(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
     return pd.Series(np.ceil(ranks / len(values) * 5).clip(1, 5).astype(int), index=values.index)
 
 
-def segment_of(r: int, f: int) -> str:
-    for name, (r_low, r_high), (f_low, f_high), _ in RFM_SEGMENTS:
+def segment_of(r: int, f: int, segments: Segments = RFM_SEGMENTS) -> str:
+    """The first segment whose recency and frequency scores hold (r, f) (the rules file checks every cell has
+    one)."""
+    for name, (r_low, r_high), (f_low, f_high), _ in segments:
         if r_low <= r <= r_high and f_low <= f <= f_high:
             return name
-    return "Need attention"  # unreachable with the grid above: every (r, f) is covered; a test checks it
+    raise ValueError(f"no RFM segment for R{r}F{f}")
 
 
-def rfm_of(frame: pd.DataFrame, labels: np.ndarray) -> RfmResult | None:
-    """The RFM result of the cleaned customers (None without recency, frequency and monetary columns)."""
+def rfm_of(frame: pd.DataFrame, labels: np.ndarray, segments: Segments = ()) -> RfmResult | None:
+    """The RFM result of the cleaned customers (None without recency, frequency and monetary columns);
+    ``segments``: the rules file's [[rfm]] grid, else :data:`RFM_SEGMENTS`."""
+    segments = segments or RFM_SEGMENTS
     if not {RECENCY, FREQUENCY, MONETARY} <= set(frame.columns) or len(frame) < 5:
         return None
     r = quintile_scores(frame[RECENCY].astype(float), higher_is_better=False)
     f = quintile_scores(frame[FREQUENCY].astype(float), higher_is_better=True)
     m = quintile_scores(frame[MONETARY].astype(float), higher_is_better=True)
-    names = [segment_of(int(a), int(b)) for a, b in zip(r, f, strict=True)]
-    order = [name for name, *_ in RFM_SEGMENTS]
+    names = [segment_of(int(a), int(b), segments) for a, b in zip(r, f, strict=True)]
+    order = list(dict.fromkeys(name for name, *_ in segments))
     table = pd.DataFrame({"r": r, "f": f, "m": m, "rfm_score": r.astype(str) + f.astype(str) + m.astype(str),
                           "rfm_segment": pd.Categorical(names, categories=order)}, index=frame.index)
     counts = table["rfm_segment"].value_counts().reindex(order).fillna(0).astype(int)
@@ -75,4 +83,4 @@ def rfm_of(frame: pd.DataFrame, labels: np.ndarray) -> RfmResult | None:
     means = frame[[RECENCY, FREQUENCY, MONETARY]].groupby(table["rfm_segment"], observed=False).mean()
     return RfmResult(table=table, counts={k: int(v) for k, v in counts.items() if v}, grid=grid.astype(int),
                      crossing=crossing.loc[:, crossing.sum(axis=0) > 0], means=means.reindex(order).dropna(how="all"),
-                     actions={name: action for name, _, _, action in RFM_SEGMENTS})
+                     actions={name: action for name, _, _, action in segments}, segments=segments)

@@ -126,3 +126,26 @@ def test_rfm_scores_and_named_segments() -> None:
     assert recent["r"] == 5  # the most recent buyer has the best recency score
     assert result.crossing.to_numpy().sum() == 500
     assert rfm_of(frame.drop(columns="monetary"), np.ones(500)) is None
+
+
+def test_rfm_segments_come_from_the_rules_file() -> None:
+    import numpy as np
+
+    from reportgen.errors import ConfigError
+    from reportgen.recommend import load_rules, parse_rules
+    from reportgen.rfm import RFM_SEGMENTS, rfm_of
+
+    assert load_rules().rfm == RFM_SEGMENTS  # the packaged file holds the grid, editable like the personas
+    base = {"concepts": {}, "rules": [{"id": "all", "when": {}, "persona": "p", "recommendations": [
+        {"action": "a", "channel": "c", "offer": "o", "message": "m"}] * 3}]}
+    two = [{"name": "Recent", "recency": [3, 5], "frequency": [1, 5], "action": "keep them"},
+           {"name": "Lapsed", "recency": [1, 2], "frequency": [1, 5], "action": "win them back"}]
+    rules = parse_rules({**base, "rfm": two})
+    frame = pd.DataFrame({"recency_days": range(1, 101), "frequency": [1 + i % 7 for i in range(100)],
+                          "monetary": np.linspace(10, 1000, 100)}, index=pd.RangeIndex(1, 101))
+    result = rfm_of(frame, np.ones(100, dtype=int), rules.rfm)
+    assert result is not None and result.counts == {"Recent": 60, "Lapsed": 40}
+    with pytest.raises(ConfigError, match="leave R1F1, R1F2"):
+        parse_rules({**base, "rfm": two[:1]})
+    with pytest.raises(ConfigError, match=r"recency must be \[low, high\]"):
+        parse_rules({**base, "rfm": [{**two[0], "recency": [0, 9]}]})

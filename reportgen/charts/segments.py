@@ -115,7 +115,8 @@ def _projection(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, st
 
 def segment_data(X: np.ndarray, original: np.ndarray, seg: Segmentation, profiles: Profiles, *,
                  names: tuple[str, ...], scaling: Scaling, segment_names: Mapping[int, str],
-                 rfm_grid: pd.DataFrame | None = None) -> SegmentData:
+                 rfm_grid: pd.DataFrame | None = None,
+                 rfm_segments: tuple[tuple[str, tuple[int, int], tuple[int, int], str], ...] = ()) -> SegmentData:
     """The SegmentData of a segmentation: a fixed-seed sample of at most MAX_POINTS customers (the scatter plots
     draw no more) with their segments, so that what goes to the chart processes stays small however many
     customers there are (the segmentation goes without its label of every customer)."""
@@ -126,7 +127,7 @@ def segment_data(X: np.ndarray, original: np.ndarray, seg: Segmentation, profile
     keep = sample_positions(len(X), MAX_POINTS, seg.seed)
     return SegmentData(X=X[keep], original=original[keep], labels=seg.labels[keep], customers=len(X), names=names,
                        scaling=scaling, segmentation=replace(seg, labels=seg.labels[:0]), profiles=profiles,
-                       segment_names=segment_names, rfm_grid=rfm_grid)
+                       segment_names=segment_names, rfm_grid=rfm_grid, rfm_segments=rfm_segments)
 
 
 def _scatter_points(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, str]:
@@ -292,8 +293,9 @@ def rfm_grid(data: SegmentData) -> Figure:
     fig = new_figure(FULL_WIDTH_IN, 3.6)
     ax = fig.add_subplot()
     total = max(int(grid.to_numpy().sum()), 1)
-    colors = {name: PALETTE[i % len(PALETTE)] for i, (name, *_) in enumerate(RFM_SEGMENTS)}
-    for name, (r_low, r_high), (f_low, f_high), _ in RFM_SEGMENTS:
+    named = data.rfm_segments or RFM_SEGMENTS
+    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(dict.fromkeys(n for n, *_ in named))}
+    for name, (r_low, r_high), (f_low, f_high), _ in named:
         cells = grid.loc[[f for f in grid.index if f_low <= f <= f_high],
                          [r for r in grid.columns if r_low <= r <= r_high]]
         count = int(cells.to_numpy().sum())
