@@ -191,7 +191,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         comparison = None
         if baseline is not None:
             comparison = compare_runs(baseline, portable, before_ids=baseline_segments(baseline),
-                                      after_ids=assignments if cleaned.id_column else None)
+                                      after_ids=assignments.iloc[:, :2] if cleaned.id_column else None)
     if drawing is not None:
         drawing.submit("segments", segment_data(
             matrix.X, cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation, profiles,

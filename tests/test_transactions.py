@@ -149,3 +149,36 @@ def test_rfm_segments_come_from_the_rules_file() -> None:
         parse_rules({**base, "rfm": two[:1]})
     with pytest.raises(ConfigError, match=r"recency must be \[low, high\]"):
         parse_rules({**base, "rfm": [{**two[0], "recency": [0, 9]}]})
+
+
+def _log(seed: int, months: int = 6) -> pd.DataFrame:
+    """A small log of two kinds of customers: frequent small buyers and rare big ones."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for customer in range(240):
+        frequent = customer % 2 == 0
+        for _ in range(rng.integers(8, 14) if frequent else rng.integers(1, 4)):
+            day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 30 * months)))
+            amount = rng.normal(20, 4) if frequent else rng.normal(400, 60)
+            rows.append((f"K{customer:04d}", day.strftime("%d/%m/%Y"), round(float(amount), 2)))
+    return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+
+
+@pytest.mark.slow
+def test_a_log_works_with_baselines_and_assign_only(invoke, tmp_path: Path) -> None:
+    _log(1).to_csv(tmp_path / "june.csv", index=False)
+    _log(2).to_csv(tmp_path / "july.csv", index=False)
+    first = invoke("run", "june.csv", "-q", "--format", "none", "--name", "june")
+    assert first.exit_code == 0, first.stderr
+    kept = invoke("run", "july.csv", "-q", "--format", "none", "--name", "july", "--baseline", "latest",
+                  "--assign-only")
+    assert kept.exit_code == 0, kept.stderr
+    folder = tmp_path / kept.stdout.strip()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["baseline"]["assign_only"] is True
+    assert manifest["transactions"]["date_format"].startswith("day/month/year")
+    segments = pd.read_csv(folder / "segments.csv")
+    assert len(segments) == 240 and {"rfm_score", "rfm_segment"} <= set(segments.columns)
+    assert (folder / "comparison.json").is_file()
