@@ -144,28 +144,36 @@ def detect(frame: pd.DataFrame, *, customer: str | None = None, date: str | None
     """The columns of a transaction log, or None when ``frame`` is not one: a customer ID that repeats (fewer
     distinct values than half the lines), a column of dates, and an amount or a quantity and a price. Columns
     named by the caller are taken as they are."""
+    found, _ = recognise(frame, customer=customer, date=date, amount=amount, quantity=quantity, price=price)
+    return found
+
+
+def recognise(frame: pd.DataFrame, *, customer: str | None = None, date: str | None = None,
+              amount: str | None = None, quantity: str | None = None, price: str | None = None
+              ) -> tuple[TransactionColumns | None, str]:
+    """:func:`detect`, and what is missing when ``frame`` is not a log (for the error message)."""
     names = [str(c) for c in frame.columns]
     if customer is None:
         ids = [c for c in names if looks_like_id_name(c) or _CUSTOMER_NAME.search(c)]
         ids = [c for c in ids if _CUSTOMER_NAME.search(c)] or ids
         customer = next((c for c in ids if frame[c].nunique() < 0.5 * len(frame) and frame[c].nunique() > 1), None)
     if customer is None:
-        return None
+        return None, "no customer ID column that repeats (name it with --customer)"
     if date is None:
         dated = [c for c in names if c != customer and _looks_like_dates(frame[c])]
         date = next((c for c in dated if _DATE_NAME.search(c)), dated[0] if dated else None)
     if date is None:
-        return None
+        return None, "no column of dates (name it with --date, and its format with --date-format)"
     rest = [c for c in names if c not in (customer, date)]
     numeric = [c for c in rest if _numeric(frame[c].head(500)).notna().mean() >= 0.9]
     amount = amount or _first(numeric, _AMOUNT_NAME)
     quantity = quantity or _first(numeric, _QUANTITY_NAME, (amount,))
     price = price or _first(numeric, _PRICE_NAME, (amount, quantity))
     if amount is None and (quantity is None or price is None):
-        return None
+        return None, "no amount column, nor a quantity and a price (name them with --amount, or --quantity and --price)"
     order = _first(rest, _ORDER_NAME, (amount, quantity, price))
     product = _first(rest, _PRODUCT_NAME, (amount, quantity, price, order))
-    return TransactionColumns(customer, date, amount, quantity, price, order, product)
+    return TransactionColumns(customer, date, amount, quantity, price, order, product), ""
 
 
 def _step(key: str, column: str | None, rows: pd.Index, action: str, reason: str, values: pd.Series | None = None
@@ -287,13 +295,12 @@ def customers_of(table: Table, settings: Settings) -> Dataset | None:
         if column is not None and column not in table.frame.columns:
             raise InputError(f"--{option} names a column that is not in {table.source.name}: {column!r}",
                              hint="Columns: " + ", ".join(map(str, table.frame.columns)) + ".")
-    columns = detect(table.frame, **named)
+    columns, missing = recognise(table.frame, **named)
     if columns is None:
         if settings.transactions == "yes" or any(v is not None for v in named.values()):
-            raise InputError(f"{table.source.name} is not a transaction log: it needs a customer ID that repeats, "
-                             "a date column, and an amount (or a quantity and a price)",
-                             hint="Name the columns with --customer, --date and --amount (or --quantity and "
-                                  "--price), or leave out --transactions yes.")
+            raise InputError(f"{table.source.name} is not a transaction log: it has {missing}",
+                             hint="A log needs a customer ID that repeats, a date, and an amount (or a quantity and "
+                                  "a price); or leave out --transactions yes.")
         return None
     as_of = pd.Timestamp(settings.as_of) if settings.as_of else None
     built = to_customers(table.frame, columns, as_of=as_of, date_format=settings.date_format)

@@ -94,7 +94,14 @@ def test_bad_transaction_input_is_one_clear_line(invoke, tmp_path: Path) -> None
     (tmp_path / "t.csv").write_text("id,Income,Score\n1,10,5\n2,20,7\n3,30,9\n4,40,2\n")
     result = invoke("run", "t.csv", "--transactions", "yes", "-q")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: t.csv is not a transaction log: it needs a customer ID that repeats")
+    assert result.stderr.startswith("Error: t.csv is not a transaction log: it has no customer ID column that repeats")
+    (tmp_path / "nodate.csv").write_text("customer_id,amount\nA,1\nA,2\nA,5\nB,3\nB,4\nB,6\n")
+    nodate = invoke("run", "nodate.csv", "--transactions", "yes", "-q")
+    assert nodate.exit_code == 1 and "it has no column of dates" in nodate.stderr
+    (tmp_path / "noamount.csv").write_text("customer_id,day,store\nA,2024-01-02,x\nA,2024-01-05,y\n"
+                                           "A,2024-01-09,x\nB,2024-02-01,x\nB,2024-02-03,z\nB,2024-02-07,y\n")
+    noamount = invoke("run", "noamount.csv", "--transactions", "yes", "-q")
+    assert noamount.exit_code == 1 and "it has no amount column, nor a quantity and a price" in noamount.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     missing = invoke("run", "t.csv", "--amount", "Revenue", "-q")
     assert missing.exit_code == 1 and "--amount names a column that is not in t.csv: 'Revenue'" in missing.stderr
