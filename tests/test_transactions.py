@@ -189,3 +189,15 @@ def test_a_log_works_with_baselines_and_assign_only(invoke, tmp_path: Path) -> N
     segments = pd.read_csv(folder / "segments.csv")
     assert len(segments) == 240 and {"rfm_score", "rfm_segment"} <= set(segments.columns)
     assert (folder / "comparison.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_log_run_can_be_emailed(invoke, tmp_path: Path) -> None:
+    _log(3).to_csv(tmp_path / "log.csv", index=False)
+    run = invoke("run", "log.csv", "-q", "--format", "pdf")
+    assert run.exit_code == 0, run.stderr
+    sent = invoke("email", "latest", "--to", "boss@example.com", "--dry-run", str(tmp_path / "m.eml"),
+                  env={"REPORTGEN_MAIL_FROM": "reports@example.com"})
+    assert sent.exit_code == 0, sent.stderr
+    message = (tmp_path / "m.eml").read_text()
+    assert "240 customers fall into" in message and "application/pdf" in message
