@@ -210,6 +210,11 @@ def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.
     keep &= ~log.index.isin(copies)
     if c.amount is not None:
         value = _numeric(log[c.amount])
+        nothing = log.index[(value == 0) & keep]
+        if len(nothing):
+            found.append(_step("zero_amount", c.amount, nothing, "left out lines",
+                               "a zero amount (a correction or a free item, not a sale)", log[c.amount]))
+        keep &= ~log.index.isin(nothing)
     else:
         assert c.quantity is not None and c.price is not None
         price = _numeric(log[c.price])
@@ -227,6 +232,7 @@ def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.
     cancelled = value < 0
     if c.order is not None:
         cancelled |= log[c.order].astype("string").str.upper().str.startswith("C").fillna(False)
+    value = value.where(~cancelled, -value.abs())  # a cancellation subtracts, whatever its sign in the log
     returns = log.index[cancelled & keep]
     if len(returns):
         found.append(_step("returns", c.amount or c.quantity, returns, "netted",

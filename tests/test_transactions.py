@@ -50,6 +50,17 @@ def test_one_row_per_customer_with_every_line_accounted_for() -> None:
     assert sorted(built.log["row"]) == [4, 7, 8, 9]
 
 
+def test_a_cancelled_invoice_subtracts_and_a_zero_amount_is_left_out() -> None:
+    log = pd.DataFrame({"invoice": ["1", "C2", "3", "4"], "customer_id": ["a", "a", "a", "b"],
+                        "date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-03"],
+                        "amount": [100.0, 30.0, 0.0, 5.0]}, index=pd.RangeIndex(1, 5))
+    log = pd.concat([log, log.iloc[[3]].assign(invoice="5", date="2024-01-04")]).set_axis(pd.RangeIndex(1, 6))
+    built = to_customers(log, detect(log))
+    rows = built.frame.set_index("customer_id")
+    assert rows.loc["a", "monetary"] == 70.0 and rows.loc["a", "frequency"] == 1  # C2 (+30 in the log) subtracts
+    assert {s.step: s.count for s in built.steps} == {"zero_amount": 1, "returns": 1}
+
+
 @pytest.mark.parametrize(("values", "first", "words"), [
     (["2024-03-31", "2024-01-02"], "2024-03-31", "ISO"),
     (["11-Feb-17", "15-Mar-19"], "2017-02-11", "day-month name-year"),
