@@ -208,7 +208,10 @@ def format_value(value: float, column: str) -> str:
 
 
 def concept_of(column: str, concepts: tuple[Concept, ...]) -> Concept | None:
-    return next((c for c in concepts if c.pattern.search(column)), None)
+    """The first concept whose pattern matches the column's name, as written or as words (``days_since_last_order``
+    is "days since last order")."""
+    words = label_of(column)
+    return next((c for c in concepts if c.pattern.search(column) or c.pattern.search(words)), None)
 
 
 def _phrase(column: str, level: str, concepts: tuple[Concept, ...]) -> str:

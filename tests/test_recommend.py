@@ -107,3 +107,14 @@ def test_missing_or_broken_rules_file(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[[rules]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_rules(tmp_path / "bad.toml")
+
+
+def test_concepts_match_column_names_written_with_underscores() -> None:
+    from reportgen.recommend import concept_of, load_rules
+
+    concepts = load_rules().concepts
+    assert concept_of("days_since_last_order", concepts).key == "recency"
+    assert concept_of("DaysSinceLastPurchase", concepts).key == "recency"
+    assert concept_of("orders_per_year", concepts).key == "frequency"
+    assert concept_of("Annual Income (k$)", concepts).key == "income"
+    assert concept_of("Temperature", concepts) is None
