@@ -262,19 +262,21 @@ def read_workbook(data: bytes, name: str, options: ReadOptions = ReadOptions()) 
                          hint="Open it in a spreadsheet program and save it again, or export the sheet as CSV.") from exc
     sheets = [str(sheet) for sheet in book.sheet_names]
     chosen = _sheet(options.sheet, sheets, name)
-    found: list[tuple[str, pd.DataFrame]] = []
+    picked: tuple[str, pd.DataFrame] | None = None
+    narrow: tuple[str, pd.DataFrame] | None = None  # the first one-column table, if no sheet has a wider one
     for sheet in ([chosen] if chosen is not None else sheets):
-        raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object).dropna(how="all").dropna(axis=1,
-                                                                                              how="all")
+        raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+        raw = raw.dropna(how="all").dropna(axis=1, how="all")
         if chosen is not None or (len(raw) >= 2 and raw.shape[1] >= 2):  # a table, not a sheet of notes
-            found.append((sheet, raw))
+            picked = (sheet, raw)
             break
-        if len(raw) >= 2:
-            found.append((sheet, raw))  # a one-column table, if no sheet has a wider one
-    if not found:
+        if len(raw) >= 2 and narrow is None:
+            narrow = (sheet, raw)
+    picked = picked or narrow
+    if picked is None:
         raise InputError(f"{name} has no sheet with a header row and data rows (sheets: {', '.join(sheets)})",
                          hint="Put the table on a sheet with its header in the first row.")
-    sheet, raw = found[-1] if found[-1][1].shape[1] >= 2 else found[0]
+    sheet, raw = picked
     top = _header_row(raw)
     header = [str(v).strip() if pd.notna(v) else f"column {i + 1}" for i, v in enumerate(raw.iloc[top])]
     dupes = sorted({h for h in header if header.count(h) > 1})
