@@ -36,7 +36,7 @@ YES, NO = "yes", "no"  # the values of an indicator column
 ROLE_NOTES = {
     "id": "identifier", "numeric": "numeric: profiled, not clustered",
     "categorical": "categorical: profiled, not clustered", "date": "date: not used",
-    "text": "free text: not used", "empty": "empty column",
+    "text": "free text: not used", "personal": "personal data: not used, not shown", "empty": "empty column",
 }
 LOG_COLUMNS = ("row", "column", "action", "reason", "value")
 MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan", "#n/a", "missing", ".", "nil"})
@@ -265,7 +265,7 @@ def _check_missing_category(values: pd.Series, column: str, vocabulary: Vocabula
 
 CLEANING_STEPS: tuple[CleaningStep, ...] = (
     CleaningStep("malformed_lines", ("rows",), "skipped lines",
-                 "the line has a different number of fields than the header"),
+                 "the line does not fit the header (another number of fields, or the header repeated)"),
     CleaningStep("empty_rows", ("rows",), "dropped rows", "every value in the row is missing", shows_value=False),
     CleaningStep("missing_marker", ("numeric", "categorical"), "set to missing",
                  "text that stands for a missing value", check=_check_markers),
@@ -538,8 +538,22 @@ class PandasCleaning:
     unusable: dict[str, str] = field(default_factory=dict)
 
 
+def check_malformed_share(lines: tuple[tuple[int, str], ...], rows: int, max_drop: float, name: str) -> None:
+    """Refuses a table whose skipped lines are more than ``max_drop`` of its records: such a file was exported
+    wrongly (a value holding the delimiter without quotes), and reading the rest would misrepresent it."""
+    total = rows + len(lines)
+    if lines and len(lines) > max(max_drop * total, 1):
+        line, why = lines[0]
+        raise InputError(f"{name}: {len(lines):,} of {total:,} lines ({percent(len(lines) / total)}) do not fit the "
+                         f"header and would be skipped (line {line}: {why})",
+                         hint="Export the table again with values that hold the delimiter in quotes, or raise "
+                              "--max-drop to skip them.")
+
+
 def _malformed(state: PandasCleaning, entry: CleaningStep) -> None:
-    state.account.add_lines(entry, state.dataset.malformed_lines)
+    lines = state.dataset.malformed_lines
+    check_malformed_share(lines, state.dataset.rows, state.max_drop, state.dataset.source.name)
+    state.account.add_lines(entry, lines)
 
 
 def _empty_rows(state: PandasCleaning, entry: CleaningStep) -> None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the annotations are strings: importing the contract loads n
 
     from .rfm import RfmResult
 
-Role = Literal["id", "numeric", "categorical", "date", "text", "empty"]
+Role = Literal["id", "numeric", "categorical", "date", "text", "personal", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
 TransformPolicy = Literal["auto", "none"]
 OutlierPolicy = Literal["clip", "keep"]

@@ -85,6 +85,9 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
             raise ConfigError(f"--features names a column that is not in {dataset.source.name}: {wanted!r}",
                               hint="Available columns: " + ", ".join(roles) + ".")
         role = roles[name]
+        if role == "personal":
+            raise ConfigError(f"--features column {name!r} holds personal data, which reportgen never clusters",
+                              hint="Numeric columns: " + (", ".join(numeric) or "none") + ".")
         if role not in ("numeric", "categorical") or (
             role == "categorical" and parse_numbers(dataset.frame[name].dropna())[1].any()
         ):

@@ -14,8 +14,9 @@ import hashlib
 import io
 import re
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -70,18 +71,47 @@ class TextFormat:
     encoding: str
     delimiter: str
     header: tuple[str, ...]
+    name: str = ""  # the file's display name, for messages
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for text written as UTF-16 without a byte order mark (every other byte of the
+    first characters is NUL), else None."""
+    sample = head[:2048] if len(head) % 2 == 0 else head[:2047]
+    if len(sample) < 8:
+        return None
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.7 * half and even == 0:
+        return "utf-16-le"
+    if even >= 0.7 * half and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def decode(data: bytes, *, latin1: bool = True) -> tuple[str, str]:
-    """The text and its encoding: UTF-16 (by its byte order mark), UTF-8 with or without BOM, else Latin-1."""
+    """The text and its encoding: UTF-16 (by its byte order mark, or by its NUL bytes without one), UTF-8 with or
+    without BOM, else Latin-1."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "utf-16"
+    bomless = utf16_without_bom(data[:HEAD])
+    if bomless is not None:
+        try:
+            return data.decode(bomless), bomless
+        except UnicodeDecodeError:
+            if not latin1:
+                raise
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         if not latin1:
             raise
         return data.decode("latin-1"), "latin-1"
+
+
+def one_line_end(text: str) -> str:
+    """Windows (CR LF), old Mac (CR) and mixed line ends as LF: one line end per line, so line numbers stay."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def sniff_delimiter(text: str) -> str:
@@ -116,8 +146,9 @@ def sniff_text(text: str, encoding: str, name: str) -> TextFormat:
     if not text.strip():
         raise InputError(f"{name} is empty", hint="Pass a table with a header row and one row per customer.")
     delimiter = sniff_delimiter(text[:65536])
-    header = tuple(col.strip() for col in next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), []))
-    dupes = sorted({col for col in header if header.count(col) > 1})
+    with _field_limit():
+        header = tuple(col.strip() for col in next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), []))
+    dupes = sorted({col for col in header if col and header.count(col) > 1})
     if dupes:
         raise InputError(f"{name} has duplicate column names: {', '.join(dupes)}",
                          hint="Give every column a unique name in the header row.")
@@ -125,8 +156,8 @@ def sniff_text(text: str, encoding: str, name: str) -> TextFormat:
 
 
 def is_text(head: bytes) -> bool:
-    """No NUL bytes (a UTF-16 file has them, after its byte order mark) and not a zip archive."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """No NUL bytes (a UTF-16 file has them, after its byte order mark or every other byte) and not a zip."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or utf16_without_bom(head):
         return True
     return not head.startswith(b"PK\x03\x04") and b"\x00" not in head
 
@@ -141,39 +172,126 @@ def skip_preamble(text: str) -> tuple[str, int]:
     return ("\n".join(lines[skipped:]), skipped) if skipped else (text, 0)
 
 
+@contextmanager
+def _field_limit() -> Iterator[None]:
+    """The csv module refuses fields over 128 KiB; a cell holding a long text is still a cell."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+@dataclass(frozen=True)
+class Misfits:
+    """The records of a text table that are not rows of it: (line, what is wrong), and the lines they take."""
+
+    lines: tuple[tuple[int, str], ...]
+    spans: tuple[tuple[int, int], ...]  # (first, last) 1-based line of each, in the text read
+    last_record: int  # the line the last record starts on (where an unbalanced quote opens)
+
+
+def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
+    """Every record whose number of fields differs from the header's, and every repeat of the header row. pandas
+    pads a short row with missing values and, when the first data row is one field longer than the header, takes
+    the first column for the row labels, shifting every column one place: both are found here first. ``offset``
+    is added to the reported line numbers (the lines left out before the header)."""
+    width = len(fmt.header)
+    found: list[tuple[int, str]] = []
+    spans: list[tuple[int, int]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter, skipinitialspace=True)
+    start = last = 1
+    with _field_limit():
+        next(reader, None)
+        previous = reader.line_num
+        for record in reader:
+            start, end = previous + 1, reader.line_num
+            previous = end
+            last = start
+            if not record:
+                continue
+            if len(record) != width:
+                if end > start:
+                    raise InputError(
+                        f"{fmt_name(fmt)}has an unbalanced quote: the quoted value that starts on line "
+                        f"{start + offset} runs over {end - start + 1} lines",
+                        hint="Close the quote, or remove the stray quote character, and export again.")
+                why = f"expected {width} fields, saw {len(record)}"
+            elif tuple(field.strip() for field in record) == fmt.header:
+                why = "the header row repeated"
+            else:
+                continue
+            found.append((start + offset, why))
+            spans.append((start, end))
+    return Misfits(tuple(found), tuple(spans), last + offset)
+
+
+def fmt_name(fmt: TextFormat) -> str:
+    return f"{fmt.name} " if fmt.name else ""
+
+
+def without_lines(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    """The text without the given (first, last) 1-based line spans."""
+    drop = {line for first, last in spans for line in range(first, last + 1)}
+    return "\n".join(line for number, line in enumerate(text.split("\n"), 1) if number not in drop)
+
+
+def column_names(header: tuple[str, ...]) -> list[str]:
+    """The header, with an empty name given as "column N" (N its 1-based place)."""
+    return [name if name else f"column {place}" for place, name in enumerate(header, 1)]
+
+
 def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> ReadResult:
-    """CSV, TSV, semicolon- or pipe-separated text; lines with the wrong number of fields are skipped and listed
-    (by their line number in the file); blank and ``#`` comment lines before the header are left out."""
+    """CSV, TSV, semicolon- or pipe-separated text. Records with the wrong number of fields and repeats of the
+    header row are skipped and listed (by their line number in the file); blank and ``#`` comment lines before
+    the header are left out; a column with no name is "column N", and dropped when it holds no value (a delimiter
+    at the end of every line). A NUL byte or an unbalanced quote is refused."""
     text, encoding = decode(data)
-    text, preamble = skip_preamble(text)
-    fmt = sniff_text(text, encoding, name)
-    id_like = {col: "string" for col in fmt.header if looks_like_id_name(col)}
-    if len(data) >= ARROW_BYTES and fmt.encoding == "utf-8" and not preamble:
-        frame = _read_with_arrow(data, fmt.delimiter, id_like)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(f"{name} has a NUL byte on line {line}: it is a binary or damaged file, not a text table",
+                         hint="Export the table again as CSV (UTF-8), or remove the NUL bytes.")
+    text, preamble = skip_preamble(one_line_end(text))
+    fmt = replace(sniff_text(text, encoding, name), name=name)
+    names = column_names(fmt.header)
+    id_like = {col: "string" for col in names if looks_like_id_name(col)}
+    if len(data) >= ARROW_BYTES and fmt.encoding == "utf-8" and not preamble and "\r" not in text[:HEAD]:
+        frame = _read_with_arrow(data, fmt, names, id_like)
         if frame is not None:
-            return ReadResult(frame, fmt.encoding, fmt.delimiter)
-    malformed: list[tuple[int, str]] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text), sep=fmt.delimiter, dtype=id_like or None, skipinitialspace=True,
-                keep_default_na=False, na_values=[""], on_bad_lines="warn", low_memory=False,
-            )
-        except pd.errors.EmptyDataError:
-            raise InputError(f"{name} is empty", hint="Pass a table with a header row and data rows.") from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputError(f"{name} cannot be read as a table: {str(exc).strip().splitlines()[-1]}",
-                             hint="Check that every line has the same number of fields as the header.") from exc
-    for warning in caught:
-        for line, detail in re.findall(r"Skipping line (\d+): (.*)", str(warning.message)):
-            malformed.append((int(line) + preamble, detail.strip()))
-    return ReadResult(frame, fmt.encoding, fmt.delimiter, tuple(malformed))
+            return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter)
+    bad = misfits(text, fmt, preamble)
+    if bad.spans:
+        text = without_lines(text, bad.spans)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=fmt.delimiter, header=0, names=names, index_col=False, dtype=id_like or None,
+            skipinitialspace=True, keep_default_na=False, na_values=[""], on_bad_lines="error", low_memory=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name} is empty", hint="Pass a table with a header row and data rows.") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        if "EOF inside string" in detail:
+            raise InputError(f"{name} has an unbalanced quote: the quoted value that starts on line "
+                             f"{bad.last_record} never ends",
+                             hint="Close the quote, or remove the stray quote character, and export again.") from exc
+        raise InputError(f"{name} cannot be read as a table: {detail}",
+                         hint="Check that every line has the same number of fields as the header.") from exc
+    return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter, bad.lines)
 
 
-def _read_with_arrow(data: bytes, delimiter: str, id_like: dict[str, str]) -> pd.DataFrame | None:
-    """pyarrow's multithreaded CSV reader, three times faster on large files; None when pyarrow is missing or the
-    file has malformed lines (the C reader then reads it again and reports their line numbers)."""
+def _without_empty_unnamed(frame: pd.DataFrame, header: tuple[str, ...]) -> pd.DataFrame:
+    """A column without a name and without a value is a delimiter at the end of the lines: not a column."""
+    empty = [frame.columns[i] for i, col in enumerate(header) if not col and frame.iloc[:, i].isna().all()]
+    return frame.drop(columns=empty) if empty else frame
+
+
+def _read_with_arrow(data: bytes, fmt: TextFormat, names: list[str], id_like: dict[str, str]
+                     ) -> pd.DataFrame | None:
+    """pyarrow's multithreaded CSV reader, three times faster on large files; None when pyarrow is missing, or
+    the file has lines with the wrong number of fields or the header repeated (the C reader then reads it again
+    and reports their line numbers)."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -181,12 +299,16 @@ def _read_with_arrow(data: bytes, delimiter: str, id_like: dict[str, str]) -> pd
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            frame = pd.read_csv(io.BytesIO(data), sep=delimiter, engine="pyarrow", dtype=id_like or None,
-                                keep_default_na=False, na_values=[""], on_bad_lines="warn")
+            frame = pd.read_csv(io.BytesIO(data), sep=fmt.delimiter, engine="pyarrow", header=0, names=names,
+                                dtype=id_like or None, keep_default_na=False, na_values=[""], on_bad_lines="error")
         except Exception:  # pyarrow's own errors: let the C reader try and explain
             return None
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) or frame.shape[1] != len(names):
         return None
+    first = frame.iloc[:, 0]
+    if first.dtype == object or isinstance(first.dtype, pd.StringDtype) or str(first.dtype) == "str":
+        if first.astype("string").str.strip().eq(fmt.header[0]).any():
+            return None  # the header repeated inside the data
     return frame
 
 

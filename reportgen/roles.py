@@ -8,6 +8,8 @@ What a careful analyst would decide from a look at the column:
 * **Codes**: a few small whole numbers named like a code (``region_code`` 1-4, ``Channel``), or 2-6 consecutive
   small values with no count or score in the name, are categories: profiled, not clustered as numbers. 0/1 flags
   are categories too.
+* **Personal data**: e-mail addresses, phone numbers, personal names and postal addresses (by the column's name
+  or its values, :data:`PERSONAL`) are never clustered, profiled or shown: the report counts them only.
 * **Numeric columns that are profiled, not clustered**: almost constant (one value in :data:`NEAR_CONSTANT` of
   the rows), or mostly missing or a "not applicable" code (:func:`reportgen.clean.find_sentinel`; a sentinel in
   more than :data:`MOSTLY_MISSING` of the rows).
@@ -42,6 +44,43 @@ _CODE_NAME = re.compile(
 _QUANTITY_NAME = re.compile(
     r"count|number|num|qty|quantity|orders|visits|purchases|items|children|kids|dependents|members|times|age"
     r"|score|rating|days|months|years|\(", re.IGNORECASE)
+
+
+_PERSON = r"(customer|client|contact|member|person|account|holder|user|buyer|card ?holder)"
+PERSONAL: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = (
+    # (what it is, a column name that says so, values that show it: at least PERSONAL_SHARE of them)
+    ("e-mail addresses", re.compile(r"e-?mail([\s_\-]?(address|addr|id))?$|mail ?address$", re.IGNORECASE),
+     re.compile(r"[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}")),
+    ("phone numbers", re.compile(r"(phone|mobile|\btel|\bcell|\bfax|\bhandy)([\s_\-]?(no|nr|number|num|#|\d))?$", re.IGNORECASE),
+     re.compile(r"(\+|00)\d{1,3}[\s.\-]?\(?\d{1,4}\)?([\s.\-]?\d{2,4}){2,4}|\(\d{2,4}\)\s?\d{3,4}[\s.\-]?\d{3,4}"
+                r"|\d{3,5}[\s.\-/]\d{3,4}[\s.\-]\d{3,4}")),
+    ("personal names", re.compile(
+        rf"^(({_PERSON}|first|last|given|family|full|sur|fore|middle|maiden)[\s_\-]?)?names?$|^surname$|^forename$"
+        rf"|^{_PERSON}[\s_\-]?(full[\s_\-]?)?names?$", re.IGNORECASE), None),
+    ("postal addresses", re.compile(
+        r"(address|street|\baddr|post ?code|postal ?code|\bzip( ?code)?|house ?(no|number))([\s_\-]?\d)?$"
+        r"|^(home |postal |street |billing |shipping |mailing )?address", re.IGNORECASE),
+     re.compile(r"\d+[A-Za-z]?,?\s+(\w+\.?\s+){0,4}(street|st|road|rd|avenue|ave|lane|ln|drive|dr|way|blvd|boulevard"
+                r"|court|ct|place|pl|square|sq|terrace|close|crescent)\.?(\W.*)?|.*(stra(ss|ß)e|str\.|weg|gasse|platz)"
+                r"\s*\d+.*", re.IGNORECASE)),
+)
+_KEY_NAME = re.compile(r"(id|key|uuid|guid)$", re.IGNORECASE)
+PERSONAL_SHARE = 0.8  # the values of a column are e-mail addresses (...) when this share of them match
+
+
+def personal_data(name: str, values: pd.Series) -> str | None:
+    """What personal data a column holds ("e-mail addresses", ...), from its name or its text values; else None.
+    ``values`` are the present values (a sample)."""
+    for what, named, shaped in PERSONAL:
+        if named.search(name.strip()) and not _KEY_NAME.search(name.strip()):
+            return what
+    if pd.api.types.is_numeric_dtype(values) or values.empty:
+        return None
+    text = values.astype(str).str.strip()
+    for what, _, shaped in PERSONAL:
+        if shaped is not None and text.str.fullmatch(shaped).mean() >= PERSONAL_SHARE:
+            return what
+    return None
 
 
 def _is_integer_valued(values: pd.Series) -> bool:
@@ -130,6 +169,9 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> t
         present = present.sample(ROLE_SAMPLE, random_state=0)
     if pd.api.types.is_bool_dtype(values):
         return "categorical", "true/false values"
+    personal = personal_data(name, present)
+    if personal:
+        return "personal", f"{personal}: personal data, never clustered or shown (counted only)"
     numeric = pd.api.types.is_numeric_dtype(values)
     numbers = present if numeric else None
     if not numeric:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import unescape_frame
 from .errors import OutputError, SnapshotError
 from .model import BaselineModel, KCandidate, KSelection, RunInfo, Scaler, Transform
 from .snapshot import MANIFEST, sha256_bytes, sha256_file
@@ -230,12 +231,12 @@ def baseline_segments(baseline: BaselineModel) -> pd.DataFrame | None:
         return None
     path = baseline.folder / "segments.csv"
     try:
-        frame = pd.read_csv(path, dtype={baseline.id_column: str}, keep_default_na=False)
+        frame = unescape_frame(pd.read_csv(path, dtype=str, keep_default_na=False))
     except (OSError, ValueError) as exc:
         raise SnapshotError(f"cannot read {path}: {exc}") from exc
-    if baseline.id_column not in frame.columns:
+    if baseline.id_column not in frame.columns or "segment" not in frame.columns:
         return None
-    return frame[[baseline.id_column, "segment"]]
+    return frame[[baseline.id_column]].assign(segment=pd.to_numeric(frame["segment"], errors="coerce"))
 
 
 def baseline_selection(baseline: BaselineModel) -> KSelection:

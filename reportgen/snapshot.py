@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import escape_frame
 from .errors import OutputError
 from .stability import verdict_word as stability_word
 from .model import (
