@@ -57,16 +57,42 @@ class EmailSettings:
                 "from": self.sender}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """A header value as one line: CR, LF and other control characters become single spaces, so that a title or
+    run name (from flags, the config or a run's manifest) cannot add a header to the message."""
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
+
+
 def _addresses(values: Any, where: str) -> tuple[str, ...]:
+    """The addresses in ``values`` (a string with commas, or a list), each checked; an item with a line break or
+    another control character is refused whole (``"a@x.com\\nBcc: b@y.com"`` would otherwise add a recipient)."""
     items = [values] if isinstance(values, str) else list(values or [])
     found = []
     for item in items:
+        if _CONTROL.search(str(item)):
+            raise ConfigError(f"{str(item)!r} ({where}) contains a line break or another control character",
+                              hint="Write each address on its own, like team@example.com, without line breaks.")
         for _, address in getaddresses([str(item)]):
-            if not _ADDRESS.match(address):
+            if not _ADDRESS.match(address) or not _valid_address(address):
                 raise ConfigError(f"{address or item!r} ({where}) is not an email address",
                                   hint="Write addresses like team@example.com.")
             found.append(address)
     return tuple(found)
+
+
+def _valid_address(address: str) -> bool:
+    """What the e-mail package will put in a header: a local part and a domain with a dot, no empty label."""
+    from email.headerregistry import Address
+
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError):
+        return False
+    labels = parsed.domain.split(".")
+    return bool(parsed.username) and len(labels) >= 2 and all(labels) and len(address) <= 254
 
 
 def resolve_email_settings(section: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
@@ -243,19 +269,19 @@ def build_message(content: ReportContent, settings: EmailSettings, *, attach_htm
                         hint="Raise max_attachment_mb in [email] if your mail server accepts more, or leave out "
                              "--attach html.")
     message = EmailMessage()
-    message["Subject"] = settings.subject or default_subject(content)
+    message["Subject"] = one_line(settings.subject or default_subject(content))
     message["From"] = formataddr(("reportgen", settings.sender))
     message["To"] = ", ".join(settings.to)
     if settings.cc:
         message["Cc"] = ", ".join(settings.cc)
     message["Date"] = (now or datetime.now().astimezone())
     message["Message-ID"] = make_msgid(domain=settings.sender.split("@", 1)[1])
-    message["X-Reportgen-Run"] = content.run
+    message["X-Reportgen-Run"] = one_line(content.run)
     text, body = message_bodies(content)
     message.set_content(text)
     message.add_alternative(body, subtype="html")
     for data, maintype, subtype, filename in attachments:
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=one_line(filename))
     return message
 
 

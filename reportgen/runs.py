@@ -182,8 +182,16 @@ def _describe(problems: list[tuple[str, str]]) -> str:
 
 # ----------------------------------------------------------------------------- a run as a baseline
 def load_baseline(folder: Path) -> BaselineModel:
-    """The portable model of an earlier run (model.json), checked."""
+    """The portable model of an earlier run (model.json), checked: a run whose files no longer match the sha256
+    its manifest recorded (edited, or missing since) is refused, as what it says was not what that run said."""
     manifest = read_manifest(folder)
+    _, problems = verify(folder)
+    altered = [(name, what) for name, what in problems if what != "not in the manifest"]
+    if altered:
+        raise SnapshotError(f"the run {manifest.get('run', folder.name)} was altered after it was made "
+                            f"({_describe(altered)}): it cannot serve as a baseline",
+                            hint="Use an untouched run (reportgen history lists them; reportgen verify checks one), "
+                                 "or restore its files.")
     return baseline_from_dict(read_json(folder / "model.json"), folder=folder,
                               run=str(manifest.get("run", folder.name)), created=str(manifest.get("started", "")),
                               input_name=str(manifest.get("input", {}).get("name", "")))

@@ -7,11 +7,15 @@ and renamed when complete. Reading archived runs is :mod:`reportgen.runs`' job.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 import secrets
 import shutil
+import socket
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -354,41 +358,121 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
 
 
 # ----------------------------------------------------------------------------- writing a run folder
+TEMP_PREFIX = ".tmp-"  # a run folder being written; never listed, never a baseline
+PROBE_PREFIX = ".reportgen-write-test-"
+OWNER = ".owner"  # in a temporary folder: "host pid" of the process writing it
+STALE_SECONDS = 24 * 3600  # a temporary folder this old is left over, whoever wrote it
+
+
 def check_output_root(root: Path) -> None:
-    """Make sure the run folder can be written under ``root`` before any work is done."""
+    """Make sure the run folder can be written under ``root`` before any work is done, and clear what runs that
+    were killed left there (:func:`clear_leftovers`)."""
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".reportgen-write-test-{secrets.token_hex(4)}"
+        probe = root / f"{PROBE_PREFIX}{secrets.token_hex(4)}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OutputError(f"cannot write to the output folder {root}: {reason}",
                           hint="Choose a writable folder with --output DIR.") from exc
+    clear_leftovers(root)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_leftover(folder: Path, *, now: float | None = None) -> bool:
+    """A temporary run folder whose writer is gone: its process (on this host) no longer runs, or it is older
+    than :data:`STALE_SECONDS`, or it has no owner file and is over a minute old (killed before writing one)."""
+    now = time.time() if now is None else now
+    try:
+        age = now - folder.stat().st_mtime
+    except OSError:
+        return False
+    try:
+        owner = (folder / OWNER).read_text(encoding="utf-8").split()
+    except FileNotFoundError:
+        return age > 60
+    except OSError:
+        return False
+    if age > STALE_SECONDS:
+        return True
+    if len(owner) == 2 and owner[0] == socket.gethostname() and owner[1].isdigit():
+        return not _alive(int(owner[1]))
+    return False
+
+
+def clear_leftovers(root: Path) -> list[str]:
+    """Remove the temporary folders and write probes of runs that were killed (SIGKILL, a power cut) under
+    ``root``; a run still being written by a live process is left alone. Returns the names removed."""
+    removed = []
+    for path in root.iterdir() if root.is_dir() else ():
+        if path.name.startswith(TEMP_PREFIX) and path.is_dir() and is_leftover(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        elif path.name.startswith(PROBE_PREFIX) and path.is_file():
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > 60:
+                    path.unlink()
+                    removed.append(path.name)
+    return removed
 
 
 def folder_name(now: datetime, name: str) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{name}"
 
 
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write and flush to the disk, so that a folder renamed into place never holds a file cut short."""
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_folder(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system can sync a folder
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
 def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[str, Any]) -> Path:
     """Write ``files`` and ``manifest.json`` (with every file's sha256) into a new run folder under ``root``.
 
-    The folder is built under a hidden temporary name and renamed when complete, so a failed run leaves
-    nothing behind and a run never overwrites another: a taken name gets a ``-2``, ``-3`` ... suffix.
+    The folder is built under a hidden temporary name (with an owner file naming this process), synced to the
+    disk and renamed when complete, so a failed or killed run leaves nothing that ``history`` lists or
+    ``--baseline latest`` picks (the next run clears the leftover), and a run never overwrites another: a taken
+    name gets a ``-2``, ``-3`` ... suffix, and two runs at the same moment get one each.
     """
     check_output_root(root)
-    temp = root / f".tmp-{name}-{secrets.token_hex(4)}"
+    temp = root / f"{TEMP_PREFIX}{name}-{secrets.token_hex(4)}"
     try:
         temp.mkdir()
+        (temp / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
         hashes = {}
         for relative, data in sorted(files.items()):
             target = temp / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            _write_synced(target, data)
             hashes[relative] = sha256_bytes(data)
         manifest = {**manifest, "files": hashes}
-        (temp / MANIFEST).write_bytes(json_bytes(manifest))
+        _write_synced(temp / MANIFEST, json_bytes(manifest))
+        (temp / OWNER).unlink()
+        for folder in {temp, *(temp / relative for relative in files)}:
+            if folder.is_dir():
+                _sync_folder(folder)
+        _sync_folder(temp)
         for attempt in range(1, 1000):
             final = root / (name if attempt == 1 else f"{name}-{attempt}")
             if final.exists():
@@ -399,6 +483,7 @@ def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[
                 if final.exists():
                     continue
                 raise
+            _sync_folder(root)
             return final
         raise OutputError(f"too many runs named {name} in {root}", hint="Use --name to pick another name.")
     except OSError as exc:
