@@ -415,10 +415,18 @@ def value_step_batch(frame: pd.DataFrame, plan: ValueStepPlan, finding_columns: 
 
 
 # ----------------------------------------------------------------------------- the account
+EXAMPLE_LENGTH = 40  # an example value in the report is cut to this many characters
+
+
+def example_text(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= EXAMPLE_LENGTH else text[:EXAMPLE_LENGTH - 1] + "…"
+
+
 def examples_of(values: Iterable[object], limit: int = 5) -> tuple[str, ...]:
     seen: list[str] = []
     for value in values:
-        text = str(value)
+        text = example_text(value)
         if text not in seen:
             seen.append(text)
         if len(seen) >= limit:

@@ -446,6 +446,18 @@ class SegmentView:
     stability_word: str = ""  # "highly stable", "stable", "doubtful", "unstable"
 
 
+MAX_ROLE_ROWS = 60  # rows of the report's "columns and their roles" table
+MAX_PROFILE_ROWS = 20  # numeric rows of a segment's profile table
+MAX_OVERVIEW_COLUMNS = 8  # numeric columns of the segment overview table
+MAX_PROFILE_CATEGORIES = 10  # categorical columns of a segment's profile table
+
+
+def first_of(columns: tuple[str, ...], first: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """At most ``limit`` of ``columns``: those in ``first`` (the clustered features) before the others, each
+    group in table order."""
+    return tuple([c for c in columns if c in first] + [c for c in columns if c not in first])[:limit]
+
+
 @dataclass(frozen=True)
 class ReportModel:
     """Everything the templates may read. Numbers are raw; templates format them with filters."""
@@ -490,6 +502,31 @@ class ReportModel:
     stability_text: str = ""  # the executive summary's sentence on stability
     transactions: TransactionSummary | None = None  # the input was a transaction log
     rfm: RfmResult | None = None  # RFM scores and named segments beside the K-means segments
+
+    # What the tables show of a wide table (every column stays in profiles.csv and manifest.json)
+    @property
+    def shown_columns(self) -> tuple[ColumnInfo, ...]:
+        return self.columns[:MAX_ROLE_ROWS]
+
+    @property
+    def shown_numeric(self) -> tuple[str, ...]:
+        """The numeric rows of a segment's profile table: the clustered columns first."""
+        return first_of(self.profiles.numeric, self.features, MAX_PROFILE_ROWS)
+
+    @property
+    def table_numeric(self) -> tuple[str, ...]:
+        """The numeric columns of the segment overview table (one table column each)."""
+        return first_of(self.profiles.numeric, self.features, MAX_OVERVIEW_COLUMNS)
+
+    @property
+    def shown_categorical(self) -> tuple[str, ...]:
+        return self.profiles.categorical[:MAX_PROFILE_CATEGORIES]
+
+    @property
+    def hidden_profile_columns(self) -> int:
+        """Profiled columns the segment pages leave out (they are in profiles.csv)."""
+        return (len(self.profiles.numeric) - len(self.shown_numeric)
+                + len(self.profiles.categorical) - len(self.shown_categorical))
 
 
 @dataclass(frozen=True)

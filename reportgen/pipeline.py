@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from . import snapshot
 from .algorithms import ALGORITHMS
-from .charts import Drawing, processes_are_safe
+from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe
 from .charts.segments import segment_data
 from .cluster import renumber
 from .compare import compare_runs, stable_numbers
@@ -139,9 +139,11 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         cleaned = engine.clean(dataset, features=features, missing=settings.missing,
                                    max_drop=settings.max_drop)
     if drawing is not None:
+        numeric = chart_columns(cleaned.numeric, cleaned.features)
+        categorical = chart_columns(cleaned.categorical, (), limit=MAX_CHART_CATEGORIES)
         drawing.submit("exploration", ExplorationData(
-            frame=_exploration_frame(cleaned.frame, cleaned.numeric, cleaned.categorical), numeric=cleaned.numeric,
-            categorical=cleaned.categorical, features=cleaned.features, customers=cleaned.account.rows_out,
+            frame=_exploration_frame(cleaned.frame, numeric, categorical), numeric=numeric,
+            categorical=categorical, features=cleaned.features, customers=cleaned.account.rows_out,
             seed=settings.seed))
     statuses: dict[int, SegmentStatus] = {}
     if assign_only:

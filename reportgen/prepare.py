@@ -46,6 +46,9 @@ TRANSFORMS: Mapping[Transform, tuple[Callable[[np.ndarray], np.ndarray], Callabl
 }
 
 
+MAX_FEATURES = 50  # columns clustered at once, at most
+
+
 def _key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
@@ -62,6 +65,12 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
     numeric = [name for name, role in roles.items() if role == "numeric"]
     if requested is None:
         clustered = [info.name for info in dataset.columns if info.role == "numeric" and info.feature]
+        if len(clustered) > MAX_FEATURES:
+            raise InputError(
+                f"{dataset.source.name} has {len(clustered):,} numeric columns that could be clustered; reportgen "
+                f"clusters on at most {MAX_FEATURES} at once, and segments on so many would describe no one",
+                hint="Choose the columns that describe the customers with --features (for example --features "
+                     + ",".join(clustered[:3]) + ").")
         if clustered:
             return tuple(clustered)
         if not numeric:
@@ -95,6 +104,9 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
                               hint="Numeric columns: " + (", ".join(numeric) or "none") + ".")
         if name not in chosen:
             chosen.append(name)
+    if len(chosen) > MAX_FEATURES:
+        raise ConfigError(f"--features names {len(chosen)} columns; reportgen clusters on at most {MAX_FEATURES}",
+                          hint="Choose the columns that describe the customers best.")
     return tuple(chosen)
 
 

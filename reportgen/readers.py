@@ -28,6 +28,7 @@ from .model import Source, Table
 DELIMITERS = (",", "\t", ";", "|")
 ARROW_BYTES = 8 * 1024 * 1024  # CSV files this large are read with pyarrow when it is installed
 HEAD = 8192  # bytes a reader's content test sees
+MAX_NAME_LENGTH = 200  # a longer "column name" is data, not a header
 _ID_NAME = re.compile(r"(^|[\s_\-.#])(id|key|uuid|guid|no|nr|number|code)$|^(id|key|uuid|#)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r"[a-z](ID|Id|Key|No)$")
 
@@ -137,7 +138,16 @@ def decode_head(head: bytes) -> tuple[str, str]:
             return decode(head[: len(head) - cut] if cut else head, latin1=False)
         except UnicodeDecodeError:
             continue
-    return decode(head)
+    try:
+        return decode(head)
+    except UnicodeDecodeError:
+        return head.decode("latin-1"), "latin-1"
+
+
+def long_name(name: str, place: int, column: str) -> InputError:
+    return InputError(f"{name}: the name of column {place} is {len(column):,} characters long, not a column name",
+                      hint="Check that the first line (after any comment lines) is the header, with names of at "
+                           f"most {MAX_NAME_LENGTH} characters.")
 
 
 def sniff_text(text: str, encoding: str, name: str) -> TextFormat:
@@ -146,8 +156,12 @@ def sniff_text(text: str, encoding: str, name: str) -> TextFormat:
     if not text.strip():
         raise InputError(f"{name} is empty", hint="Pass a table with a header row and one row per customer.")
     delimiter = sniff_delimiter(text[:65536])
+    first_line = text[:max(65536, text.find("\n") + 1)]  # the whole header, however long its line
     with _field_limit():
-        header = tuple(col.strip() for col in next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), []))
+        header = tuple(col.strip() for col in next(csv.reader(io.StringIO(first_line), delimiter=delimiter), []))
+    long = next((place for place, col in enumerate(header, 1) if len(col) > MAX_NAME_LENGTH), None)
+    if long is not None:
+        raise long_name(name, long, header[long - 1])
     dupes = sorted({col for col in header if col and header.count(col) > 1})
     if dupes:
         raise InputError(f"{name} has duplicate column names: {', '.join(dupes)}",
@@ -201,6 +215,7 @@ def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
     found: list[tuple[int, str]] = []
     spans: list[tuple[int, int]] = []
     reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter, skipinitialspace=True)
+    raw: list[str] = []  # the text's lines, split when a record does not fit
     start = last = 1
     with _field_limit():
         next(reader, None)
@@ -212,10 +227,12 @@ def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
             if not record:
                 continue
             if len(record) != width:
-                if end > start:
+                raw = raw or text.split("\n")
+                if end > start or _opens_a_quote("\n".join(raw[start - 1:end]), fmt.delimiter):
                     raise InputError(
                         f"{fmt_name(fmt)}has an unbalanced quote: the quoted value that starts on line "
-                        f"{start + offset} runs over {end - start + 1} lines",
+                        f"{start + offset} never ends where it should"
+                        + (f" (it runs over {end - start + 1} lines)" if end > start else ""),
                         hint="Close the quote, or remove the stray quote character, and export again.")
                 why = f"expected {width} fields, saw {len(record)}"
             elif tuple(field.strip() for field in record) == fmt.header:
@@ -225,6 +242,11 @@ def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
             found.append((start + offset, why))
             spans.append((start, end))
     return Misfits(tuple(found), tuple(spans), last + offset)
+
+
+def _opens_a_quote(line: str, delimiter: str) -> bool:
+    """An odd number of quotes, one of them opening a field: a quoted value that never closes."""
+    return line.count('"') % 2 == 1 and re.search(rf'(^|{re.escape(delimiter)})\s*"', line) is not None
 
 
 def fmt_name(fmt: TextFormat) -> str:
@@ -247,7 +269,11 @@ def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()
     header row are skipped and listed (by their line number in the file); blank and ``#`` comment lines before
     the header are left out; a column with no name is "column N", and dropped when it holds no value (a delimiter
     at the end of every line). A NUL byte or an unbalanced quote is refused."""
-    text, encoding = decode(data)
+    try:
+        text, encoding = decode(data)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is {exc.encoding.upper()} text with a damaged or cut-off character at byte "
+                         f"{exc.start}", hint="Export the table again, as CSV in UTF-8.") from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError(f"{name} has a NUL byte on line {line}: it is a binary or damaged file, not a text table",
@@ -278,6 +304,11 @@ def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()
                              hint="Close the quote, or remove the stray quote character, and export again.") from exc
         raise InputError(f"{name} cannot be read as a table: {detail}",
                          hint="Check that every line has the same number of fields as the header.") from exc
+    if frame.empty and bad.lines:
+        line, why = bad.lines[0]
+        raise InputError(f"{name}: none of its {len(bad.lines):,} data lines fits the header (line {line}: {why})",
+                         hint="Check the delimiter and the quoting; a first column without a name in the header "
+                              "(an index column) makes every line one field longer.")
     return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter, bad.lines)
 
 
@@ -491,6 +522,9 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
     result = reader.read(data, display, options)
     frame = result.frame
     frame.columns = [str(col).strip() for col in frame.columns]
+    long = next((place for place, col in enumerate(frame.columns, 1) if len(col) > MAX_NAME_LENGTH), None)
+    if long is not None:
+        raise long_name(display, long, frame.columns[long - 1])
     if len(frame) == 0:
         raise InputError(f"{display} has a header row but no data rows",
                          hint="Add one row per customer below the header.")

@@ -30,6 +30,7 @@ from .model import ColumnInfo, Dataset, Role, Table
 from .readers import looks_like_id_name
 
 MAX_CATEGORIES = 50
+MAX_CATEGORY_LENGTH = 100  # a value longer than this is text, not a category name a report can show
 ROLE_SAMPLE = 20_000  # the value checks look at a fixed-seed sample of this many values
 NUMERIC_SHARE = 0.75  # a text column is numeric when this share of its values read as numbers ("?" aside)
 NEAR_CONSTANT = 0.95  # a numeric column with one value in this share of its rows is not clustered
@@ -196,7 +197,7 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> t
     if _looks_like_dates(present):
         return "date", "dates (not used for clustering)"
     lengths = present.astype(str).str.len()
-    if unique <= MAX_CATEGORIES and (unique_ratio <= 0.5 or unique <= 10):
+    if unique <= MAX_CATEGORIES and (unique_ratio <= 0.5 or unique <= 10) and lengths.max() <= MAX_CATEGORY_LENGTH:
         return "categorical", f"{unique} distinct values"
     if (not have_id and unique == n_rows and n_rows >= 20 and lengths.max() <= 40
             and not present.astype(str).str.contains(r"\s").any()):

@@ -20,14 +20,24 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from ..model import Chart, Section
+from ..model import Chart, Section, first_of
 from . import comparison, exploration, segments
 from .style import chart_style, segment_color, to_png, width_mm
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["CHARTS", "ChartSpec", "Drawing", "draw_phase", "segment_color"]
+__all__ = ["CHARTS", "ChartSpec", "Drawing", "chart_columns", "draw_phase", "segment_color"]
+
+MAX_CHART_COLUMNS = 12  # numeric columns a chart shows at most: the clustered ones first
+MAX_CHART_CATEGORIES = 6  # categorical columns the exploration charts look at
+
+
+def chart_columns(columns: tuple[str, ...], first: tuple[str, ...], *, limit: int = MAX_CHART_COLUMNS
+                  ) -> tuple[str, ...]:
+    """At most ``limit`` of ``columns`` for a chart (a table of 2,000 columns draws 12 panels, not 2,000): those
+    in ``first`` (the clustered features) before the others, each group in table order."""
+    return first_of(columns, first, limit)
 
 Phase = Literal["exploration", "choosing-k", "segments", "comparison"]
 D = TypeVar("D")

@@ -246,8 +246,10 @@ def profile_heatmap(data: SegmentData) -> Figure:
 
     from ..recommend import format_value
 
+    from . import chart_columns
+
     profiles = data.profiles
-    columns = list(profiles.numeric)
+    columns = list(chart_columns(profiles.numeric, data.names))
     z = np.array([[seg.z[c] for c in columns] for seg in profiles.segments])
     rows = [f"{seg.segment}. {short(data.segment_names[seg.segment], 48)}" for seg in profiles.segments]
     fig = new_figure(FULL_WIDTH_IN, 0.9 + 0.36 * len(rows))
@@ -276,9 +278,12 @@ def profile_heatmap(data: SegmentData) -> Figure:
 
 
 def profile_heatmap_alt(data: SegmentData) -> str:
+    from . import chart_columns
+
     logged = data.profiles.logged
     medians = f" (the median for {', '.join(logged)}, clustered on a log scale)" if logged else ""
-    return ("Heatmap of the segments (rows) against " + ", ".join(data.profiles.numeric) + " (columns); each cell "
+    return ("Heatmap of the segments (rows) against " + ", ".join(chart_columns(data.profiles.numeric, data.names))
+            + " (columns); each cell "
             f"shows the segment's mean{medians}, coloured red above and blue below the average customer.")
 
 
