@@ -343,7 +343,9 @@ def value_counts(values: pd.Series) -> ValueCounts:
     present = codes >= 0
     counts = np.bincount(codes[present], minlength=len(uniques))
     first = pd.Series(values.index.to_numpy()[present]).groupby(codes[present]).min().reindex(range(len(uniques)))
-    return pd.DataFrame({"value": pd.Series(uniques, dtype=object), "count": counts, "first": first.to_numpy()})
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    kept = pd.Series(uniques, dtype=values.dtype if numeric else object)  # numbers stay numbers: no text checks
+    return pd.DataFrame({"value": kept, "count": counts, "first": first.to_numpy()})
 
 
 def plan_value_steps(numeric: Sequence[str], categorical: Sequence[str],

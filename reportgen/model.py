@@ -450,6 +450,7 @@ MAX_ROLE_ROWS = 60  # rows of the report's "columns and their roles" table
 MAX_PROFILE_ROWS = 20  # numeric rows of a segment's profile table
 MAX_OVERVIEW_COLUMNS = 8  # numeric columns of the segment overview table
 MAX_PROFILE_CATEGORIES = 10  # categorical columns of a segment's profile table
+MAX_EXCLUDED = 12  # columns the "not clustered" sentence names
 
 
 def first_of(columns: tuple[str, ...], first: tuple[str, ...], limit: int) -> tuple[str, ...]:
@@ -521,6 +522,16 @@ class ReportModel:
     @property
     def shown_categorical(self) -> tuple[str, ...]:
         return self.profiles.categorical[:MAX_PROFILE_CATEGORIES]
+
+    @property
+    def shown_summary(self) -> tuple[SummaryRow, ...]:
+        """The rows of the summary statistics table: the features first."""
+        rows = [row for row in self.summary if row.feature] + [row for row in self.summary if not row.feature]
+        return tuple(rows[:MAX_PROFILE_ROWS])
+
+    @property
+    def shown_excluded(self) -> tuple[tuple[str, str], ...]:
+        return self.account.excluded_columns[:MAX_EXCLUDED]
 
     @property
     def hidden_profile_columns(self) -> int:

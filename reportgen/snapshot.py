@@ -80,8 +80,9 @@ def json_bytes(value: Any) -> bytes:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV with a fixed float format and ``\\n`` line ends, so runs diff cleanly."""
-    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
+    """CSV with a fixed float format and ``\\n`` line ends, so runs diff cleanly; safe to open in a spreadsheet
+    (a text cell that would run as a formula gets a leading ``'``: :mod:`reportgen.cells`)."""
+    return escape_frame(frame).to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
 
 
 def sha256_bytes(data: bytes) -> str:
