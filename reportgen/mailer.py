@@ -76,7 +76,8 @@ def _addresses(values: Any, where: str) -> tuple[str, ...]:
             raise ConfigError(f"{str(item)!r} ({where}) contains a line break or another control character",
                               hint="Write each address on its own, like team@example.com, without line breaks.")
         for _, address in getaddresses([str(item)]):
-            if not _ADDRESS.match(address) or not _valid_address(address):
+            # the parser joins what it cannot read ("a@exa mple.com" -> "a@example.com"): it must be there as given
+            if not _ADDRESS.match(address) or not _valid_address(address) or address not in str(item):
                 raise ConfigError(f"{address or item!r} ({where}) is not an email address",
                                   hint="Write addresses like team@example.com.")
             found.append(address)
@@ -85,11 +86,12 @@ def _addresses(values: Any, where: str) -> tuple[str, ...]:
 
 def _valid_address(address: str) -> bool:
     """What the e-mail package will put in a header: a local part and a domain with a dot, no empty label."""
+    from email.errors import MessageError
     from email.headerregistry import Address
 
     try:
         parsed = Address(addr_spec=address)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, MessageError):
         return False
     labels = parsed.domain.split(".")
     return bool(parsed.username) and len(labels) >= 2 and all(labels) and len(address) <= 254

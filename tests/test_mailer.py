@@ -302,3 +302,66 @@ def test_the_message_uses_the_runs_templates(invoke, mall_csv: Path, tmp_path: P
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert text == "Hello from the CRM team: Customer segmentation report, 6 segments.\n"
     assert "Headline recommendation" in message.get_body(preferencelist=("html",)).get_content()  # the packaged one
+
+
+# ----------------------------------------------------------------------------- header injection
+INJECTED = ["cmo@example.com\r\nBcc: spy@evil.example", "cmo@example.com\nBcc: spy@evil.example",
+            "cmo@example.com\rBcc: spy@evil.example", "Boss <cmo@example.com>\r\nX-Evil: 1"]
+
+
+@pytest.mark.parametrize("address", INJECTED)
+def test_a_line_break_in_an_address_is_refused_before_anything_is_sent(invoke, folder: Path, smtp_server, smtp_env,
+                                                                        address: str) -> None:
+    inbox = Inbox()
+    smtp_env(smtp_server(inbox))
+    for flag in ("--to", "--cc"):
+        args = ["--to", "ok@example.com", flag, address] if flag == "--cc" else [flag, address]
+        result = invoke("email", str(folder), *args)
+        assert result.exit_code == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "contains a line break or another control character" in lines[0]
+    assert inbox.messages == [] and not (folder / "deliveries.json").exists()
+    with pytest.raises(ConfigError, match="line break"):
+        resolve_email_settings({"to": ["ok@example.com", address]}, {})
+    with pytest.raises(ConfigError, match="line break"):
+        resolve_email_settings({}, {"REPORTGEN_MAIL_FROM": address}, to=("ok@example.com",))
+
+
+@pytest.mark.parametrize("address", ["plainaddress", "a@b", "a@.com", "@example.com", "a b@example.com",
+                                     "a@example..com", "a@exa mple.com", "a@@example.com", "x" * 250 + "@ex.com"])
+def test_addresses_are_validated(address: str) -> None:
+    with pytest.raises(ConfigError, match="is not an email address"):
+        resolve_email_settings({}, {}, to=(address,))
+
+
+@pytest.mark.slow
+def test_a_line_break_in_a_subject_or_title_cannot_add_a_header(invoke, mall_csv: Path, smtp_server, smtp_env,
+                                                                 tmp_path: Path) -> None:
+    inbox = Inbox()
+    smtp_env(smtp_server(inbox))
+    title = "Q1 report\r\nBcc: spy@evil.example\r\nX-Evil: title"
+    run = invoke("run", str(mall_csv), "--title", title, "--name", "q1", "-q", "--stability-resamples", "0")
+    assert run.exit_code == 0, run.stderr
+    folder = Path(run.stdout.strip())
+    sent = invoke("email", str(folder), "--to", "cmo@example.com")
+    assert sent.exit_code == 0, sent.stderr
+    subject = "Hello\nBcc: spy@evil.example\nX-Evil: subject"
+    again = invoke("email", str(folder), "--to", "cmo@example.com", "--subject", subject)
+    assert again.exit_code == 0, again.stderr
+    assert len(inbox.messages) == 2
+    for (_, recipients, raw), expected in zip(inbox.messages, ["Q1 report Bcc: spy@evil.example X-Evil: title",
+                                                               "Hello Bcc: spy@evil.example X-Evil: subject"]):
+        assert recipients == ["cmo@example.com"]
+        message = parse(raw)
+        assert message["Bcc"] is None and message["X-Evil"] is None
+        assert message["Subject"].startswith(expected)
+        headers = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+        assert not any(line.lower().startswith((b"bcc:", b"x-evil:")) for line in headers.splitlines())
+    # a run name (from a manifest edited by hand) goes into X-Reportgen-Run and the file name: one line too
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["run"] = "q1\r\nBcc: spy@evil.example"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    third = invoke("email", str(folder), "--to", "cmo@example.com", "--dry-run", str(tmp_path / "m.eml"))
+    assert third.exit_code == 0, third.stderr
+    message = parse((tmp_path / "m.eml").read_bytes())
+    assert message["Bcc"] is None and message["X-Reportgen-Run"] == "q1 Bcc: spy@evil.example"
