@@ -26,9 +26,9 @@ from .errors import InputError
 from .model import Analysis, ExplorationData, RunResult, SegmentStatus
 from .prepare import choose_features, logged_features
 from .recommend import recommend
-from .rfm import rfm_of
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
+from .rfm import rfm_of
 from .runs import baseline_segments, baseline_selection
 from .settings import RunPlan, Settings, validate
 from .stability import bootstrap_stability

@@ -337,9 +337,9 @@ def _read_with_arrow(data: bytes, fmt: TextFormat, names: list[str], id_like: di
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) or frame.shape[1] != len(names):
         return None
     first = frame.iloc[:, 0]
-    if first.dtype == object or isinstance(first.dtype, pd.StringDtype) or str(first.dtype) == "str":
-        if first.astype("string").str.strip().eq(fmt.header[0]).any():
-            return None  # the header repeated inside the data
+    text = first.dtype == object or isinstance(first.dtype, pd.StringDtype) or str(first.dtype) == "str"
+    if text and first.astype("string").str.strip().eq(fmt.header[0]).any():
+        return None  # the header repeated inside the data
     return frame
 
 
@@ -412,7 +412,8 @@ def read_workbook(data: bytes, name: str, options: ReadOptions = ReadOptions()) 
                          hint=f"pip install {engine if engine != 'odf' else 'odfpy'}") from exc
     except Exception as exc:  # the readers raise their own error types for a damaged file
         raise InputError(f"{name} is not a readable workbook: {exc}",
-                         hint="Open it in a spreadsheet program and save it again, or export the sheet as CSV.") from exc
+                         hint="Open it in a spreadsheet program and save it again, or export the sheet as CSV."
+                         ) from exc
     sheets = [str(sheet) for sheet in book.sheet_names]
     chosen = _sheet(options.sheet, sheets, name)
     picked: tuple[str, pd.DataFrame] | None = None

@@ -52,7 +52,8 @@ PERSONAL: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = (
     # (what it is, a column name that says so, values that show it: at least PERSONAL_SHARE of them)
     ("e-mail addresses", re.compile(r"e-?mail([\s_\-]?(address|addr|id))?$|mail ?address$", re.IGNORECASE),
      re.compile(r"[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}")),
-    ("phone numbers", re.compile(r"(phone|mobile|\btel|\bcell|\bfax|\bhandy)([\s_\-]?(no|nr|number|num|#|\d))?$", re.IGNORECASE),
+    ("phone numbers",
+     re.compile(r"(phone|mobile|\btel|\bcell|\bfax|\bhandy)([\s_\-]?(no|nr|number|num|#|\d))?$", re.IGNORECASE),
      re.compile(r"(\+|00)\d{1,3}[\s.\-]?\(?\d{1,4}\)?([\s.\-]?\d{2,4}){2,4}|\(\d{2,4}\)\s?\d{3,4}[\s.\-]?\d{3,4}"
                 r"|\d{3,5}[\s.\-/]\d{3,4}[\s.\-]\d{3,4}")),
     ("personal names", re.compile(
@@ -72,7 +73,7 @@ PERSONAL_SHARE = 0.8  # the values of a column are e-mail addresses (...) when t
 def personal_data(name: str, values: pd.Series) -> str | None:
     """What personal data a column holds ("e-mail addresses", ...), from its name or its text values; else None.
     ``values`` are the present values (a sample)."""
-    for what, named, shaped in PERSONAL:
+    for what, named, _ in PERSONAL:
         if named.search(name.strip()) and not _KEY_NAME.search(name.strip()):
             return what
     if pd.api.types.is_numeric_dtype(values) or values.empty:

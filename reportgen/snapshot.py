@@ -26,7 +26,6 @@ import pandas as pd
 
 from .cells import escape_frame
 from .errors import OutputError
-from .stability import verdict_word as stability_word
 from .model import (
     Analysis,
     BaselineModel,
@@ -41,6 +40,7 @@ from .model import (
     Stability,
     SummaryRow,
 )
+from .stability import verdict_word as stability_word
 
 SCHEMA_VERSION = 1
 FLOAT_FORMAT = "%.4f"

@@ -4,6 +4,7 @@ were edited after the run. Never a lost or half-written run folder, always one c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -42,10 +43,8 @@ def start(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
 
 def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL to the run and its chart processes, as the OOM killer or a `kill -9` of the job would."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.communicate(timeout=60)
 
 

@@ -100,7 +100,7 @@ def test_a_wrong_field_count_never_shifts_columns(rows: list[tuple[int, int, int
     lines = ["CustomerID,Age,Income,Score"] + [f"{i + 1},{a},{b},{c}" for i, (a, b, c) in enumerate(rows)]
     where = min(where, len(rows) - 1) + 1  # the data row (and customer) to break
     broken = lines[where] + ",x" * extra if where % 2 else ",".join(lines[where].split(",")[:-extra])
-    text = "\n".join(lines[:where] + [broken] + lines[where + 1:]) + "\n"
+    text = "\n".join([*lines[:where], broken, *lines[where + 1:]]) + "\n"
     try:
         table = read_table(text.encode(), name="fuzz.csv")
     except ReportgenError:  # only the header and the broken line: no data row left

@@ -88,9 +88,10 @@ def _people(n: int = 240) -> pd.DataFrame:
     frame = make_blobs_frame(n=n)
     first = rng.choice(["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farah"], n)
     last = rng.choice(["Smith", "Okafor", "Müller", "Tanaka", "García"], n)
-    frame["Email"] = [f"{f.lower()}.{s.lower()}{i}@example.com" for i, (f, s) in enumerate(zip(first, last))]
+    pairs = list(zip(first, last, strict=True))
+    frame["Email"] = [f"{f.lower()}.{s.lower()}{i}@example.com" for i, (f, s) in enumerate(pairs)]
     frame["Phone"] = [f"+44 20 7946 {i:04d}" for i in range(n)]
-    frame["Full Name"] = [f"{f} {s}" for f, s in zip(first, last)]
+    frame["Full Name"] = [f"{f} {s}" for f, s in zip(first, last, strict=True)]
     frame["Street"] = [f"{10 + i} Baker Street" for i in range(n)]
     frame["contact"] = [f"{f.lower()}{i}@mail.example.org" for i, f in enumerate(first)]  # found by its values
     frame["mobile_number"] = [f"07{i:09d}" for i in range(n)]  # digits only, found by its name
@@ -138,7 +139,7 @@ def test_personal_data_stays_out_of_the_report_and_the_email(invoke, tmp_path: P
                 assert str(value) not in text, (column, value, where)
     for surname in ("Okafor", "Tanaka", "Baker Street", "@example.com", "7946"):
         assert surname not in html and surname not in pdf
-    assert "hold personal data: never clustered or profiled" in html
+    assert "hold personal data: they are never clustered or profiled, and none of their values appears" in html
     segments = pd.read_csv(folder / "segments.csv")
     assert list(segments.columns[:2]) == ["customer_id", "segment"] and len(segments) == len(frame)
     assert not set(personal) & set(segments.columns)

@@ -349,8 +349,8 @@ def test_a_line_break_in_a_subject_or_title_cannot_add_a_header(invoke, mall_csv
     again = invoke("email", str(folder), "--to", "cmo@example.com", "--subject", subject)
     assert again.exit_code == 0, again.stderr
     assert len(inbox.messages) == 2
-    for (_, recipients, raw), expected in zip(inbox.messages, ["Q1 report Bcc: spy@evil.example X-Evil: title",
-                                                               "Hello Bcc: spy@evil.example X-Evil: subject"]):
+    subjects = ["Q1 report Bcc: spy@evil.example X-Evil: title", "Hello Bcc: spy@evil.example X-Evil: subject"]
+    for (_, recipients, raw), expected in zip(inbox.messages, subjects, strict=True):
         assert recipients == ["cmo@example.com"]
         message = parse(raw)
         assert message["Bcc"] is None and message["X-Evil"] is None

@@ -245,7 +245,6 @@ def profile_heatmap(data: SegmentData) -> Figure:
     from matplotlib.colors import TwoSlopeNorm
 
     from ..recommend import format_value
-
     from . import chart_columns
 
     profiles = data.profiles
