@@ -548,13 +548,14 @@ class PandasCleaning:
     unusable: dict[str, str] = field(default_factory=dict)
 
 
-def check_malformed_share(lines: tuple[tuple[int, str], ...], rows: int, max_drop: float, name: str) -> None:
-    """Refuses a table whose skipped lines are more than ``max_drop`` of its records: such a file was exported
-    wrongly (a value holding the delimiter without quotes), and reading the rest would misrepresent it."""
-    total = rows + len(lines)
-    if lines and len(lines) > max(max_drop * total, 1):
-        line, why = lines[0]
-        raise InputError(f"{name}: {len(lines):,} of {total:,} lines ({percent(len(lines) / total)}) do not fit the "
+def check_malformed_share(count: int, first: tuple[int, str], rows: int, max_drop: float, name: str) -> None:
+    """Refuses a table whose ``count`` skipped lines (the ``first`` of them: line, why) are more than
+    ``max_drop`` of its records (``rows`` read, plus the skipped): such a file was exported wrongly (a value
+    holding the delimiter without quotes), and reading the rest would misrepresent it."""
+    total = rows + count
+    if count and count > max(max_drop * total, 1):
+        line, why = first
+        raise InputError(f"{name}: {count:,} of {total:,} lines ({percent(count / total)}) do not fit the "
                          f"header and would be skipped (line {line}: {why})",
                          hint="Export the table again with values that hold the delimiter in quotes, or raise "
                               "--max-drop to skip them.")
@@ -562,7 +563,8 @@ def check_malformed_share(lines: tuple[tuple[int, str], ...], rows: int, max_dro
 
 def _malformed(state: PandasCleaning, entry: CleaningStep) -> None:
     lines = state.dataset.malformed_lines
-    check_malformed_share(lines, state.dataset.rows, state.max_drop, state.dataset.source.name)
+    if lines:
+        check_malformed_share(len(lines), lines[0], state.dataset.rows, state.max_drop, state.dataset.source.name)
     state.account.add_lines(entry, lines)
 
 

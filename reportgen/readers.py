@@ -202,7 +202,7 @@ class Misfits:
     """The records of a text table that are not rows of it: (line, what is wrong), and the lines they take."""
 
     lines: tuple[tuple[int, str], ...]
-    spans: tuple[tuple[int, int], ...]  # (first, last) 1-based line of each, in the text read
+    spans: tuple[tuple[int, int], ...]  # (first, last) 1-based line of each, and of lines of spaces, in the text
     last_record: int  # the line the last record starts on (where an unbalanced quote opens)
 
 
@@ -225,6 +225,9 @@ def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
             previous = end
             last = start
             if not record:
+                continue
+            if len(record) == 1 and not record[0].strip() and end == start:
+                spans.append((start, end))  # a line of spaces is a blank line, as Spark reads it: left out
                 continue
             if len(record) != width:
                 raw = raw or text.split("\n")

@@ -83,6 +83,14 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
 
     path = tmp_path / "dirty.csv"
     _dirty_table(with_id).to_csv(path, index=False)
+    # lines that do not fit the header: one field too many, one too few, the header repeated, and blank lines
+    lines = path.read_text().split("\n")
+    lines[21] += ",Smith"
+    lines[40] = ",".join(lines[40].split(",")[:2])
+    lines.insert(60, lines[0])
+    lines.insert(80, "")
+    lines.insert(90, "   ")
+    path.write_text("\n".join(lines))
     spark = session("local[*]")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")  # a 10 kB file in several partitions
     spark.conf.set("spark.sql.files.openCostInBytes", "0")
@@ -99,7 +107,9 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
     pandas_folder, spark_folder = (tmp_path / runs[e].stdout.strip() for e in ("pandas", "spark"))
     log = (spark_folder / "cleaning.csv").read_text()
     assert log == (pandas_folder / "cleaning.csv").read_text()
-    for expected in ("1,200", "not a number,abc", "infinite value,inf", "unified spelling", "labelled (missing)",
+    for expected in ('22,,skipped line,"expected', '41,,skipped line,"expected',
+                     "61,,skipped line,the header row repeated", "1,200", "not a number,abc", "infinite value,inf",
+                     "unified spelling", "labelled (missing)",
                      "every value in the row is missing", "exact copy of an earlier row",
                      "a spreadsheet error value (a formula that failed),#DIV/0!",
                      "days_since_complaint,\"set to missing, kept as a yes/no column\""):

@@ -2,7 +2,8 @@
 differently lives here.
 
 * read: Spark reads the CSV or Parquet file (the same reader choice and CSV sniffer as the pandas engine); the
-  roles are inferred on the first rows, pulled to the driver.
+  lines that do not fit the header are found in a pass over the text lines (:func:`misfit_lines`) and left out,
+  as the pandas engine skips them; the roles are inferred on the first rows, pulled to the driver.
 * clean: the value steps of ``clean.CLEANING_STEPS`` run as they are, on each batch of rows (``mapInPandas``);
   the table steps (empty and duplicate rows, duplicate IDs, unusable features, missing values) are Spark
   implementations of the same entries, with the same actions and reasons. A fixed-seed sample of the cleaned rows
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,6 +34,7 @@ import pandas as pd
 from ..algorithms import nearest
 from ..clean import (
     Account,
+    check_malformed_share,
     NO,
     YES,
     CleaningStep,
@@ -79,7 +82,7 @@ from ..prepare import (
     treatments_of,
 )
 from ..profiles import build_profiles, summary_row
-from ..readers import choose_reader, decode_head, looks_like_id_name, sniff_text
+from ..readers import TextFormat, choose_reader, decode_head, looks_like_id_name, sniff_text
 from ..roles import infer_roles
 from ..settings import RunPlan, Settings
 from ..transactions import detect
@@ -143,6 +146,52 @@ def _numbered(frame: Any) -> Any:
     return tagged.withColumn(ROW, start + in_part + 1).drop("__part", "__id")
 
 
+def _field_counter(delimiter: str, header: tuple[str, ...]) -> Callable[[Any], Any]:
+    """For ``mapInPandas`` over (ROW, value) text lines: the lines that do not fit the header (another number of
+    fields, or the header repeated), as (ROW, why). A line without quotes is counted by its delimiters; one with
+    quotes by Python's csv module, as the pandas engine reads it."""
+    import csv
+
+    width = len(header)
+
+    def count(batches: Any) -> Any:
+        for batch in batches:
+            values = batch["value"].astype(str)
+            present = (values.str.strip() != "").to_numpy(dtype=bool)
+            quoted = present & values.str.contains('"', regex=False).to_numpy(dtype=bool)
+            fields = (values.str.count(re.escape(delimiter)) + 1).to_numpy(dtype=np.int64, copy=True)
+            repeated = np.zeros(len(values), dtype=bool)
+            rows = [next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+                    for line in values[quoted]]
+            if rows:
+                fields[quoted] = [len(row) for row in rows]
+                repeated[quoted] = [tuple(f.strip() for f in row) == header for row in rows]
+            plain = present & ~quoted & (fields == width)
+            if plain.any():
+                repeated[plain] = [tuple(f.strip() for f in line.split(delimiter)) == header
+                                   for line in values[plain]]
+            bad = present & ((fields != width) | repeated)
+            why = [("the header row repeated" if again else f"expected {width} fields, saw {n}")
+                   for again, n in zip(repeated[bad], fields[bad], strict=True)]
+            yield pd.DataFrame({ROW: batch[ROW].to_numpy(dtype=np.int64)[bad], "why": pd.Series(why, dtype=object)})
+
+    return count
+
+
+def misfit_lines(spark: Any, path: Path, delimiter: str, header: tuple[str, ...]) -> Any:
+    """The lines of a CSV file that do not fit its header, as a Spark frame of (line, record, why): ``line`` its
+    1-based line number in the file, ``record`` the 1-based data record Spark's CSV reader makes of it (the
+    header and blank lines are not records)."""
+    from pyspark.sql import functions as F
+
+    lines = _numbered(spark.read.text(str(path)))  # ROW: the line number
+    records = _numbered(lines.filter(F.trim(F.col("value")) != "").select(F.col(ROW).alias("line"), "value"))
+    records = records.withColumn("record", F.col(ROW) - 1).drop(ROW)  # the first non-blank line is the header
+    data = records.filter(F.col("record") >= 1).select(F.col("line").alias(ROW), "value", "record")
+    found = data.select(ROW, "value").mapInPandas(_field_counter(delimiter, header), f"{ROW} long, why string")
+    return found.join(data.select(ROW, "record"), ROW).select(F.col(ROW).alias("line"), "record", "why")
+
+
 def _as_pandas_reads(rows: list[Any], columns: list[str]) -> pd.DataFrame:
     """Rows of text collected from Spark, typed as the pandas engine types a CSV it reads (for the roles)."""
     frame = pd.DataFrame([list(r) for r in rows], columns=columns, dtype=object)
@@ -189,6 +238,7 @@ class SparkCleaning:
     max_drop: float = 0.05
     usable: list[str] = field(default_factory=list)
     unusable: dict[str, str] = field(default_factory=dict)
+    malformed: tuple[tuple[int, str], ...] = ()  # the lines the read skipped
 
 
 def _log(state: SparkCleaning, entry: CleaningStep, column: str | None, pairs: list[tuple[int, Any]]) -> None:
@@ -197,7 +247,7 @@ def _log(state: SparkCleaning, entry: CleaningStep, column: str | None, pairs: l
 
 
 def _malformed(state: SparkCleaning, entry: CleaningStep) -> None:
-    return None  # Spark pads or cuts lines with the wrong number of fields; the README says so
+    state.account.add_lines(entry, state.malformed)  # found and taken out by the read (misfit_lines)
 
 
 def _empty_rows(state: SparkCleaning, entry: CleaningStep) -> None:
@@ -337,23 +387,32 @@ class SparkEngine:
         reader = choose_reader(head, path.name)
         spark = self._session()
         encoding = delimiter = None
+        malformed: tuple[tuple[int, str], ...] = ()
         if reader.name == "parquet":
             frame = spark.read.parquet(str(path))
             frame = frame.select([_col(c).cast("string").alias(c) for c in frame.columns])
         elif reader.name == "csv":
             text, encoding = decode_head(head)
-            delimiter = sniff_text(text, encoding, path.name).delimiter
+            fmt = sniff_text(text, encoding, path.name)
+            delimiter = fmt.delimiter
             # values keep their spaces, as with the pandas engine: cleaning strips them and says so
             frame = (spark.read.option("header", True).option("sep", delimiter).option("inferSchema", False)
                      .option("encoding", SPARK_ENCODINGS.get(encoding, "UTF-8"))
                      .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
                      .csv(str(path)))
+            if not encoding.startswith("utf-16"):  # Spark's text reader splits UTF-8 and Latin-1 lines alike
+                frame, malformed = self._without_misfits(frame, path, fmt)
         else:
             raise ConfigError(f"--engine spark reads CSV and Parquet files; {path.name} is {reader.name}",
                               hint="Convert it to Parquet, or use the default engine.")
         self.raw = _numbered(frame.toDF(*[c.strip().lstrip("\ufeff") for c in frame.columns])).cache()
         columns = [c for c in self.raw.columns if c != ROW]
         rows = self.raw.count()
+        if rows == 0 and malformed:
+            line, why = malformed[0]
+            raise InputError(f"{path.name}: none of its {len(malformed):,} data lines fits the header (line {line}: "
+                             f"{why})", hint="Check the delimiter and the quoting; a first column without a name in "
+                                             "the header (an index column) makes every line one field longer.")
         if rows == 0:
             raise InputError(f"{path.name} has a header row but no data rows",
                              hint="Add one row per customer below the header.")
@@ -364,7 +423,28 @@ class SparkEngine:
         if self.settings.transactions != "no" and detect(probe) is not None:
             raise ConfigError(f"{path.name} is a transaction log; turning it into customers runs on the pandas "
                               "engine only", hint="Run without --engine spark, or pass --transactions no.")
-        return Dataset(frame=probe, source=source, columns=infer_roles(probe), rows=rows)
+        return Dataset(frame=probe, source=source, columns=infer_roles(probe), rows=rows, malformed_lines=malformed)
+
+    def _without_misfits(self, frame: Any, path: Path, fmt: TextFormat) -> tuple[Any, tuple[tuple[int, str], ...]]:
+        """The CSV records without those that do not fit the header (Spark pads a short line with nulls and cuts a
+        long one), and those lines, as the pandas engine skips and lists them; more of them than ``--max-drop``
+        of the lines refuses the file, as there."""
+        from pyspark.sql import functions as F
+
+        found = misfit_lines(self._session(), path, fmt.delimiter, fmt.header).cache()
+        count = found.count()
+        if not count:
+            return frame, ()
+        total = frame.count()
+        if count < total:
+            first = found.orderBy("line").first()
+            check_malformed_share(count, (int(first["line"]), str(first["why"])), total - count,
+                                  self.settings.max_drop, path.name)
+        lines = tuple((int(r["line"]), str(r["why"])) for r in found.orderBy("line").collect())
+        numbered = _numbered(frame)
+        # a broadcast anti-join keeps the file's partitions and their order, which the row numbering counts on
+        kept = numbered.join(F.broadcast(found.select(F.col("record").alias(ROW))), ROW, "left_anti")
+        return kept.drop(ROW), lines
 
     # -- clean
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
@@ -372,7 +452,7 @@ class SparkEngine:
         columns = [c for c in self.raw.columns if c != ROW]
         plan = plan_columns(dataset.columns, features)
         state = SparkCleaning(frame=self.raw, account=Account(), id_column=plan.id_column, features=features,
-                              columns=columns, max_drop=max_drop)
+                              columns=columns, max_drop=max_drop, malformed=dataset.malformed_lines)
         before, values, after = split_steps()
         for entry in before:
             SPARK_TABLE_STEPS[table_key(entry)](state, entry)
@@ -391,7 +471,8 @@ class SparkEngine:
         for column in plan.numeric:
             sample[column] = sample[column].astype(float)
         return finish(sample, state.account, dataset.columns, plan, state.usable, state.unusable,
-                      rows_in=dataset.rows, rows_out=rows_out, missing=missing, indicators=kept)
+                      rows_in=dataset.rows + len(dataset.malformed_lines), rows_out=rows_out, missing=missing,
+                      indicators=kept)
 
     @staticmethod
     def _value_counts(frame: Any, column: str) -> ValueCounts:
