@@ -19,7 +19,9 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def needs_escape(text: str) -> bool:
-    return text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text)
+    """A formula to a spreadsheet, or such a text behind ``'`` (escaped too, so that unescaping gives it back)."""
+    bare = text.lstrip("'")
+    return bare.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(bare)
 
 
 def escape_cell(value: object) -> object:

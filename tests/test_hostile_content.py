@@ -27,6 +27,12 @@ def test_a_formula_gets_a_leading_apostrophe_and_comes_back(value: str) -> None:
     assert unescape_cell(escape_cell(value)) == value
 
 
+def test_a_text_that_looks_escaped_comes_back_as_it_was() -> None:
+    for value in ("'=1+1", "''=x", "'-", "'"):
+        assert unescape_cell(escape_cell(value)) == value
+    assert escape_cell("'=1+1") == "''=1+1" and escape_cell("'") == "'" and escape_cell("'-5") == "'-5"
+
+
 @pytest.mark.parametrize("value", ["-5", "+3", "-1.25", "1e5", "-2E-3", "Male", "'quoted", "a=b", "", "0"])
 def test_numbers_and_plain_text_stay_as_they_are(value: str) -> None:
     assert escape_cell(value) == value and unescape_cell(value) == value
