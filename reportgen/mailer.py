@@ -69,7 +69,7 @@ def one_line(text: str) -> str:
 def _addresses(values: Any, where: str) -> tuple[str, ...]:
     """The addresses in ``values`` (a string with commas, or a list), each checked; an item with a line break or
     another control character is refused whole (``"a@x.com\\nBcc: b@y.com"`` would otherwise add a recipient)."""
-    items = [values] if isinstance(values, str) else list(values or [])
+    items = list(values) if isinstance(values, (list, tuple)) else [] if values is None else [values]
     found = []
     for item in items:
         if _CONTROL.search(str(item)):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -116,18 +117,30 @@ def one_line_end(text: str) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the first lines into the most, equally many, fields (',' if none does)."""
+    """The delimiter that splits the header into the number of fields most of the first lines have (the most
+    fields, among such); failing that, the one that splits the first lines into the most, equally many, fields
+    (',' if none does). A few lines with a field too many or too few do not turn a comma file into a semicolon
+    file because a value holds a ';'."""
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     best, best_fields = ",", 1
+    fitting: list[tuple[int, str]] = []
     for delimiter in DELIMITERS:
         try:
-            counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
         except csv.Error:
             continue
-        fields = max(counts) if counts else 1
-        consistent = len(counts) == 1 or (len(lines) > 2 and len(counts) <= 2)
+        if not counts:
+            continue
+        header = counts[0]
+        if header >= 2 and counts.count(header) >= 0.5 * len(counts):
+            fitting.append((header, delimiter))
+        distinct = set(counts)
+        fields = max(distinct)
+        consistent = len(distinct) == 1 or (len(lines) > 2 and len(distinct) <= 2)
         if fields > best_fields and consistent:
             best, best_fields = delimiter, fields
+    if fitting:
+        return max(fitting, key=lambda pair: (pair[0], -DELIMITERS.index(pair[1])))[1]
     return best
 
 
@@ -229,16 +242,18 @@ def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
             if len(record) == 1 and not record[0].strip() and end == start:
                 spans.append((start, end))  # a line of spaces is a blank line, as Spark reads it: left out
                 continue
+            if len(record) == width + 1 and not record[width].strip():
+                continue  # a delimiter at the end of the line, after the last column: pandas drops the empty field
             if len(record) != width:
                 raw = raw or text.split("\n")
-                if end > start or _opens_a_quote("\n".join(raw[start - 1:end]), fmt.delimiter):
+                if _opens_a_quote("\n".join(raw[start - 1:end]), fmt.delimiter):
                     raise InputError(
                         f"{fmt_name(fmt)}has an unbalanced quote: the quoted value that starts on line "
                         f"{start + offset} never ends where it should"
                         + (f" (it runs over {end - start + 1} lines)" if end > start else ""),
                         hint="Close the quote, or remove the stray quote character, and export again.")
                 why = f"expected {width} fields, saw {len(record)}"
-            elif tuple(field.strip() for field in record) == fmt.header:
+            elif tuple(field.strip().lstrip("\ufeff") for field in record) == fmt.header:
                 why = "the header row repeated"
             else:
                 continue
@@ -371,6 +386,10 @@ def read_json(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> R
                          hint="Pass an array of objects, or one object per line (JSON Lines).") from exc
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{name} is not a table of JSON records")
+    for column in frame.columns:  # a nested object or list is a value of its own, written as JSON text
+        if frame[column].dtype == object and frame[column].map(lambda v: isinstance(v, (dict, list))).any():
+            frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False)
+                                              if isinstance(v, (dict, list)) else v)
     ids = [c for c in frame.columns if looks_like_id_name(str(c))]
     return ReadResult(frame.astype({c: "string" for c in ids}), encoding="utf-8")
 

@@ -48,25 +48,33 @@ _QUANTITY_NAME = re.compile(
 
 
 _PERSON = r"(customer|client|contact|member|person|account|holder|user|buyer|card ?holder)"
+_SEP = r"[\s_\-.]?"
+_OWNER = (r"((customer|client|contact|primary|work|private|personal|home|business|billing|shipping|mailing|delivery"
+          rf"|postal){_SEP})?")
 PERSONAL: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = (
-    # (what it is, a column name that says so, values that show it: at least PERSONAL_SHARE of them)
-    ("e-mail addresses", re.compile(r"e-?mail([\s_\-]?(address|addr|id))?$|mail ?address$", re.IGNORECASE),
+    # (what it is, a column name that says so, values that show it: at least PERSONAL_SHARE of them). The names
+    # are anchored at both ends: "Email" and "Customer E-Mail-Adresse" are e-mail addresses, "Has Email" and
+    # "email_opens" are not; "Address Count", "Smartphone", "Phone Calls" are not.
+    ("e-mail addresses", re.compile(rf"^{_OWNER}e-?mail({_SEP}(address|addr|adresse))?$|^mail{_SEP}address$",
+                                    re.IGNORECASE),
      re.compile(r"[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}")),
-    ("phone numbers",
-     re.compile(r"(phone|mobile|\btel|\bcell|\bfax|\bhandy)([\s_\-]?(no|nr|number|num|#|\d))?$", re.IGNORECASE),
-     re.compile(r"(\+|00)\d{1,3}[\s.\-]?\(?\d{1,4}\)?([\s.\-]?\d{2,4}){2,4}|\(\d{2,4}\)\s?\d{3,4}[\s.\-]?\d{3,4}"
-                r"|\d{3,5}[\s.\-/]\d{3,4}[\s.\-]\d{3,4}")),
+    ("phone numbers", re.compile(
+        rf"^{_OWNER}(phone|mobile|tel|telephone|telefon|cell|cellphone|fax|handy)"
+        rf"({_SEP}(no|nr|number|num|#|\d)\.?)?\.?$|^contact{_SEP}(no|number)$", re.IGNORECASE),
+     # with a "+", "00" or parentheses and separators, or three groups ending in four digits: 00000123 is an ID
+     re.compile(r"(\+|00)\d{1,3}[\s.\-]\(?\d{1,4}\)?([\s.\-]\d{2,8}){1,4}|\+\d{6,15}|\(\d{2,4}\)\s?\d{3,4}[\s.\-]?\d{3,4}"
+                r"|\d{3,5}[\s.\-/]\d{3,4}[\s.\-]\d{4}")),
     ("personal names", re.compile(
-        rf"^(({_PERSON}|first|last|given|family|full|sur|fore|middle|maiden)[\s_\-]?)?names?$|^surname$|^forename$"
-        rf"|^{_PERSON}[\s_\-]?(full[\s_\-]?)?names?$", re.IGNORECASE), None),
+        rf"^(({_PERSON}|first|last|given|family|full|sur|fore|middle|maiden){_SEP})?names?$|^surname$|^forename$"
+        rf"|^{_PERSON}{_SEP}(full{_SEP})?names?$|^name{_SEP}of{_SEP}(the{_SEP})?{_PERSON}$", re.IGNORECASE), None),
     ("postal addresses", re.compile(
-        r"(address|street|\baddr|post ?code|postal ?code|\bzip( ?code)?|house ?(no|number))([\s_\-]?\d)?$"
-        r"|^(home |postal |street |billing |shipping |mailing )?address", re.IGNORECASE),
+        rf"^{_OWNER}(address|street|addr|street{_SEP}address)({_SEP}(line)?{_SEP}\d)?$"
+        rf"|^{_OWNER}(post{_SEP}code|postal{_SEP}code|postcode|zip|zip{_SEP}code|plz|house{_SEP}(no|number))$"
+        rf"|^stra(ss|ß)e$", re.IGNORECASE),
      re.compile(r"\d+[A-Za-z]?,?\s+(\w+\.?\s+){0,4}(street|st|road|rd|avenue|ave|lane|ln|drive|dr|way|blvd|boulevard"
                 r"|court|ct|place|pl|square|sq|terrace|close|crescent)\.?(\W.*)?|.*(stra(ss|ß)e|str\.|weg|gasse|platz)"
                 r"\s*\d+.*", re.IGNORECASE)),
 )
-_KEY_NAME = re.compile(r"(id|key|uuid|guid)$", re.IGNORECASE)
 PERSONAL_SHARE = 0.8  # the values of a column are e-mail addresses (...) when this share of them match
 
 
@@ -74,10 +82,10 @@ def personal_data(name: str, values: pd.Series) -> str | None:
     """What personal data a column holds ("e-mail addresses", ...), from its name or its text values; else None.
     ``values`` are the present values (a sample)."""
     for what, named, _ in PERSONAL:
-        if named.search(name.strip()) and not _KEY_NAME.search(name.strip()):
+        if named.search(name.strip()):
             return what
-    if pd.api.types.is_numeric_dtype(values) or values.empty:
-        return None
+    if pd.api.types.is_numeric_dtype(values) or values.empty or looks_like_id_name(name):
+        return None  # an ID column (even of e-mail addresses) is the key segments.csv is joined back on
     text = values.astype(str).str.strip()
     for what, _, shaped in PERSONAL:
         if shaped is not None and text.str.fullmatch(shaped).mean() >= PERSONAL_SHARE:

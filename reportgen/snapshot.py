@@ -8,15 +8,16 @@ and renamed when complete. Reading archived runs is :mod:`reportgen.runs`' job.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import math
 import os
 import secrets
 import shutil
-import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -361,8 +362,7 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
 # ----------------------------------------------------------------------------- writing a run folder
 TEMP_PREFIX = ".tmp-"  # a run folder being written; never listed, never a baseline
 PROBE_PREFIX = ".reportgen-write-test-"
-OWNER = ".owner"  # in a temporary folder: "host pid" of the process writing it
-STALE_SECONDS = 24 * 3600  # a temporary folder this old is left over, whoever wrote it
+GRACE_SECONDS = 5  # an unlocked temporary folder younger than this may be one a run has just made
 
 
 def check_output_root(root: Path) -> None:
@@ -380,40 +380,43 @@ def check_output_root(root: Path) -> None:
     clear_leftovers(root)
 
 
-def _alive(pid: int) -> bool:
+@contextmanager
+def held(folder: Path) -> Iterator[int]:
+    """An exclusive lock (``flock``) on ``folder`` for as long as a run writes it: the kernel releases it when the
+    process ends, however it ends (SIGKILL too), and it follows the folder through its rename. Yields the
+    folder's descriptor (for fsync)."""
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield descriptor
+    finally:
+        os.close(descriptor)
 
 
 def is_leftover(folder: Path, *, now: float | None = None) -> bool:
-    """A temporary run folder whose writer is gone: its process (on this host) no longer runs, or it is older
-    than :data:`STALE_SECONDS`, or it has no owner file and is over a minute old (killed before writing one)."""
+    """A temporary run folder whose writer is gone: nobody holds its lock (:func:`held`), and it is older than
+    :data:`GRACE_SECONDS` (a run locks its folder the moment it makes it)."""
     now = time.time() if now is None else now
     try:
-        age = now - folder.stat().st_mtime
+        descriptor = os.open(folder, os.O_RDONLY)
     except OSError:
         return False
     try:
-        owner = (folder / OWNER).read_text(encoding="utf-8").split()
-    except FileNotFoundError:
-        return age > 60
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
+        return False  # a live run holds it
+    else:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):
+            return now - folder.stat().st_mtime > GRACE_SECONDS
         return False
-    if age > STALE_SECONDS:
-        return True
-    if len(owner) == 2 and owner[0] == socket.gethostname() and owner[1].isdigit():
-        return not _alive(int(owner[1]))
-    return False
+    finally:
+        os.close(descriptor)
 
 
 def clear_leftovers(root: Path) -> list[str]:
     """Remove the temporary folders and write probes of runs that were killed (SIGKILL, a power cut) under
-    ``root``; a run still being written by a live process is left alone. Returns the names removed."""
+    ``root``; a folder a live run is writing is left alone. Returns the names removed."""
     removed = []
     for path in root.iterdir() if root.is_dir() else ():
         if path.name.startswith(TEMP_PREFIX) and path.is_dir() and is_leftover(path):
@@ -451,8 +454,8 @@ def _sync_folder(path: Path) -> None:
 def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[str, Any]) -> Path:
     """Write ``files`` and ``manifest.json`` (with every file's sha256) into a new run folder under ``root``.
 
-    The folder is built under a hidden temporary name (with an owner file naming this process), synced to the
-    disk and renamed when complete, so a failed or killed run leaves nothing that ``history`` lists or
+    The folder is built under a hidden temporary name (locked by this process while it writes: :func:`held`),
+    synced to the disk and renamed when complete, so a failed or killed run leaves nothing that ``history`` lists or
     ``--baseline latest`` picks (the next run clears the leftover), and a run never overwrites another: a taken
     name gets a ``-2``, ``-3`` ... suffix, and two runs at the same moment get one each.
     """
@@ -460,32 +463,30 @@ def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[
     temp = root / f"{TEMP_PREFIX}{name}-{secrets.token_hex(4)}"
     try:
         temp.mkdir()
-        (temp / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
-        hashes = {}
-        for relative, data in sorted(files.items()):
-            target = temp / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_synced(target, data)
-            hashes[relative] = sha256_bytes(data)
-        manifest = {**manifest, "files": hashes}
-        _write_synced(temp / MANIFEST, json_bytes(manifest))
-        (temp / OWNER).unlink()
-        for folder in {temp, *(temp / relative for relative in files)}:
-            if folder.is_dir():
+        with held(temp) as descriptor:
+            hashes = {}
+            for relative, data in sorted(files.items()):
+                target = temp / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _write_synced(target, data)
+                hashes[relative] = sha256_bytes(data)
+            manifest = {**manifest, "files": hashes}
+            _write_synced(temp / MANIFEST, json_bytes(manifest))
+            for folder in {(temp / relative).parent for relative in files} - {temp}:
                 _sync_folder(folder)
-        _sync_folder(temp)
-        for attempt in range(1, 1000):
-            final = root / (name if attempt == 1 else f"{name}-{attempt}")
-            if final.exists():
-                continue
-            try:
-                temp.rename(final)  # atomic; fails if another process created a non-empty folder meanwhile
-            except OSError:
+            os.fsync(descriptor)
+            for attempt in range(1, 1000):
+                final = root / (name if attempt == 1 else f"{name}-{attempt}")
                 if final.exists():
                     continue
-                raise
-            _sync_folder(root)
-            return final
+                try:
+                    temp.rename(final)  # atomic; fails if another process created a non-empty folder meanwhile
+                except OSError:
+                    if final.exists():
+                        continue
+                    raise
+                _sync_folder(root)
+                return final
         raise OutputError(f"too many runs named {name} in {root}", hint="Use --name to pick another name.")
     except OSError as exc:
         raise OutputError(f"cannot write the run folder in {root}: {exc.strerror or exc}",

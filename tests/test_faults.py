@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.runs import resolve_run, run_folders, verify
+from reportgen.snapshot import GRACE_SECONDS
 
 from .conftest import make_blobs_frame
 
@@ -49,7 +50,8 @@ def kill_group(process: subprocess.Popen) -> None:
 
 
 def temporaries(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.name.startswith(".")) if root.exists() else []
+    """The temporary run folders under ``root`` (not the write probe a starting run makes and removes)."""
+    return sorted(p for p in root.iterdir() if p.name.startswith(".tmp-")) if root.exists() else []
 
 
 def assert_only_complete_runs(root: Path, expected: list[Path]) -> None:
@@ -97,6 +99,7 @@ def test_a_run_killed_at_any_moment_leaves_nothing_listed(blobs: Path, tmp_path:
     # complete run
     history = subprocess.run(command("history", "-o", str(out), "--json"), capture_output=True, text=True)
     assert history.returncode == 0 and len(json.loads(history.stdout)) == len(baseline)
+    time.sleep(GRACE_SECONDS + 1)  # the next run clears a leftover once it is past the grace period
     after = subprocess.run(command("run", str(blobs), "-o", str(out), *FAST, "--baseline", "latest"),
                            capture_output=True, text=True, timeout=300)
     assert after.returncode == 0, after.stderr
@@ -106,23 +109,30 @@ def test_a_run_killed_at_any_moment_leaves_nothing_listed(blobs: Path, tmp_path:
 
 
 def test_a_leftover_of_a_live_run_is_not_cleared(tmp_path: Path) -> None:
-    """The next run clears the folders of dead writers only: another run still writing keeps its folder."""
-    from reportgen.snapshot import OWNER, clear_leftovers
+    """The next run clears the folders nobody holds (their writer is gone), older than the grace period; a run
+    still writing (another process holding the folder's lock) keeps its folder, and so does a fresh one."""
+    from reportgen.snapshot import clear_leftovers
 
     out = tmp_path / "output"
     out.mkdir()
-    live, dead, orphan = out / ".tmp-live-1", out / ".tmp-dead-2", out / ".tmp-old-3"
-    for folder in (live, dead, orphan):
+    live, dead, fresh = out / ".tmp-live-1", out / ".tmp-dead-2", out / ".tmp-fresh-3"
+    for folder in (live, dead, fresh):
         folder.mkdir()
-    host = os.uname().nodename
-    (live / OWNER).write_text(f"{host} {os.getpid()}\n")
-    sleeper = subprocess.Popen(["sleep", "0"])
-    sleeper.wait()
-    (dead / OWNER).write_text(f"{host} {sleeper.pid}\n")  # a process that has ended
-    old = time.time() - 120
-    os.utime(orphan, (old, old))  # killed before it wrote its owner file, two minutes ago
-    assert sorted(clear_leftovers(out)) == [".tmp-dead-2", ".tmp-old-3"]
-    assert [p.name for p in out.iterdir()] == [".tmp-live-1"]
+    old = time.time() - GRACE_SECONDS - 60
+    for folder in (live, dead):
+        os.utime(folder, (old, old))
+    holder = subprocess.Popen(  # another process writing the live folder: it holds the lock
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom reportgen.snapshot import held\n"
+         "with held(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(60)\n", str(live)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert clear_leftovers(out) == [".tmp-dead-2"]
+        assert sorted(p.name for p in out.iterdir()) == [".tmp-fresh-3", ".tmp-live-1"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert clear_leftovers(out) == [".tmp-live-1"]  # its writer gone, the lock went with it
 
 
 @pytest.mark.slow

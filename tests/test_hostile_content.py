@@ -117,6 +117,20 @@ def test_personal_data_columns_are_recognised() -> None:
                            "Telephone Calls": [i % 17 for i in range(40)],
                            "City": ["Paris", "Rome"] * 20, "Store Address ID": range(40)})
     assert [c.role for c in infer_roles(others)] == ["categorical", "numeric", "numeric", "categorical", "id"]
+    # flags and counts named after personal data are not personal data; zero-padded IDs are not phone numbers
+    flags = pd.DataFrame({"CustomerNo": [f"{i:08d}" for i in range(40)], "SKU": [f"{i:03d}-456-789" for i in range(40)],
+                          **{name: [i % 2 for i in range(40)] for name in ("Has Email", "Email Opt-In", "Has Phone",
+                                                                           "Address Verified", "Smartphone")},
+                          "Address Count": [i % 13 for i in range(40)], "Phone Calls": [i % 11 for i in range(40)],
+                          "Company Name": ["Acme", "Initech"] * 20, "Web Address": ["a.example", "b.example"] * 20})
+    assert {c.name: c.role for c in infer_roles(flags)} == {
+        "CustomerNo": "id", "SKU": "text", "Has Email": "categorical", "Email Opt-In": "categorical",
+        "Has Phone": "categorical", "Address Verified": "categorical", "Smartphone": "categorical",
+        "Address Count": "numeric", "Phone Calls": "numeric", "Company Name": "categorical",
+        "Web Address": "categorical"}
+    for name in ("Tel.", "Mobile No.", "Contact Number", "Telefon", "E-Mail-Adresse", "PLZ", "Straße", "Zip Code",
+                 "Billing Address", "Name of Customer", "Contact Name"):
+        assert infer_roles(pd.DataFrame({name: ["x", "y"] * 20}))[0].role == "personal", name
 
 
 def test_personal_data_stays_out_of_the_report_and_the_email(invoke, tmp_path: Path) -> None:

@@ -117,6 +117,17 @@ CASES: dict[str, tuple[bytes, Read | Refused]] = {
                                     Read(5, first=FIRST)),
     "semicolons and decimal commas": (b"id;Income;Score\n1;1,5;3\n2;2,5;4\n3;3,5;5\n",
                                       Read(3, columns=("id", "Income", "Score"))),
+    "a balanced quoted line break in a row with a field missing": (
+        table(b'1,"Male\nor not",19,15', *ROWS[1:]), Read(4, lines=((2, "expected 5 fields, saw 4"),))),
+    "a few short and long rows and a ';' in a value (the delimiter stays ',')": (
+        table(ROWS[0], b"2,Female,21", b"3,Female,20,16,6,x;y", b"4,Male,23,16,77", b"5,Female;x,31,17,40"),
+        Read(3, lines=((3, "expected 5 fields, saw 3"), (4, "expected 5 fields, saw 6")), first=FIRST)),
+    "the header repeated with a byte order mark (two files pasted together)": (
+        table(*ROWS[:2], b"\xef\xbb\xbf" + HEADER, *ROWS[2:]), Read(5, lines=((4, "the header row repeated"),))),
+    "a delimiter at the end of some lines only": (table(ROWS[0] + b",", *ROWS[1:3], ROWS[3] + b",", ROWS[4]),
+                                                  Read(5, first=FIRST)),
+    "two empty fields after the last column": (table(ROWS[0] + b",,", *ROWS[1:]),
+                                               Read(4, lines=((2, "expected 5 fields, saw 7"),))),
     "formula-like values": (table(b'1,=HYPERLINK("http://x"),19,15,39', b"2,+cmd|' /C calc'!A0,21,15,81",
                                   *ROWS[2:]), Read(5, first=("1", '=HYPERLINK("http://x")', 19, 15, 39))),
 }
@@ -141,6 +152,13 @@ def test_bad_input_is_read_correctly_or_refused(case: str) -> None:
 
 def test_the_table_has_forty_cases() -> None:
     assert len(CASES) >= 40
+
+
+def test_nested_json_values_are_text() -> None:
+    table_ = read_table(b'[{"id": 1, "a": {"x": 1}, "b": [1, 2], "n": 3}, {"id": 2, "a": {"x": 2}, "b": [], "n": 4}]',
+                        name="nested.json")
+    assert table_.frame["a"].tolist() == ['{"x": 1}', '{"x": 2}'] and table_.frame["b"].tolist() == ["[1, 2]", "[]"]
+    assert [c.role for c in with_roles(table_).columns][0] == "id"
 
 
 def test_a_file_of_many_malformed_lines_is_refused_not_shrunk(invoke, tmp_path: Path) -> None:
@@ -177,7 +195,7 @@ def test_an_unquoted_comma_in_the_first_data_row_does_not_shift_the_columns(invo
     than the header, and read every column one place over: Gender was profiled as the ID, income as age, the
     account blamed "ages above 120", and the report looked normal."""
     lines = mall_csv.read_bytes().split(b"\n")
-    lines[1] = b"1,Male,19,15,39,"  # the first customer, with a stray delimiter at the end
+    lines[1] = b"1,Male, Sr.,19,15,39"  # the first customer, with an unquoted comma in a value
     path = tmp_path / "shifted_first_row.csv"
     path.write_bytes(b"\n".join(lines))
     dataset = with_roles(read_table(path))

@@ -71,6 +71,7 @@ def _dirty_table(with_id: bool) -> pd.DataFrame:
     frame["days_since_complaint"] = np.where(rng.random(len(frame)) < 0.7, -1, rng.integers(1, 500, len(frame)))
     frame.loc[13] = [None] * len(frame.columns)
     frame.loc[14, "Age"] = "#DIV/0!"  # the example cleaning step: both engines run it from the one table
+    frame.loc[15, "Gender"] = 'the "best", one'  # a doubled quote and a comma inside a quoted value
     return frame if with_id else frame.drop(columns=["CustomerID"])
 
 

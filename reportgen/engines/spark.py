@@ -396,8 +396,9 @@ class SparkEngine:
             fmt = sniff_text(text, encoding, path.name)
             delimiter = fmt.delimiter
             # values keep their spaces, as with the pandas engine: cleaning strips them and says so
+            # a quote inside a quoted value is doubled ("the ""best"" one"), as pandas and the csv module read it
             frame = (spark.read.option("header", True).option("sep", delimiter).option("inferSchema", False)
-                     .option("encoding", SPARK_ENCODINGS.get(encoding, "UTF-8"))
+                     .option("escape", '"').option("encoding", SPARK_ENCODINGS.get(encoding, "UTF-8"))
                      .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
                      .csv(str(path)))
             if not encoding.startswith("utf-16"):  # Spark's text reader splits UTF-8 and Latin-1 lines alike
