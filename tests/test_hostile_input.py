@@ -124,8 +124,10 @@ CASES: dict[str, tuple[bytes, Read | Refused]] = {
         Read(3, lines=((3, "expected 5 fields, saw 3"), (4, "expected 5 fields, saw 6")), first=FIRST)),
     "the header repeated with a byte order mark (two files pasted together)": (
         table(*ROWS[:2], b"\xef\xbb\xbf" + HEADER, *ROWS[2:]), Read(5, lines=((4, "the header row repeated"),))),
-    "a delimiter at the end of some lines only": (table(ROWS[0] + b",", *ROWS[1:3], ROWS[3] + b",", ROWS[4]),
+    "a delimiter at the end of some lines only": (table(ROWS[0], *ROWS[1:3], ROWS[3] + b",", ROWS[4] + b", "),
                                                   Read(5, first=FIRST)),
+    "a delimiter at the end of the first data line and of a quoted line": (
+        table(ROWS[0] + b",", b'2,"Fe,male",21,15,81,', *ROWS[2:]), Read(5, first=FIRST)),
     "two empty fields after the last column": (table(ROWS[0] + b",,", *ROWS[1:]),
                                                Read(4, lines=((2, "expected 5 fields, saw 7"),))),
     "formula-like values": (table(b'1,=HYPERLINK("http://x"),19,15,39', b"2,+cmd|' /C calc'!A0,21,15,81",

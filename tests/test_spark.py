@@ -84,10 +84,11 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
 
     path = tmp_path / "dirty.csv"
     _dirty_table(with_id).to_csv(path, index=False)
-    # lines that do not fit the header: one field too many, one too few, the header repeated, and blank lines
+    # lines that do not fit the header: one field too many, one too few, the header repeated; blank lines
     lines = path.read_text().split("\n")
     lines[21] += ",Smith"
     lines[40] = ",".join(lines[40].split(",")[:2])
+    lines[30] += ","  # one delimiter at the end of a line: kept on both engines
     lines.insert(60, lines[0])
     lines.insert(80, "")
     lines.insert(90, "   ")

@@ -170,7 +170,12 @@ def _field_counter(delimiter: str, header: tuple[str, ...]) -> Callable[[Any], A
             if plain.any():
                 repeated[plain] = [tuple(f.strip() for f in line.split(delimiter)) == header
                                    for line in values[plain]]
-            bad = present & ((fields != width) | repeated)
+            # one empty field after the last column is a delimiter at the end of the line: kept, as by pandas
+            trailing = present & (fields == width + 1)
+            if trailing.any():
+                ends = values[trailing].str.rsplit(delimiter, n=1).str[-1].str.strip() == ""
+                trailing[trailing] = ends.to_numpy(dtype=bool)
+            bad = present & (((fields != width) & ~trailing) | repeated)
             why = [("the header row repeated" if again else f"expected {width} fields, saw {n}")
                    for again, n in zip(repeated[bad], fields[bad], strict=True)]
             yield pd.DataFrame({ROW: batch[ROW].to_numpy(dtype=np.int64)[bad], "why": pd.Series(why, dtype=object)})
