@@ -57,7 +57,7 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         text = series.dropna()
         text = text[text.map(lambda v: isinstance(v, str))].astype(str)
-        if len(text) and text.str.startswith(FORMULA_START).any():
+        if len(text) and text.str.lstrip("'").str.startswith(FORMULA_START).any():
             out = out.copy() if out is frame else out
             out[column] = series.map(escape_cell).astype(series.dtype if series.dtype != "category" else object)
     names = [escape_cell(str(c)) for c in out.columns]

@@ -31,6 +31,10 @@ def test_a_text_that_looks_escaped_comes_back_as_it_was() -> None:
     for value in ("'=1+1", "''=x", "'-", "'"):
         assert unescape_cell(escape_cell(value)) == value
     assert escape_cell("'=1+1") == "''=1+1" and escape_cell("'") == "'" and escape_cell("'-5") == "'-5"
+    frame = pd.DataFrame({"id": ["'=1+1", "=1+1", "'x"]})
+    written = escape_frame(frame)["id"].tolist()
+    assert written == ["''=1+1", "'=1+1", "'x"]
+    assert unescape_frame(escape_frame(frame))["id"].tolist() == frame["id"].tolist()
 
 
 @pytest.mark.parametrize("value", ["-5", "+3", "-1.25", "1e5", "-2E-3", "Male", "'quoted", "a=b", "", "0"])

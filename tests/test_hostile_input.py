@@ -160,7 +160,7 @@ def test_nested_json_values_are_text() -> None:
     table_ = read_table(b'[{"id": 1, "a": {"x": 1}, "b": [1, 2], "n": 3}, {"id": 2, "a": {"x": 2}, "b": [], "n": 4}]',
                         name="nested.json")
     assert table_.frame["a"].tolist() == ['{"x": 1}', '{"x": 2}'] and table_.frame["b"].tolist() == ["[1, 2]", "[]"]
-    assert [c.role for c in with_roles(table_).columns][0] == "id"
+    assert with_roles(table_).columns[0].role == "id"
 
 
 def test_a_file_of_many_malformed_lines_is_refused_not_shrunk(invoke, tmp_path: Path) -> None:
