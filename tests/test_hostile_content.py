@@ -61,6 +61,7 @@ def _hostile_table(n: int = 240) -> pd.DataFrame:
     frame["customer_id"] = [FORMULAS[i % len(FORMULAS)] + f"#{i}" if i % 10 == 0 else f"C{i:05d}"
                             for i in range(n)]
     frame["Region"] = np.where(np.arange(n) % 2, "=HYPERLINK(\"http://evil.example\")", "+North")
+    frame["<img src=x onerror=alert(1)>"] = np.where(np.arange(n) % 3, "<script>alert('x')</script>", "plain")
     return frame
 
 
@@ -79,6 +80,8 @@ def test_formula_ids_and_categories_are_escaped_in_every_csv(invoke, tmp_path: P
         dangerous = [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))
                      and not c.lstrip("+-").replace(".", "", 1).replace("e", "", 1).isdigit()]
         assert dangerous == [], (name, dangerous[:3])
+    html = (folder / "report.html").read_text()  # markup in values and names is text in the report
+    assert "<script>alert" not in html and "<img src=x" not in html and "&lt;script&gt;alert" in html
     segments = pd.read_csv(folder / "segments.csv", dtype=str, keep_default_na=False)
     escaped = segments["customer_id"].tolist()
     assert escaped[0] == "'" + frame["customer_id"][0] and escaped[1] == "C00001"
