@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the annotations are strings: importing the contract loads n
     import pandas as pd
 
     from .rfm import RfmResult
+    from .segment_rules import SegmentRule, SegmentRules
 
 Role = Literal["id", "numeric", "categorical", "date", "text", "personal", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
@@ -444,6 +445,7 @@ class SegmentView:
     status: SegmentStatus = ""  # "new" against a baseline; kept segments show no badge
     stability: float | None = None  # bootstrap mean Jaccard
     stability_word: str = ""  # "highly stable", "stable", "doubtful", "unstable"
+    rule: SegmentRule | None = None  # the segment as a rule in the features' units (segment_rules)
 
 
 MAX_ROLE_ROWS = 60  # rows of the report's "columns and their roles" table
@@ -503,6 +505,7 @@ class ReportModel:
     stability_text: str = ""  # the executive summary's sentence on stability
     transactions: TransactionSummary | None = None  # the input was a transaction log
     rfm: RfmResult | None = None  # RFM scores and named segments beside the K-means segments
+    segment_rules: SegmentRules | None = None  # the segments as rules (rules.csv, segments.sql)
 
     # What the tables show of a wide table (every column stays in profiles.csv and manifest.json)
     @property
@@ -561,6 +564,7 @@ class Analysis:
     statuses: Mapping[int, SegmentStatus] | None = None  # segment -> "kept" / "new" against a baseline
     stability: Stability | None = None  # None: not measured (--stability-resamples 0)
     rfm: RfmResult | None = None  # RFM scores and named segments (a transaction log's customers)
+    rules: SegmentRules | None = None  # the segments as rules a CRM can apply
 
 @dataclass(frozen=True)
 class RunResult:

@@ -29,6 +29,7 @@ from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
 from .rfm import rfm_of
+from .segment_rules import segment_rules
 from .runs import baseline_segments, baseline_selection
 from .settings import RunPlan, Settings, validate
 from .stability import bootstrap_stability
@@ -188,6 +189,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         if rfm is not None:
             assignments = assignments.assign(rfm_score=rfm.table["rfm_score"].to_numpy(),
                                              rfm_segment=rfm.table["rfm_segment"].to_numpy())
+        rules = segment_rules(cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation.labels,
+                              matrix.names, seed=settings.seed)
         portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
                                            rows=cleaned.account.rows_out, input_name=dataset.source.name)
         comparison = None
@@ -204,7 +207,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
                     segmentation=segmentation, profiles=profiles, summary=summary, personas=personas,
                     assignments=assignments, portable=portable, engine=engine.name, baseline=baseline,
-                    comparison=comparison, statuses=statuses, stability=stability, rfm=rfm)
+                    comparison=comparison, statuses=statuses, stability=stability, rfm=rfm, rules=rules)
 
 
 def _exploration_frame(frame, numeric: tuple[str, ...], categorical: tuple[str, ...]):

@@ -151,7 +151,8 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
                     size=seg.size, share=seg.share, profile=seg, persona=by_number[seg.segment],
                     status="new" if statuses.get(seg.segment) == "new" else "",
                     stability=stable.get(seg.segment),
-                    stability_word=verdict_word(stable[seg.segment]) if seg.segment in stable else "")
+                    stability_word=verdict_word(stable[seg.segment]) if seg.segment in stable else "",
+                    rule=analysis.rules.for_segment(seg.segment) if analysis.rules else None)
         for seg in analysis.profiles.segments
     )
     segmentation, matrix, cleaned, source = (analysis.segmentation, analysis.matrix, analysis.cleaned,
@@ -180,5 +181,5 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         locale=settings.locale, comparison=analysis.comparison, stability=analysis.stability,
         treatments=matrix.treatments, extreme_customers=matrix.extreme_customers, verdict_reasons=verdict_reasons,
         stability_text=stability_text(analysis.stability), transactions=analysis.dataset.transactions,
-        rfm=analysis.rfm,
+        rfm=analysis.rfm, segment_rules=analysis.rules,
     )

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import escape_frame
+from .segment_rules import SegmentRules, segments_sql, table_name
 from .errors import OutputError
 from .model import (
     Analysis,
@@ -130,6 +131,15 @@ def profiles_table(profiles: Profiles, personas: Sequence[Persona]) -> pd.DataFr
         total.update({f"share: {column}={v}": profiles.overall_categories[column][v] for v in values})
     rows.append(total)
     return pd.DataFrame(rows)
+
+
+def rules_table(rules: SegmentRules, names: Mapping[int, str]) -> pd.DataFrame:
+    """rules.csv: per segment, its rule in words and as SQL, the customers it covers and those it takes in."""
+    return pd.DataFrame([{
+        "segment": r.segment, "segment_name": names.get(r.segment, ""), "rule": r.text, "sql": r.sql,
+        "customers": r.size, "covered": r.covered, "covered_share": r.covered_share, "picked": r.picked,
+        "wrongly_included": r.wrong, "wrongly_included_share": r.wrong_share,
+    } for r in rules.rules])
 
 
 def stability_dict(stability: Stability | None) -> dict[str, Any] | None:
@@ -302,6 +312,11 @@ def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) 
         "model.json": json_bytes(model_json(analysis.portable, analysis.segmentation.algorithm)),
         "summary.json": json_bytes(summary(model)),
     }
+    if analysis.rules is not None:
+        names = {p.segment: p.name for p in analysis.personas}
+        files["rules.csv"] = csv_bytes(rules_table(analysis.rules, names))
+        files["segments.sql"] = segments_sql(analysis.rules, table=table_name(analysis.dataset.source.name),
+                                             run=model.run_name, names=names).encode("utf-8")
     files.update({f"charts/{chart.name}.png": chart.png for chart in charts})
     if analysis.comparison is not None:
         files["comparison.json"] = json_bytes(comparison_dict(analysis.comparison))
