@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the annotations are strings: importing the contract loads n
     import pandas as pd
 
     from .rfm import RfmResult
+    from .agreement import Agreement
     from .segment_rules import SegmentRule, SegmentRules
 
 Role = Literal["id", "numeric", "categorical", "date", "text", "personal", "empty"]
@@ -506,6 +507,7 @@ class ReportModel:
     transactions: TransactionSummary | None = None  # the input was a transaction log
     rfm: RfmResult | None = None  # RFM scores and named segments beside the K-means segments
     segment_rules: SegmentRules | None = None  # the segments as rules (rules.csv, segments.sql)
+    agreement: Agreement | None = None  # the other algorithms against the chosen one, at the chosen k
 
     # What the tables show of a wide table (every column stays in profiles.csv and manifest.json)
     @property
@@ -565,6 +567,7 @@ class Analysis:
     stability: Stability | None = None  # None: not measured (--stability-resamples 0)
     rfm: RfmResult | None = None  # RFM scores and named segments (a transaction log's customers)
     rules: SegmentRules | None = None  # the segments as rules a CRM can apply
+    agreement: Agreement | None = None  # how far the other algorithms find the same segments
 
 @dataclass(frozen=True)
 class RunResult:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import snapshot
+from .agreement import agreement
 from .algorithms import ALGORITHMS
 from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe
 from .charts.segments import segment_data
@@ -191,6 +192,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                                              rfm_segment=rfm.table["rfm_segment"].to_numpy())
         rules = segment_rules(cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation.labels,
                               matrix.names, seed=settings.seed)
+        methods = agreement(matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k,
+                            seed=settings.seed, n_init=settings.n_init) if not assign_only else None
         portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
                                            rows=cleaned.account.rows_out, input_name=dataset.source.name)
         comparison = None
@@ -207,7 +210,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
                     segmentation=segmentation, profiles=profiles, summary=summary, personas=personas,
                     assignments=assignments, portable=portable, engine=engine.name, baseline=baseline,
-                    comparison=comparison, statuses=statuses, stability=stability, rfm=rfm, rules=rules)
+                    comparison=comparison, statuses=statuses, stability=stability, rfm=rfm, rules=rules,
+                    agreement=methods)
 
 
 def _exploration_frame(frame, numeric: tuple[str, ...], categorical: tuple[str, ...]):

@@ -181,5 +181,5 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         locale=settings.locale, comparison=analysis.comparison, stability=analysis.stability,
         treatments=matrix.treatments, extreme_customers=matrix.extreme_customers, verdict_reasons=verdict_reasons,
         stability_text=stability_text(analysis.stability), transactions=analysis.dataset.transactions,
-        rfm=analysis.rfm, segment_rules=analysis.rules,
+        rfm=analysis.rfm, segment_rules=analysis.rules, agreement=analysis.agreement,
     )

@@ -33,7 +33,7 @@ Format = Literal["html", "pdf"]
 Paper = Literal["A4", "letter"]
 Locale = Literal["en", "de", "fr", "es", "it", "nl", "ch"]
 Engine = Literal["pandas", "spark"]
-Algorithm = Literal["kmeans"]
+Algorithm = Literal["kmeans", "ward", "gmm"]
 TransactionMode = Literal["auto", "yes", "no"]
 
 CONFIG_NAME = "reportgen.toml"

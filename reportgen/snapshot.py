@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .agreement import Agreement
 from .cells import escape_frame
 from .segment_rules import SegmentRules, segments_sql, table_name
 from .errors import OutputError
@@ -131,6 +132,14 @@ def profiles_table(profiles: Profiles, personas: Sequence[Persona]) -> pd.DataFr
         total.update({f"share: {column}={v}": profiles.overall_categories[column][v] for v in values})
     rows.append(total)
     return pd.DataFrame(rows)
+
+
+def agreement_dict(found: Agreement | None) -> dict[str, Any] | None:
+    """metrics.json's ``agreement``: the adjusted Rand index of every other algorithm at the chosen k."""
+    if found is None:
+        return None
+    return {"method": "adjusted Rand index with the chosen segments, the other algorithms fitted at the same k",
+            "k": found.k, "customers": found.customers, "ari": {m.algorithm: sig(m.ari, 4) for m in found.methods}}
 
 
 def rules_table(rules: SegmentRules, names: Mapping[int, str]) -> pd.DataFrame:
@@ -305,10 +314,11 @@ def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) 
         "segments.csv": csv_bytes(segments_table(analysis.assignments, analysis.personas)),
         "profiles.csv": csv_bytes(profiles_table(analysis.profiles, analysis.personas)),
         "cleaning.csv": csv_bytes(analysis.cleaned.log),
-        "metrics.json": json_bytes(metrics(analysis.selection, analysis.segmentation, features=analysis.matrix.names,
-                                           scaling=analysis.matrix.scaler.method,
-                                           rows=analysis.cleaned.account.rows_out, engine=analysis.engine,
-                                           stability=analysis.stability, matrix=analysis.matrix)),
+        "metrics.json": json_bytes({**metrics(analysis.selection, analysis.segmentation,
+                                              features=analysis.matrix.names, scaling=analysis.matrix.scaler.method,
+                                              rows=analysis.cleaned.account.rows_out, engine=analysis.engine,
+                                              stability=analysis.stability, matrix=analysis.matrix),
+                                    "agreement": agreement_dict(analysis.agreement)}),
         "model.json": json_bytes(model_json(analysis.portable, analysis.segmentation.algorithm)),
         "summary.json": json_bytes(summary(model)),
     }
