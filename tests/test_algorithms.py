@@ -38,7 +38,7 @@ def test_agreement_in_words() -> None:
     noise = rng.uniform(size=(300, 2))
     loose = agreement(noise, ALGORITHMS["kmeans"].fit(noise, 6, 1, 10).labels, chosen="kmeans", k=6, seed=1,
                       n_init=10)
-    assert min(m.ari for m in loose.methods) < 0.8 and "depend" in loose.sentence or "partly" in loose.sentence
+    assert min(m.ari for m in loose.methods) < 0.8 and ("depend" in loose.sentence or "partly" in loose.sentence)
 
 
 @pytest.mark.slow
