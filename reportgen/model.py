@@ -16,9 +16,9 @@ if TYPE_CHECKING:  # the annotations are strings: importing the contract loads n
     import numpy as np
     import pandas as pd
 
-    from .rfm import RfmResult
     from .agreement import Agreement
-    from .segment_rules import SegmentRule, SegmentRules
+    from .explain import SegmentRule, SegmentRules
+    from .rfm import RfmResult
 
 Role = Literal["id", "numeric", "categorical", "date", "text", "personal", "empty"]
 Scaling = Literal["standard", "minmax", "none"]
@@ -446,7 +446,7 @@ class SegmentView:
     status: SegmentStatus = ""  # "new" against a baseline; kept segments show no badge
     stability: float | None = None  # bootstrap mean Jaccard
     stability_word: str = ""  # "highly stable", "stable", "doubtful", "unstable"
-    rule: SegmentRule | None = None  # the segment as a rule in the features' units (segment_rules)
+    rule: SegmentRule | None = None  # the segment as a rule in the features' units (explain.segment_rules)
 
 
 MAX_ROLE_ROWS = 60  # rows of the report's "columns and their roles" table

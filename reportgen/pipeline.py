@@ -24,13 +24,13 @@ from .cluster import renumber
 from .compare import compare_runs, stable_numbers
 from .engines import Engine, open_engine
 from .errors import InputError
+from .explain import segment_rules
 from .model import Analysis, ExplorationData, RunResult, SegmentStatus
 from .prepare import choose_features, logged_features
 from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
 from .rfm import rfm_of
-from .segment_rules import segment_rules
 from .runs import baseline_segments, baseline_selection
 from .settings import RunPlan, Settings, validate
 from .stability import bootstrap_stability

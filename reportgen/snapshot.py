@@ -27,8 +27,8 @@ import pandas as pd
 
 from .agreement import Agreement
 from .cells import escape_frame
-from .segment_rules import SegmentRules, segments_sql, table_name
 from .errors import OutputError
+from .explain import SegmentRules, segments_sql, table_name
 from .model import (
     Analysis,
     BaselineModel,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.segment_rules import Condition, condition_text, quote_identifier, segment_rules
+from reportgen.explain import Condition, condition_text, quote_identifier, segment_rules
 
 from .conftest import INCOME, SCORE
 
