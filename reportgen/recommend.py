@@ -235,7 +235,8 @@ def base_name(seg: SegmentProfile, features: tuple[str, ...], rules: Rules) -> s
         shown = [f for f in features if f in shown]  # keep column order
     if not shown:
         return rules.typical
-    return _capitalise(", ".join(_phrase(f, seg.levels[f], rules.concepts) for f in shown))
+    phrases = dict.fromkeys(_phrase(f, seg.levels[f], rules.concepts) for f in shown)  # two money columns: once
+    return _capitalise(", ".join(phrases))
 
 
 def unique_names(profiles: Profiles, rules: Rules) -> dict[int, str]:

@@ -99,6 +99,10 @@ def test_the_retail_log_becomes_6889_customers(invoke, tmp_path: Path) -> None:
     assert "transaction log" in html and "RFM segments" in html and "Champions" in html
     assert (folder / "charts" / "rfm_grid.png").is_file()
     assert {"rfm_score", "rfm_segment"} <= set(segments.columns)
+    # monetary and avg_order_value both read as spending: a name says it once ("High spending", not twice)
+    for name in segments["segment_name"].unique():
+        phrases = [p.strip() for p in name.lower().split(",")]
+        assert len(phrases) == len(set(phrases)), name
 
 
 def test_bad_transaction_input_is_one_clear_line(invoke, tmp_path: Path) -> None:
