@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .algorithms import ALGORITHMS
+from .algorithms import ALGORITHMS, Layout
 
 SAMPLE = 5_000  # the customers compared, at most (a fixed-seed sample)
 HIGH, PARTLY = 0.8, 0.5  # the words: "the same segments", "partly the same", "other segments"
@@ -45,8 +45,11 @@ class Agreement:
                 f"the method ({self.chosen}); treat their edges as one reading of the data, not a fact.")
 
 
-def agreement(X: np.ndarray, labels: np.ndarray, *, chosen: str, k: int, seed: int, n_init: int) -> Agreement:
-    """Every other algorithm at ``k`` on (a fixed-seed sample of) ``X``, against the chosen ``labels``."""
+def agreement(X: np.ndarray, labels: np.ndarray, *, chosen: str, k: int, seed: int, n_init: int,
+              layout: Layout | None = None) -> Agreement:
+    """Every other algorithm at ``k`` on (a fixed-seed sample of) ``X``, against the chosen ``labels``: with
+    categorical columns in ``layout``, those that can cluster them (K-means and Ward on their one-hot columns);
+    without, those that cluster numbers."""
     from sklearn.metrics import adjusted_rand_score
 
     if len(X) > SAMPLE:
@@ -54,8 +57,10 @@ def agreement(X: np.ndarray, labels: np.ndarray, *, chosen: str, k: int, seed: i
         X, labels = X[keep], labels[keep]
     methods = []
     for key, algorithm in ALGORITHMS.items():
-        if key == chosen or k >= len(X):
+        mixed = layout is not None and bool(layout.widths)
+        if key == chosen or k >= len(X) or (mixed and not algorithm.categories) or (
+                algorithm.needs_categories and not mixed):
             continue
-        fitted = algorithm.fit(X, k, seed, n_init)
+        fitted = algorithm.fitter(layout)(X, k, seed, n_init)
         methods.append(MethodAgreement(key, algorithm.name, float(adjusted_rand_score(labels, fitted.labels))))
     return Agreement(chosen=ALGORITHMS[chosen].name, k=k, customers=len(X), methods=tuple(methods))

@@ -642,7 +642,7 @@ def _impute(state: PandasCleaning, entry: CleaningStep, columns: Mapping[str, Ma
 
 
 def _impute_median(state: PandasCleaning, entry: CleaningStep) -> None:
-    _impute(state, entry, dict.fromkeys(state.usable, {}))
+    _impute(state, entry, {column: {} for column in state.usable})
 
 
 def _missing_share(state: PandasCleaning, entry: CleaningStep) -> None:

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .algorithms import ALGORITHMS, Algorithm
+from .algorithms import ALGORITHMS, Algorithm, layout_of
 from .errors import ConfigError, InputError
 from .indices import INDICES, Scoring, infos, sample_rows, score, scoring, several
 from .model import FeatureMatrix, IndexInfo, KCandidate, KSelection, Segmentation, Vote
 from .prepare import unscale
 
 if TYPE_CHECKING:
+    from .algorithms import FitFunction
     from .gap import GapResult
 
 GAP_SAMPLE = 3000  # the gap statistic's references are clustered on a fixed-seed sample of this many rows
@@ -105,7 +106,8 @@ def index_votes(candidates: Sequence[KCandidate], indices: Sequence[IndexInfo] |
         sign = 1.0 if info.better == "higher" else -1.0
         scored = [c for c in candidates if np.isfinite(c.scores.get(info.key, np.nan))]
         best = max(scored, key=lambda c: (sign * c.scores[info.key], -c.k)) if scored else None
-        votes.append(Vote(info.key, info.name, best.k if best else None, "the highest value" if info.better == "higher" else "the lowest value"))
+        votes.append(Vote(info.key, info.name, best.k if best else None,
+                          "the highest value" if info.better == "higher" else "the lowest value"))
     return votes
 
 
@@ -185,15 +187,15 @@ def explain_choice(chosen: int, votes: Sequence[Vote], for_it: Sequence[Vote], *
 
 def choose_k(candidates: Sequence[KCandidate], *, fixed_k: int | None, k_range: tuple[int, int], n_init: int,
              silhouette_sample_size: int | None, sweep_sample_size: int | None = None, note: str = "",
-             min_share: float = 0.0, gap_one: tuple[float, float] | None = None, gap_references: int = 0
-             ) -> KSelection:
+             min_share: float = 0.0, gap_one: tuple[float, float] | None = None, gap_references: int = 0,
+             extra: Sequence[IndexInfo] = ()) -> KSelection:
     """The choice rule: every index votes for a k among the candidates that leave no segment under ``min_share``
     of the customers (silhouette, Calinski-Harabasz, Davies-Bouldin: their best value; the gap statistic: the
     1-SE rule; the elbow: Kneedle); the k with the most votes wins, ties go to the silhouette's k. Unless k is
-    fixed."""
+    fixed. ``extra``: the algorithm's own criteria (a mixture's BIC), which vote too."""
     usable = eligible(candidates, min_share)
     left_out = [c.k for c in candidates if c not in usable]
-    votes = index_votes(usable)
+    votes = index_votes(usable, [*infos(), *extra])
     gap = gap_vote(usable, gap_one)
     votes += [gap] if gap is not None else []
     elbow = elbow_vote(candidates, usable)
@@ -234,14 +236,14 @@ def smallest_share(labels: np.ndarray, k: int) -> float:
     return float(np.bincount(labels, minlength=k).min() / max(len(labels), 1))
 
 
-def sweep_gap(X: np.ndarray, ks: Sequence[int], *, seed: int, algorithm: Algorithm) -> GapResult:
+def sweep_gap(X: np.ndarray, ks: Sequence[int], *, seed: int, fit: FitFunction) -> GapResult:
     """The gap statistic over ``ks`` on the sweep's rows (a fixed-seed sample of :data:`GAP_SAMPLE` above it)."""
     from .gap import gap_statistic
 
     picked = sample_rows(len(X), GAP_SAMPLE, seed)  # the rows gap_statistic will use
     distinct = len(np.unique(X if picked is None else X[picked], axis=0))
     # W_k is 0 from as many segments as distinct points: such k get no gap (and the gap statistic no vote)
-    return gap_statistic(X, [k for k in ks if k < distinct], fit=algorithm.fit, seed=seed, sample=GAP_SAMPLE)
+    return gap_statistic(X, [k for k in ks if k < distinct], fit=fit, seed=seed, sample=GAP_SAMPLE)
 
 
 def select_k(
@@ -269,13 +271,18 @@ def select_k(
     X = fm.X if swept is None else fm.X[swept]
     sweep_inits = n_init if swept is None else min(n_init, SAMPLED_SWEEP_INITS)
     shared = scoring(X, silhouette_sample=silhouette_sample, seed=seed, precompute=True)
+    fit = algorithm.fitter(layout_of(len(fm.names), fm.categories))
     candidates = []
     for k in range(low, high + 1):
-        fitted = algorithm.fit(X, k, seed, sweep_inits)
-        candidates.append(KCandidate(k=k, inertia=fitted.inertia, scores=score(shared, fitted.labels),
+        fitted = fit(X, k, seed, sweep_inits)
+        candidates.append(KCandidate(k=k, inertia=fitted.inertia,
+                                     scores={**score(shared, fitted.labels), **fitted.scores},
                                      smallest=smallest_share(fitted.labels, k)))
-    gap = sweep_gap(X, range(low, high + 1), seed=seed, algorithm=algorithm)
-    candidates, gap_one = with_gap(candidates, gap)
+    gap_one, references = None, 0
+    if fm.categories is None:  # uniform reference data have no categories: no gap statistic for them
+        gap = sweep_gap(X, range(low, high + 1), seed=seed, fit=fit)
+        candidates, gap_one = with_gap(candidates, gap)
+        references = gap.references
     note = ""
     if swept is not None:
         note = (f"The sweep used a fixed-seed sample of {len(swept):,} of the {len(fm.X):,} customers and "
@@ -283,7 +290,7 @@ def select_k(
     return choose_k(candidates, fixed_k=fixed_k, k_range=(low, high), n_init=sweep_inits,
                     silhouette_sample_size=None if shared.sample is None else len(shared.sample),
                     sweep_sample_size=None if swept is None else len(swept), note=note, min_share=min_share,
-                    gap_one=gap_one, gap_references=gap.references)
+                    gap_one=gap_one, gap_references=references, extra=algorithm.indices)
 
 
 def canonical_numbers(sizes: Sequence[int] | np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -322,7 +329,7 @@ def segmentation_of(fm: FeatureMatrix, labels: np.ndarray, centroids: np.ndarray
                           INDICES))
     measured.update(scores or {})
     return Segmentation(
-        k=k, labels=labels, centroids=centroids, centroids_original=unscale(centroids, fm.scaler),
+        k=k, labels=labels, centroids=centroids, centroids_original=unscale(centroids[:, :len(fm.names)], fm.scaler),
         sizes=tuple(int(s) for s in sizes) if sizes is not None
         else tuple(int(np.count_nonzero(labels == number)) for number in numbers),
         inertia=inertia, silhouette=measured["silhouette"], scores=measured,
@@ -344,7 +351,7 @@ def fit_segments(
 ) -> Segmentation:
     """Fit ``k`` segments, number them by size and measure the solution."""
     check_k_range(fm, k_min=k, k_max=k, fixed_k=k)
-    fitted = algorithm.fit(fm.X, k, seed, n_init)
+    fitted = algorithm.fitter(layout_of(len(fm.names), fm.categories))(fm.X, k, seed, n_init)
     numbers = canonical_numbers(np.bincount(fitted.labels, minlength=k), fitted.centroids)
     centroids = np.empty_like(fitted.centroids)
     centroids[numbers - 1] = fitted.centroids

@@ -20,18 +20,22 @@ from .model import BaselineModel, Comparison, FeatureDrift, Segmentation, Segmen
 from .prepare import apply_scaler
 
 
-def centroid_distances(baseline: BaselineModel, centroids_original: np.ndarray) -> np.ndarray:
-    """Distances (rows: new centroids, columns: baseline centroids) in the baseline's scaled space."""
+def centroid_distances(baseline: BaselineModel, centroids_original: np.ndarray,
+                       onehot: np.ndarray | None = None) -> np.ndarray:
+    """Distances (rows: new centroids, columns: baseline centroids) in the baseline's scaled space; ``onehot``:
+    the new centroids' categorical prototypes, encoded as the baseline's (see CategoricalEncoding)."""
     scaled = apply_scaler(np.asarray(centroids_original, dtype=float), baseline.scaler)
+    if onehot is not None and onehot.shape[1]:
+        scaled = np.hstack([scaled, onehot])
     return np.sqrt(((scaled[:, None, :] - baseline.centroids[None, :, :]) ** 2).sum(axis=2))
 
 
-def match_segments(baseline: BaselineModel, centroids_original: np.ndarray, numbers: tuple[int, ...]
-                   ) -> dict[int, int]:
+def match_segments(baseline: BaselineModel, centroids_original: np.ndarray, numbers: tuple[int, ...],
+                   onehot: np.ndarray | None = None) -> dict[int, int]:
     """``{new segment number: baseline segment number}`` for the segments with a good match."""
     from scipy.optimize import linear_sum_assignment
 
-    distances = centroid_distances(baseline, centroids_original)
+    distances = centroid_distances(baseline, centroids_original, onehot)
     base = baseline.centroids
     gaps = np.sqrt(((base[:, None, :] - base[None, :, :]) ** 2).sum(axis=2))
     np.fill_diagonal(gaps, np.inf)
@@ -44,7 +48,8 @@ def match_segments(baseline: BaselineModel, centroids_original: np.ndarray, numb
 def stable_numbers(baseline: BaselineModel, seg: Segmentation) -> tuple[dict[int, int], dict[int, SegmentStatus]]:
     """Renumbering ``{current number: stable number}``: a matched segment takes its baseline number, a new one
     the next free number after the baseline's (largest first). Also ``{stable number: status}``."""
-    matches = match_segments(baseline, seg.centroids_original, seg.numbers)
+    matches = match_segments(baseline, seg.centroids_original, seg.numbers,
+                             seg.centroids[:, len(baseline.features):])
     mapping: dict[int, int] = {}
     statuses: dict[int, SegmentStatus] = {}
     following = max(baseline.numbers, default=0) + 1
@@ -100,8 +105,12 @@ def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.
         raise ConfigError(f"the runs cluster on different features ({', '.join(before.features)} and "
                           f"{', '.join(after.features)}), so their segments cannot be compared",
                           hint="Compare runs made with the same --features.")
-    matches = match_segments(before, after.centroids_original, after.numbers)
-    distances = centroid_distances(before, after.centroids_original)
+    if before.categories != after.categories:
+        raise ConfigError("the runs cluster on different categorical columns or levels, so their segments cannot "
+                          "be compared", hint="Compare runs made with the same --categorical and --features.")
+    onehot = after.centroids[:, len(after.features):]
+    matches = match_segments(before, after.centroids_original, after.numbers, onehot)
+    distances = centroid_distances(before, after.centroids_original, onehot)
     row_before = {number: i for i, number in enumerate(before.numbers)}
     total_before, total_after = sum(before.sizes) or 1, sum(after.sizes) or 1
     changes = []

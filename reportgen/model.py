@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -172,9 +173,30 @@ class FeatureTreatment:
 
 
 @dataclass(frozen=True)
+class CategoricalEncoding:
+    """Categorical columns clustered beside the numeric features (``--categorical cluster``): each becomes one
+    column per level, 1 for the customer's level and 0 otherwise, times ``weight`` = sqrt(gamma / 2). Two
+    customers of different levels are then gamma apart in squared Euclidean distance, the mismatch cost of
+    Huang's k-prototypes; a missing or unseen level is 0 in every column (equally far from every level)."""
+
+    columns: tuple[str, ...]
+    levels: tuple[tuple[str, ...], ...]  # per column, in the order of its one-hot columns
+    gamma: float  # the cost of one mismatched category, in squared scaled units
+
+    @property
+    def weight(self) -> float:
+        return math.sqrt(self.gamma / 2.0)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return tuple(len(levels) for levels in self.levels)
+
+
+@dataclass(frozen=True)
 class FeatureMatrix:
     """The scaled matrix the clustering sees, with the input row number of every row (with the Spark engine:
-    of the rows in the cleaned sample)."""
+    of the rows in the cleaned sample). Its first ``len(names)`` columns are the numeric features; with
+    ``categories``, their one-hot columns follow."""
 
     X: np.ndarray
     names: tuple[str, ...]
@@ -182,6 +204,7 @@ class FeatureMatrix:
     scaler: Scaler
     treatments: tuple[FeatureTreatment, ...] = ()
     extreme_customers: int = 0  # customers with an extreme value in any feature (they keep their segments)
+    categories: CategoricalEncoding | None = None
 
 
 # --------------------------------------------------------------------------- cluster
@@ -241,8 +264,8 @@ class Segmentation:
 
     k: int
     labels: np.ndarray  # segment number per FeatureMatrix row
-    centroids: np.ndarray  # (k, p) in the scaled space, row i is segment numbers[i]
-    centroids_original: np.ndarray  # (k, p) in the features' own units
+    centroids: np.ndarray  # (k, p + one-hot columns) in the scaled space, row i is segment numbers[i]
+    centroids_original: np.ndarray  # (k, p) the numeric features in their own units
     sizes: tuple[int, ...]  # customers per segment, in the order of ``numbers`` (every customer)
     inertia: float
     silhouette: float
@@ -299,6 +322,7 @@ class Profiles:
     # features clustered on log(1 + x): their z and levels are on that scale, and the report quotes medians
     logged: tuple[str, ...] = ()
     overall_typical: Mapping[str, float] = field(default_factory=dict)
+    clustered_categories: tuple[str, ...] = ()  # categorical columns the segments were clustered on
 
 
 @dataclass(frozen=True)
@@ -374,6 +398,7 @@ class BaselineModel:
     feature_stats: Mapping[str, Mapping[str, float | None]]  # feature -> mean, std, median, min, max
     id_column: str | None
     rows: int = 0
+    categories: CategoricalEncoding | None = None  # the categorical columns clustered, and their levels
 
 
 # --------------------------------------------------------------------------- compare
@@ -508,6 +533,13 @@ class ReportModel:
     rfm: RfmResult | None = None  # RFM scores and named segments beside the K-means segments
     segment_rules: SegmentRules | None = None  # the segments as rules (rules.csv, segments.sql)
     agreement: Agreement | None = None  # the other algorithms against the chosen one, at the chosen k
+    method_name: str = "K-means"  # the algorithm's short name ("K-means", "k-prototypes")
+    categories: CategoricalEncoding | None = None  # categorical columns clustered beside the features
+
+    @property
+    def clustered(self) -> tuple[str, ...]:
+        """Every column the segments were clustered on: the numeric features, then the categorical ones."""
+        return (*self.features, *(self.categories.columns if self.categories else ()))
 
     # What the tables show of a wide table (every column stays in profiles.csv and manifest.json)
     @property

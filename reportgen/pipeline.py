@@ -11,28 +11,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from . import snapshot
 from .agreement import agreement
-from .algorithms import ALGORITHMS
+from .algorithms import ALGORITHMS, layout_of
 from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe
 from .charts.segments import segment_data
 from .cluster import renumber
 from .compare import compare_runs, stable_numbers
 from .engines import Engine, open_engine
 from .errors import InputError
-from .explain import segment_rules
+from .explain import rule_categories, segment_rules
 from .model import Analysis, ExplorationData, RunResult, SegmentStatus
-from .prepare import choose_features, logged_features
+from .prepare import choose_categories, choose_features, logged_features
 from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
 from .rfm import rfm_of
 from .runs import baseline_segments, baseline_selection
-from .settings import RunPlan, Settings, validate
+from .settings import RunPlan, Settings, clusters_categories, validate
 from .stability import bootstrap_stability
 
 Progress = Callable[[str], None]
@@ -136,7 +137,13 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     assign_only = baseline is not None and settings.assign_only
     with clock.stage("load", "Reading the data"):
         dataset = engine.read(plan)
-        features = choose_features(dataset, plan.features, baseline_run=baseline.run if baseline else None)
+        categories: tuple[str, ...] = ()
+        if baseline is not None and baseline.categories is not None:
+            categories = baseline.categories.columns
+        elif baseline is None and clusters_categories(settings):
+            categories = choose_categories(dataset, plan.features)
+        features = choose_features(dataset, plan.features, baseline_run=baseline.run if baseline else None,
+                                   categories=categories)
     with clock.stage("clean", f"Cleaning {dataset.rows:,} rows"):
         cleaned = engine.clean(dataset, features=features, missing=settings.missing,
                                    max_drop=settings.max_drop)
@@ -155,14 +162,16 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                              f"{', '.join(cleaned.features)} can)",
                              hint="Check the cleaning account, or run without --assign-only.")
         with clock.stage("features", "Scaling the features as the baseline did"):
-            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, scaler=baseline.scaler)
+            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, scaler=baseline.scaler,
+                                    encoding=baseline.categories)
         with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
             selection = baseline_selection(baseline)
             segmentation = engine.assign(matrix, baseline, settings)
             statuses = dict.fromkeys(baseline.numbers, "kept")
     else:
         with clock.stage("features", "Scaling the features"):
-            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling)
+            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, categories=categories,
+                                    encoding=baseline.categories if baseline is not None else None)
         with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
             selection = engine.select_k(matrix, settings)
         with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
@@ -170,17 +179,20 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             if baseline is not None:  # keep the baseline's segment numbers and names
                 renumbering, statuses = stable_numbers(baseline, segmentation)
                 segmentation = renumber(segmentation, renumbering)
+    layout = layout_of(len(matrix.names), matrix.categories)
     stability = None
     if settings.stability_resamples and len(matrix.X) >= STABILITY_ROWS_PER_SEGMENT * segmentation.k:
         with clock.stage("stability", f"Checking the segments' stability on {settings.stability_resamples} "
                                       "bootstrap resamples"):
             stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,
-                                            fit=ALGORITHMS[settings.algorithm].fit, k=segmentation.k,
+                                            fit=ALGORITHMS[settings.algorithm].fitter(layout), k=segmentation.k,
                                             seed=settings.seed, resamples=settings.stability_resamples)
     if drawing is not None:
         drawing.submit("choosing-k", selection)
     with clock.stage("profiles", "Profiling and naming the segments"):
         profiles = engine.profile(cleaned, segmentation, logged_features(matrix))
+        if matrix.categories is not None:
+            profiles = replace(profiles, clustered_categories=matrix.categories.columns)
         summary = engine.summarise(cleaned)
         kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
         personas = recommend(profiles, plan.rules, names=kept)
@@ -191,9 +203,10 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             assignments = assignments.assign(rfm_score=rfm.table["rfm_score"].to_numpy(),
                                              rfm_segment=rfm.table["rfm_segment"].to_numpy())
         rules = segment_rules(cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation.labels,
-                              matrix.names, seed=settings.seed)
+                              matrix.names, seed=settings.seed,
+                              categories=rule_categories(cleaned.frame, matrix.categories))
         methods = agreement(matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k,
-                            seed=settings.seed, n_init=settings.n_init) if not assign_only else None
+                            seed=settings.seed, n_init=settings.n_init, layout=layout) if not assign_only else None
         portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
                                            rows=cleaned.account.rows_out, input_name=dataset.source.name)
         comparison = None

@@ -26,6 +26,7 @@ import numpy as np
 from .clean import parse_numbers
 from .errors import ConfigError, InputError
 from .model import (
+    CategoricalEncoding,
     CleanResult,
     Dataset,
     FeatureMatrix,
@@ -53,15 +54,50 @@ def _key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+MAX_LEVELS = 12  # a categorical column clustered by default has 2 to this many levels
+GAMMA_FACTOR = 0.5  # a mismatched category costs this times the numeric features' mean standard deviation
+
+
+def choose_categories(dataset: Dataset, requested: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The categorical columns to cluster on (``--categorical cluster``): those ``requested`` names that are
+    categorical, or else every categorical column with 2 to :data:`MAX_LEVELS` levels (gender, region codes,
+    0/1 flags). Raises :class:`ConfigError` (none among those requested) or :class:`InputError` (none in the
+    table) when there is none."""
+    by_key = {_key(info.name): info for info in dataset.columns}
+    if requested is not None:
+        chosen = [by_key[_key(r)].name for r in requested
+                  if _key(r) in by_key and by_key[_key(r)].role == "categorical"]
+    else:
+        chosen = [info.name for info in dataset.columns
+                  if info.role == "categorical" and 2 <= info.unique <= MAX_LEVELS]
+    if not chosen:
+        candidates = [f"{info.name} ({info.unique} levels)" for info in dataset.columns if info.role == "categorical"]
+        raise (ConfigError if requested is not None else InputError)(
+            f"{dataset.source.name} has no categorical column to cluster on "
+            + (f"among --features {', '.join(requested)}" if requested is not None
+               else f"(one with 2 to {MAX_LEVELS} levels)"),
+            hint=("Categorical columns: " + ", ".join(candidates) + "; name them in --features."
+                  if candidates else "Leave out --categorical cluster and --algorithm kprototypes."))
+    return tuple(dict.fromkeys(chosen))
+
+
 def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, *,
-                    baseline_run: str | None = None) -> tuple[str, ...]:
+                    baseline_run: str | None = None, categories: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The columns to cluster on: ``requested`` (matched case-insensitively), or the numeric columns clustered by
     default (:attr:`ColumnInfo.feature`: not a code, flag, almost constant or mostly "not applicable"), or, when
     there is none, every numeric column.
 
     Raises :class:`ConfigError` for an unknown or non-numeric requested column, :class:`InputError` when the
-    table has no numeric column at all or lacks a column the baseline run ``baseline_run`` clusters on."""
+    table has no numeric column at all or lacks a column the baseline run ``baseline_run`` clusters on.
+    ``categories``: the categorical columns clustered too, which ``requested`` may name."""
     roles = {info.name: info.role for info in dataset.columns}
+    if requested is not None and categories:
+        categorical_keys = {_key(c) for c in categories}
+        requested = tuple(r for r in requested if _key(r) not in categorical_keys)
+        if not requested:
+            raise ConfigError("--features names only categorical columns; k-prototypes needs a numeric one too",
+                              hint="Numeric columns: " + ", ".join(n for n, r in roles.items() if r == "numeric")
+                                   + ".")
     numeric = [name for name, role in roles.items() if role == "numeric"]
     if requested is None:
         clustered = [info.name for info in dataset.columns if info.role == "numeric" and info.feature]
@@ -280,9 +316,43 @@ def logged_features(matrix: FeatureMatrix) -> tuple[str, ...]:
     return tuple(name for name, t in zip(matrix.names, transforms, strict=True) if t == "log")
 
 
+def level_text(values: object) -> np.ndarray:
+    """A categorical column's values as the text of its levels (missing: None)."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    return np.asarray(np.where(series.isna(), None, series.astype(str)), dtype=object)
+
+
+def encode_categories(frame: object, columns: tuple[str, ...], scaled: np.ndarray,
+                      encoding: CategoricalEncoding | None = None) -> tuple[np.ndarray, CategoricalEncoding]:
+    """The weighted one-hot columns of the categorical ``columns`` of ``frame`` (see
+    :class:`~reportgen.model.CategoricalEncoding`), with their levels (sorted) and gamma (the kmodes package's
+    default: :data:`GAMMA_FACTOR` times the mean standard deviation of the ``scaled`` numeric features), or those
+    of a baseline's ``encoding``."""
+    texts = [level_text(frame[c]) for c in columns]  # type: ignore[index]
+    if encoding is None:
+        spread = float(np.mean(scaled.std(axis=0))) if scaled.size else 1.0
+        encoding = CategoricalEncoding(
+            columns=tuple(columns), levels=tuple(tuple(sorted({v for v in t if v is not None})) for t in texts),
+            gamma=GAMMA_FACTOR * (spread if spread > 0 else 1.0))
+    blocks = []
+    for values, levels in zip(texts, encoding.levels, strict=True):
+        index = {level: j for j, level in enumerate(levels)}
+        codes = np.array([index.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
+        block = np.zeros((len(values), len(levels)))
+        known = codes >= 0
+        block[np.flatnonzero(known), codes[known]] = encoding.weight
+        blocks.append(block)
+    return (np.hstack(blocks) if blocks else np.zeros((len(scaled), 0))), encoding
+
+
 def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler: Scaler | None = None,
-                   transform: TransformPolicy = "auto", outliers: OutlierPolicy = "clip") -> FeatureMatrix:
-    """The feature matrix of the cleaned rows in the clustering space. Pass ``scaler`` to reuse a baseline's."""
+                   transform: TransformPolicy = "auto", outliers: OutlierPolicy = "clip",
+                   categories: tuple[str, ...] = (), encoding: CategoricalEncoding | None = None) -> FeatureMatrix:
+    """The feature matrix of the cleaned rows in the clustering space. Pass ``scaler`` (and ``encoding``) to
+    reuse a baseline's; ``categories``: categorical columns clustered too, as one-hot columns after the numeric
+    ones."""
     X = cleaned.frame[list(cleaned.features)].to_numpy(dtype=np.float64)
     if X.size and not np.isfinite(X).all():
         raise InputError("the feature matrix still has missing values after cleaning")  # clean() prevents this
@@ -291,5 +361,11 @@ def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler:
     if scaler is None:
         scaler, treatments, extreme = fit_treated_scaler(X, cleaned.features, scale=scale, transform=transform,
                                                          outliers=outliers)
-    return FeatureMatrix(X=apply_scaler(X, scaler), names=cleaned.features, rows=cleaned.frame.index.to_numpy(),
-                         scaler=scaler, treatments=treatments, extreme_customers=extreme)
+    scaled = apply_scaler(X, scaler)
+    columns = encoding.columns if encoding is not None else tuple(categories)
+    if columns:
+        onehot, encoding = encode_categories(cleaned.frame, columns, scaled, encoding)
+        scaled = np.hstack([scaled, onehot])
+    return FeatureMatrix(X=scaled, names=cleaned.features, rows=cleaned.frame.index.to_numpy(),
+                         scaler=scaler, treatments=treatments, extreme_customers=extreme,
+                         categories=encoding if columns else None)

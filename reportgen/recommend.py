@@ -225,23 +225,45 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def base_name(seg: SegmentProfile, features: tuple[str, ...], rules: Rules) -> str:
-    """All features when there are at most three; otherwise the (up to) three that stand out most."""
+MOSTLY = 0.8  # a clustered category names a segment when this share of it has one level ...
+MOSTLY_ABOVE = 0.2  # ... that many points above its share of all customers
+
+
+def category_phrase(seg: SegmentProfile, column: str, overall: Mapping[str, float]) -> str | None:
+    """"mostly Female", "mostly region code 3": a clustered categorical column whose most common level in the
+    segment stands out (:data:`MOSTLY`, :data:`MOSTLY_ABOVE`); None otherwise."""
+    shares = seg.categories.get(column, {})
+    if not shares:
+        return None
+    level, share = next(iter(shares.items()))  # most common first
+    if share < MOSTLY or share - overall.get(level, 0.0) < MOSTLY_ABOVE:
+        return None
+    plain = not re.fullmatch(r"[-+]?\d+(\.\d+)?", level) and level.casefold() not in ("yes", "no", "true", "false")
+    return f"mostly {level}" if plain else f"mostly {label_of(column)} {level}"
+
+
+def base_name(seg: SegmentProfile, features: tuple[str, ...], rules: Rules,
+              categories: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """All features when there are at most three; otherwise the (up to) three that stand out most; then each
+    clustered categorical column (``categories``: column -> its shares over all customers) whose level stands
+    out."""
     if len(features) <= 3:
         shown = list(features)
     else:
         standing = [f for f in features if seg.levels[f] != "average"]
         shown = sorted(standing, key=lambda f: -abs(seg.z[f]))[:3]
         shown = [f for f in features if f in shown]  # keep column order
-    if not shown:
+    extra = [p for p in (category_phrase(seg, c, overall) for c, overall in (categories or {}).items()) if p]
+    if not shown and not extra:
         return rules.typical
     phrases = dict.fromkeys(_phrase(f, seg.levels[f], rules.concepts) for f in shown)  # two money columns: once
-    return _capitalise(", ".join(phrases))
+    return _capitalise(", ".join([*phrases, *extra]))
 
 
 def unique_names(profiles: Profiles, rules: Rules) -> dict[int, str]:
     """A distinct name per segment: base names, then a qualifier where two segments would share one."""
-    names = {seg.segment: base_name(seg, profiles.features, rules) for seg in profiles.segments}
+    clustered = {c: profiles.overall_categories.get(c, {}) for c in profiles.clustered_categories}
+    names = {seg.segment: base_name(seg, profiles.features, rules, clustered) for seg in profiles.segments}
     by_number = {seg.segment: seg for seg in profiles.segments}
     for name in sorted(set(names.values())):
         group = [n for n, v in names.items() if v == name]

@@ -7,16 +7,18 @@ import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from .algorithms import ALGORITHMS
 from .charts import segment_color
 from .cluster import GAP, gap_rise
 from .indices import infos
 from .model import Analysis, Chart, ReportModel, SegmentView, Stability
-from .stability import verdict_word
 from .settings import Settings
 from .snapshot import folder_name
+from .stability import verdict_word
 
 VERDICTS = (
     (0.5, "clear", "Clear structure: the segments are well separated, and most customers sit firmly in one."),
@@ -55,11 +57,11 @@ def verdict_of(silhouette: float, *, stability: Stability | None = None, gap_k: 
         mean = sum(stability.segments.values()) / len(stability.segments)
         worst = min(stability.segments, key=lambda n: stability.segments[n])
         if verdict_word(mean) == "unstable":
-            reasons.append((0, f"the segments do not reproduce when the clustering is redone on resampled "
-                               f"customers (mean stability {mean:.2f})"))
+            reasons.append((0, (f"the segments do not reproduce when the clustering is redone on resampled "
+                                f"customers (mean stability {mean:.2f})")))
         elif verdict_word(stability.segments[worst]) in ("doubtful", "unstable"):
-            reasons.append((1, f"segment {worst} does not reproduce reliably on resampled customers (stability "
-                               f"{stability.segments[worst]:.2f})"))
+            reasons.append((1, (f"segment {worst} does not reproduce reliably on resampled customers (stability "
+                                f"{stability.segments[worst]:.2f})")))
     if smallest is not None and smallest[1] < SMALL_SEGMENT:
         few = f"segment {smallest[0]} holds only {100 * smallest[1]:.1f}% of the customers"
         if extreme:
@@ -107,6 +109,8 @@ def reproduce_command(settings: Settings, source_name: str, features: tuple[str,
             parts += [f"--{key.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
     if settings.algorithm != "kmeans":
         parts += ["--algorithm", settings.algorithm]
+    if settings.categorical != "auto":
+        parts += ["--categorical", settings.categorical]
     if settings.engine != "pandas":
         parts += ["--engine", settings.engine]
     if settings.baseline:
@@ -170,16 +174,24 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         generated_at=now, run_name=folder_name(now, settings.name or run_slug(source.name)),
         version=found["reportgen"], source=source,
         rows_read=cleaned.account.rows_in - len(analysis.dataset.malformed_lines),
-        columns=analysis.dataset.columns, account=cleaned.account, summary=analysis.summary,
+        columns=analysis.dataset.columns, summary=analysis.summary,
+        account=replace(cleaned.account, excluded_columns=tuple(
+            (c, why) for c, why in cleaned.account.excluded_columns
+            if matrix.categories is None or c not in matrix.categories.columns)),
         features=matrix.names, scaling=matrix.scaler.method, scaler=matrix.scaler, selection=analysis.selection,
-        indices=(*infos(), GAP) if analysis.selection.gap_references else infos(), segmentation=segmentation,
+        indices=(*infos(), *([GAP] if analysis.selection.gap_references else []),
+                 *ALGORITHMS[segmentation.algorithm].indices) if analysis.selection.method != "baseline"
+        else (*infos(), *([GAP] if analysis.selection.gap_references else [])), segmentation=segmentation,
         algorithm=segmentation.description,
         engine=analysis.engine, profiles=analysis.profiles, segments=views, charts={c.name: c for c in charts},
         verdict=verdict, verdict_text=verdict_text, versions=found,
-        reproduce=reproduce_command(settings, source.name, matrix.names, matrix.scaler.method),
+        reproduce=reproduce_command(settings, source.name,
+                                    (*matrix.names, *(matrix.categories.columns if matrix.categories else ())),
+                                    matrix.scaler.method),
         rules_source=rules_source, timings=dict(timings), accent=settings.accent, paper=settings.paper, logo=logo,
         locale=settings.locale, comparison=analysis.comparison, stability=analysis.stability,
         treatments=matrix.treatments, extreme_customers=matrix.extreme_customers, verdict_reasons=verdict_reasons,
         stability_text=stability_text(analysis.stability), transactions=analysis.dataset.transactions,
         rfm=analysis.rfm, segment_rules=analysis.rules, agreement=analysis.agreement,
+        method_name=ALGORITHMS[segmentation.algorithm].name, categories=matrix.categories,
     )

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .cells import unescape_frame
 from .errors import OutputError, SnapshotError
-from .model import BaselineModel, KCandidate, KSelection, RunInfo, Scaler, Transform
+from .model import BaselineModel, CategoricalEncoding, KCandidate, KSelection, RunInfo, Scaler, Transform
 from .snapshot import MANIFEST, sha256_bytes, sha256_file
 
 
@@ -206,6 +206,14 @@ def _transforms(values: Any) -> tuple[Transform, ...]:
     return tuple(out)
 
 
+def _categories(data: Any) -> CategoricalEncoding | None:
+    if data is None:
+        return None
+    return CategoricalEncoding(columns=tuple(str(c) for c in data["columns"]),
+                               levels=tuple(tuple(str(v) for v in levels) for levels in data["levels"]),
+                               gamma=float(data["gamma"]))
+
+
 def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str, input_name: str) -> BaselineModel:
     """A BaselineModel from the contents of a model.json (:func:`reportgen.snapshot.model_json` writes it)."""
     try:
@@ -227,6 +235,7 @@ def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str
             feature_stats=data.get("feature_stats", {}),
             id_column=data.get("id_column"),
             rows=int(data.get("rows", 0)),
+            categories=_categories(data.get("categories")),
         )
     except (TypeError, KeyError, ValueError) as exc:
         raise SnapshotError(f"the model of {folder or run} (model.json) is missing or damaged: {exc!r}",

@@ -33,7 +33,8 @@ Format = Literal["html", "pdf"]
 Paper = Literal["A4", "letter"]
 Locale = Literal["en", "de", "fr", "es", "it", "nl", "ch"]
 Engine = Literal["pandas", "spark"]
-Algorithm = Literal["kmeans", "ward", "gmm"]
+Algorithm = Literal["kmeans", "ward", "gmm", "kprototypes"]
+CategoricalMode = Literal["auto", "profile", "cluster"]  # auto: cluster with k-prototypes, profile otherwise
 TransactionMode = Literal["auto", "yes", "no"]
 
 CONFIG_NAME = "reportgen.toml"
@@ -46,6 +47,7 @@ PAPERS: tuple[str, ...] = get_args(Paper)
 LOCALES: tuple[str, ...] = get_args(Locale)
 ENGINES: tuple[str, ...] = get_args(Engine)
 ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
+CATEGORICAL_MODES: tuple[str, ...] = get_args(CategoricalMode)
 TRANSACTION_MODES: tuple[str, ...] = get_args(TransactionMode)
 
 Source = Path | str | bytes | BinaryIO | None
@@ -85,6 +87,7 @@ class Settings:
     silhouette_sample: int = 5000  # above this many rows, silhouettes use a fixed-seed sample of this size
     sweep_sample: int = 20_000  # above this many rows, the k sweep runs on a fixed-seed sample of this size
     algorithm: Algorithm = "kmeans"
+    categorical: CategoricalMode = "auto"  # cluster: categorical columns are clustered too (k-prototypes)
     output: Path = Path("output")
     name: str | None = None
     formats: tuple[Format, ...] = ("html", "pdf")
@@ -331,6 +334,7 @@ FIELDS: dict[str, Field] = {
     "silhouette_sample": Field("run", _int(100)),
     "sweep_sample": Field("run", _int(1000)),
     "algorithm": Field("run", _choice(ALGORITHMS)),
+    "categorical": Field("run", _choice(CATEGORICAL_MODES)),
     "output": Field("run", _path),
     "name": Field("run", _optional(_name)),
     "formats": Field("run", _formats, flag="--format"),
@@ -440,7 +444,20 @@ def _check_combination(settings: Settings) -> Settings:
                           hint="Add --baseline latest (or a run folder).")
     if settings.k is not None and not settings.k_min <= settings.k <= settings.k_max:
         settings = replace(settings, k_min=min(settings.k_min, settings.k), k_max=max(settings.k_max, settings.k))
+    if settings.algorithm == "kprototypes" and settings.categorical == "profile":
+        raise ConfigError("--algorithm kprototypes clusters categorical columns, which --categorical profile "
+                          "leaves out", hint="Leave out --categorical profile, or choose another --algorithm.")
+    if settings.categorical == "cluster" and settings.algorithm != "kprototypes":
+        raise ConfigError(f"--categorical cluster needs an algorithm for categories; --algorithm "
+                          f"{settings.algorithm} clusters numbers only",
+                          hint="Add --algorithm kprototypes (k-prototypes: numeric and categorical columns together).")
     return settings
+
+
+def clusters_categories(settings: Settings) -> bool:
+    """Whether the run clusters categorical columns too (``--categorical cluster``, or k-prototypes)."""
+    return settings.categorical == "cluster" or (settings.categorical == "auto"
+                                                 and settings.algorithm == "kprototypes")
 
 
 def email_section(config: Path | None) -> dict[str, Any]:
@@ -485,11 +502,10 @@ def validate(settings: Settings, source: Source = None, *, source_name: str | No
     Raises :class:`ConfigError` (a setting, the rules file, templates, logo, baseline against the settings) or
     :class:`InputError` / :class:`~reportgen.errors.OutputError` (the input path, the output folder)."""
     from . import runs, snapshot
+    from .database import database_source, is_database_url
     from .recommend import load_rules
     from .render import check_templates, logo_data_uri
     from .sample import sample_path
-
-    from .database import DatabaseSource, database_source, is_database_url
 
     settings = check_values(settings)
     if source is None:
@@ -526,6 +542,7 @@ def validate(settings: Settings, source: Source = None, *, source_name: str | No
             progress(f"No earlier run in {settings.output}: this run has no baseline")  # the first month
     elif settings.baseline:
         baseline = runs.load_baseline(runs.resolve_run(settings.baseline, settings.output))
+    check_baseline_categories(baseline, clusters_categories(settings))
     return RunPlan(settings=settings, source=checked, source_name=source_name, rules=rules, baseline=baseline,
                    scaling=resolve_scale(settings.scale, baseline),
                    features=check_baseline_features(baseline, settings.features), logo=logo)
@@ -543,14 +560,27 @@ def resolve_scale(scale: Scaling | None, baseline: BaselineModel | None) -> Scal
     return baseline.scaler.method
 
 
+def check_baseline_categories(baseline: BaselineModel | None, clustered: bool) -> None:
+    """A baseline clustered on categorical columns needs this run to cluster them too, and the other way round."""
+    if baseline is None or (baseline.categories is not None) == clustered:
+        return
+    if baseline.categories is not None:
+        raise ConfigError(f"the baseline run {baseline.run} clusters on the categorical columns "
+                          f"{', '.join(baseline.categories.columns)} too; this run clusters numbers only",
+                          hint="Add --algorithm kprototypes, or choose another baseline.")
+    raise ConfigError(f"the baseline run {baseline.run} clusters on numeric columns only; this run clusters "
+                      "categorical columns too", hint="Leave out --algorithm kprototypes, or choose another baseline.")
+
+
 def check_baseline_features(baseline: BaselineModel | None, requested: tuple[str, ...] | None
                             ) -> tuple[str, ...] | None:
     """The features of the run: the baseline's (which a different --features contradicts), or those asked for."""
     if baseline is None:
         return requested
-    if requested is not None and [r.casefold() for r in requested] != [f.casefold() for f in baseline.features]:
+    clustered = (*baseline.features, *(baseline.categories.columns if baseline.categories else ()))
+    if requested is not None and sorted(r.casefold() for r in requested) != sorted(f.casefold() for f in clustered):
         raise ConfigError(
-            f"the baseline run {baseline.run} clusters on {', '.join(baseline.features)}; this run asks for "
+            f"the baseline run {baseline.run} clusters on {', '.join(clustered)}; this run asks for "
             f"{', '.join(requested)}",
             hint="Leave out --features to use the baseline's, or choose another baseline.")
     return baseline.features

@@ -226,7 +226,7 @@ def portable_model(seg: Segmentation, personas: Sequence[Persona], matrix: Featu
                          scaler=matrix.scaler, numbers=seg.numbers, names={n: names[n] for n in seg.numbers},
                          centroids=seg.centroids, centroids_original=seg.centroids_original, sizes=seg.sizes,
                          feature_stats={f: stats[f] for f in matrix.names if f in stats}, id_column=id_column,
-                         rows=rows)
+                         rows=rows, categories=matrix.categories)
 
 
 def model_json(model: BaselineModel, algorithm: str = "kmeans") -> dict[str, Any]:
@@ -242,13 +242,29 @@ def model_json(model: BaselineModel, algorithm: str = "kmeans") -> dict[str, Any
         "scaler": {"method": model.scaler.method, "center": list(model.scaler.center),
                    "scale": list(model.scaler.scale), "transforms": list(model.scaler.transforms),
                    "clip_low": list(model.scaler.clip_low), "clip_high": list(model.scaler.clip_high)},
+        **({"categories": {"columns": list(model.categories.columns),
+                           "levels": [list(levels) for levels in model.categories.levels],
+                           "gamma": model.categories.gamma}} if model.categories is not None else {}),
         "segments": [
             {"segment": number, "name": model.names[number], "size": model.sizes[i],
              "centroid": [float(v) for v in model.centroids[i]],
-             "centroid_original": [float(v) for v in model.centroids_original[i]]}
+             "centroid_original": [float(v) for v in model.centroids_original[i]],
+             **({"prototype": prototype(model, i)} if model.categories is not None else {})}
             for i, number in enumerate(model.numbers)
         ],
     }
+
+
+def prototype(model: BaselineModel, row: int) -> dict[str, str]:
+    """The most common level of each clustered categorical column in segment row ``row`` (its one-hot block's
+    largest entry)."""
+    assert model.categories is not None
+    out, start = {}, len(model.features)
+    for column, levels in zip(model.categories.columns, model.categories.levels, strict=True):
+        block = model.centroids[row, start:start + len(levels)]
+        out[column] = levels[int(np.argmax(block))] if len(levels) else ""
+        start += len(levels)
+    return out
 
 
 def summary(model: ReportModel) -> dict[str, Any]:

@@ -61,6 +61,13 @@ def test_ward_and_the_gaussian_mixture_find_the_mall_segments(invoke, mall_csv: 
     assert "Agreement between methods" in html and "the segments are in the data, not an artefact of one method" in html
     model = json.loads((folders[1] / "model.json").read_text())
     assert model["kind"] == algorithm
+    candidates = metrics[1]["k_selection"]["candidates"]
+    if algorithm == "gmm":  # the mixture's BIC: a column of the k table and a vote, lowest at k = 5 on Mall
+        assert metrics[1]["k_selection"]["votes"]["bic"] == 5
+        assert min(candidates, key=lambda c: c["bic"])["k"] == 5
+        assert ">BIC<br>" in html and "Bayesian information criterion" in html
+    else:
+        assert "bic" not in candidates[0] and "Bayesian information criterion" not in html
 
 
 @pytest.mark.slow

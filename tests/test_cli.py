@@ -276,8 +276,8 @@ def test_issue_12_options_from_flags_and_config(invoke, blobs_csv: Path, tmp_pat
     bad = invoke("run", str(blobs_csv), "--min-share", "0.9", "-q")
     assert bad.exit_code == 2
     assert bad.stderr.strip().splitlines() == [
-        "Error: --min-share '0.9' is not valid: expected a share between 0 and 0.5, e.g. 0.05 or 5%. Fix the value "
-        "or leave it out to use the default."]
+        ("Error: --min-share '0.9' is not valid: expected a share between 0 and 0.5, e.g. 0.05 or 5%. Fix the value "
+         "or leave it out to use the default.")]
     assert invoke("run", str(blobs_csv), "--max-drop", "abc", "-q").exit_code == 2
     (tmp_path / "reportgen.toml").write_text('[run]\nmax_drop = "10%"\ntransform = "none"\noutliers = "keep"\n'
                                             'min_share = 0.05\nstability_resamples = 0\n')

@@ -60,3 +60,46 @@ def test_segments_sql_reproduces_the_mall_segments_in_sqlite(invoke, mall_csv: P
     html = " ".join((folder / "report.html").read_text().split())
     assert f"Who is in it, as a rule for the CRM:</b> {INCOME} at least 70 and {SCORE} at least 52." in html
     assert "The rules put 97.5% of these customers in their own segment" in html
+
+
+def test_a_segment_no_leaf_predicts_gets_a_rule_of_its_own() -> None:
+    """A small segment in the middle of two big ones: no leaf of the shared depth-3 tree predicts it, so a tree that
+    tells it from everyone else gives its rule; segments.sql leaves that rule out when it would put fewer customers
+    in their own segment (here it takes in twice as many customers of the big segments as it covers)."""
+    from reportgen.explain import segment_rules, segments_sql
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 100, (3000, 2))
+    centre = ((X - 50) ** 2).sum(axis=1) < 12 ** 2
+    labels = np.where(centre, 3, np.where(X[:, 0] < 50, 1, 2))
+    rules = segment_rules(X, labels, ["x", "y"], seed=1)
+    small = rules.for_segment(3)
+    assert small is not None and small.first and not small.in_sql
+    assert small.covered_share == 1.0 and "y above 39.5 and at most 61.6" in small.text
+    assert rules.agreement == pytest.approx(np.mean(labels != 3))  # the SQL: the two big segments, exactly
+    sql = segments_sql(rules, table="t", run="r", names={1: "a", 2: "b", 3: "c"})
+    assert "THEN 3" not in sql and "THEN 1" in sql
+
+
+def test_a_rule_of_its_own_goes_first_in_the_sql_when_it_helps(mall_csv) -> None:
+    """Mall Age, income and score in 6 segments (standardized K-means): the smallest has no leaf of the shared
+    tree; its own rule, first in the CASE, puts more customers in their own segment than leaving it out."""
+    import sqlite3
+
+    from reportgen.algorithms import ALGORITHMS
+    from reportgen.explain import segment_rules, segments_sql
+
+    frame = pd.read_csv(mall_csv)
+    columns = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
+    X = frame[columns].to_numpy(float)
+    labels = ALGORITHMS["kmeans"].fit((X - X.mean(axis=0)) / X.std(axis=0), 6, 42, 10).labels + 1
+    rules = segment_rules(X, labels, columns, seed=42)
+    own = [r for r in rules.rules if r.first]
+    assert own and all(r.in_sql for r in own)
+    with sqlite3.connect(":memory:") as connection:
+        frame.to_sql("Mall_Customers", connection, index=False)
+        sql = segments_sql(rules, table="Mall_Customers", run="r", names={n: str(n) for n in range(1, 7)})
+        found = pd.read_sql_query(sql, connection)["segment"].to_numpy()
+    assert np.mean(found == labels) == pytest.approx(rules.agreement) and rules.agreement >= 0.9
+    assert sql.index(f"THEN {own[0].segment}\n") < min(sql.index(f"THEN {r.segment}\n") for r in rules.rules
+                                                         if not r.first)

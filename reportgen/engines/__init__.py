@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..model import (
     BaselineModel,
+    CategoricalEncoding,
     CleanResult,
     Dataset,
     FeatureMatrix,
@@ -42,7 +43,8 @@ class Engine(Protocol):
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
               ) -> CleanResult: ...
 
-    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None
+    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None,
+                categories: tuple[str, ...] = (), encoding: CategoricalEncoding | None = None
                 ) -> FeatureMatrix: ...
 
     def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection: ...
@@ -87,12 +89,13 @@ class PandasEngine:
 
         return clean(dataset, features=features, missing=missing, max_drop=max_drop)
 
-    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None
+    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None,
+                categories: tuple[str, ...] = (), encoding: CategoricalEncoding | None = None
                 ) -> FeatureMatrix:
         from ..prepare import build_features
 
         return build_features(cleaned, scale=scaling, scaler=scaler, transform=settings.transform,
-                              outliers=settings.outliers)
+                              outliers=settings.outliers, categories=categories, encoding=encoding)
 
     def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
         from ..algorithms import ALGORITHMS

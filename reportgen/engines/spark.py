@@ -31,16 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..algorithms import nearest
+from ..algorithms import ALGORITHMS, nearest
 from ..clean import (
-    Account,
-    check_malformed_share,
     NO,
     YES,
+    Account,
     CleaningStep,
     ValueCounts,
     ValueStepPlan,
     add_imputed,
+    check_malformed_share,
     finish,
     indicators,
     percent,
@@ -52,12 +52,12 @@ from ..clean import (
     usable_features,
     value_step_batch,
 )
-from ..algorithms import ALGORITHMS
 from ..cluster import ASSIGNED, canonical_numbers, check_k_range, choose_k, segmentation_of, sweep_gap, with_gap
 from ..errors import ConfigError, InputError
 from ..indices import INDICES, Scoring, score
 from ..model import (
     BaselineModel,
+    CategoricalEncoding,
     CleanResult,
     Dataset,
     FeatureMatrix,
@@ -335,7 +335,7 @@ def _impute(state: SparkCleaning, entry: CleaningStep, gaps: dict[str, list[tupl
 
 
 def _impute_median(state: SparkCleaning, entry: CleaningStep) -> None:
-    _impute(state, entry, _gaps(state), dict.fromkeys(state.usable, {}))
+    _impute(state, entry, _gaps(state), {column: {} for column in state.usable})
 
 
 def _missing_share(state: SparkCleaning, entry: CleaningStep) -> None:
@@ -518,11 +518,15 @@ class SparkEngine:
         return found.drop(*names), tuple(column for _, column in kept)
 
     # -- prepare
-    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None
+    def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None,
+                categories: tuple[str, ...] = (), encoding: CategoricalEncoding | None = None
                 ) -> FeatureMatrix:
         """The shared treatment and scaler (:mod:`reportgen.prepare`) from Spark statistics: skewness, minimum and
-        quantiles, then the far-out counts, then the moments of the transformed and clipped values."""
+        quantiles, then the far-out counts, then the moments of the transformed and clipped values. Numbers only:
+        settings.validate refuses categorical clustering on this engine."""
         from pyspark.ml.feature import VectorAssembler
+
+        assert not categories and encoding is None
 
         usable = list(cleaned.features)
         treatments: tuple[FeatureTreatment, ...] = ()
@@ -569,7 +573,8 @@ class SparkEngine:
                                    *[F.min(c).alias(f"lo{i}") for i, c in enumerate(clipped)],
                                    *[F.max(c).alias(f"hi{i}") for i, c in enumerate(clipped)],
                                    *[F.sum(c.cast("int")).alias(f"n{i}") for i, c in enumerate(moved)]).collect()[0]
-        scaler = scaler_from_moments(scaling, **{key: [float(moments[f"{prefix}{i}"] or 0.0) for i in range(len(usable))]
+        scaler = scaler_from_moments(scaling, **{key: [float(moments[f"{prefix}{i}"] or 0.0)
+                                                       for i in range(len(usable))]
                                                  for key, prefix in (("mean", "m"), ("std", "s"), ("low", "lo"),
                                                                      ("high", "hi"))},
                                      transforms=plain.transforms, clip_low=clipped_scaler.clip_low,
@@ -614,7 +619,7 @@ class SparkEngine:
             candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores,
                                          smallest=float(sizes.min() / max(sizes.sum(), 1.0))))
         # the gap statistic on the driver's sample, with scikit-learn's K-means (its references are small data)
-        gap = sweep_gap(matrix.X, range(low, high + 1), seed=settings.seed, algorithm=ALGORITHMS["kmeans"])
+        gap = sweep_gap(matrix.X, range(low, high + 1), seed=settings.seed, fit=ALGORITHMS["kmeans"].fitter())
         candidates, gap_one = with_gap(candidates, gap)
         return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=SPARK_INITS,
                         silhouette_sample_size=None,
