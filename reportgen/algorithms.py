@@ -211,8 +211,8 @@ ALGORITHMS: dict[str, Algorithm] = {
         "kprototypes", "k-prototypes", _kprototypes, nearest,
         lambda n_init, seed: ("Huang's k-prototypes for numeric and categorical features together (each segment "
                               "described by the mean of its numeric features and the most common level of its "
-                              "categorical ones; a differing category costs gamma, the kmodes package's default "
-                              f"of half the features' mean standard deviation; {n_init} k-means++ starts, random "
+                              "categorical ones; a differing category costs gamma, half the numeric features' mean "
+                              f"variance; {n_init} k-means++ starts, random "
                               f"seed {seed})"),
         needs_categories=True),
 }

@@ -105,10 +105,15 @@ def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.
         raise ConfigError(f"the runs cluster on different features ({', '.join(before.features)} and "
                           f"{', '.join(after.features)}), so their segments cannot be compared",
                           hint="Compare runs made with the same --features.")
-    if before.categories != after.categories:
+    if (before.categories is None) != (after.categories is None) or (
+            before.categories is not None and after.categories is not None
+            and ([c.casefold() for c in before.categories.columns], before.categories.levels)
+            != ([c.casefold() for c in after.categories.columns], after.categories.levels)):
         raise ConfigError("the runs cluster on different categorical columns or levels, so their segments cannot "
                           "be compared", hint="Compare runs made with the same --categorical and --features.")
     onehot = after.centroids[:, len(after.features):]
+    if before.categories is not None and after.categories is not None and after.categories.weight > 0:
+        onehot = onehot * (before.categories.weight / after.categories.weight)  # in the earlier run's space
     matches = match_segments(before, after.centroids_original, after.numbers, onehot)
     distances = centroid_distances(before, after.centroids_original, onehot)
     row_before = {number: i for i, number in enumerate(before.numbers)}

@@ -64,9 +64,12 @@ def _indicators(categories: Categories) -> tuple[np.ndarray, list[tuple[str, str
     return np.column_stack(columns).astype(float), named
 
 
-def _merge_levels(path: tuple[Condition, ...], levels: Mapping[str, tuple[str, ...]]) -> tuple[Condition, ...]:
+def _merge_levels(path: tuple[Condition, ...], levels: Mapping[str, tuple[str, ...]],
+                  complete: frozenset[str] = frozenset()) -> tuple[Condition, ...]:
     """A path's conditions on the 0/1 level columns of each categorical column as one condition on the column:
-    "is one of" (a level it must have, or the known levels it may have) or "is none of"."""
+    "is one of" (a level it must have) or "is none of" (the levels it must not have, which a missing value
+    passes); "is none of" as "is one of" the other levels when that is shorter and the column is ``complete``
+    (no customer the tree saw lacks a known level, so both say the same of them)."""
     out: list[Condition] = []
     wanted: dict[str, set[str]] = {}
     unwanted: dict[str, set[str]] = {}
@@ -85,7 +88,7 @@ def _merge_levels(path: tuple[Condition, ...], levels: Mapping[str, tuple[str, .
             continue
         rest = tuple(v for v in known if v not in unwanted[column])
         excluded = tuple(v for v in known if v in unwanted[column])
-        out.append(Condition(column, None, None, rest) if len(rest) <= len(excluded)
+        out.append(Condition(column, None, None, rest) if column in complete and len(rest) <= len(excluded)
                    else Condition(column, None, None, excluded, negated=True))
     return tuple(out)
 
@@ -166,12 +169,20 @@ def _listed(levels: Sequence[str]) -> str:
     return levels[0] if len(levels) == 1 else ", ".join(levels[:-1]) + " or " + levels[-1]
 
 
+def _not_listed(levels: Sequence[str]) -> str:
+    if len(levels) == 1:
+        return f"not {levels[0]}"
+    if len(levels) == 2:
+        return f"neither {levels[0]} nor {levels[1]}"
+    return f"none of {_listed(levels)}"
+
+
 def condition_text(condition: Condition, integer: bool) -> str:
     """``x > 69.5`` as "at least 70" for a whole-number feature, "above 69.5" otherwise; a categorical
-    feature as "Gender is Female", "region_code is not 2 or 4"."""
+    feature as "Gender is Female", "region_code is 1 or 3", "region_code is neither 2 nor 4"."""
     name, low, high = condition.feature, condition.low, condition.high
     if condition.levels:
-        return f"{name} is {'not ' if condition.negated else ''}{_listed(condition.levels)}"
+        return f"{name} is {_not_listed(condition.levels) if condition.negated else _listed(condition.levels)}"
     if integer:
         lo = None if low is None else _number(np.floor(low) + 1, True)
         hi = None if high is None else _number(np.floor(high), True)
@@ -195,10 +206,16 @@ def quote_text(value: str) -> str:
 
 
 def condition_sql(condition: Condition) -> str:
+    """A condition as SQL. A categorical value is compared as text, trimmed and in lower case, as cleaning merged
+    its spellings ("Female ", "FEMALE"); a column of codes (1, 2, 3) compares as it was written. "None of" lets a
+    missing value (NULL or empty) through, as the tree does."""
     column = quote_identifier(condition.feature)
-    if condition.levels:  # text comparison: a column of codes (1, 2, 3) compares as its text in the input
-        listed = ", ".join(quote_text(v) for v in condition.levels)
-        return f"CAST({column} AS TEXT) {'NOT IN' if condition.negated else 'IN'} ({listed})"
+    if condition.levels:
+        value = f"LOWER(TRIM(CAST({column} AS TEXT)))"
+        listed = ", ".join(quote_text(v.strip().lower()) for v in condition.levels)
+        if condition.negated:
+            return f"({column} IS NULL OR {value} = '' OR {value} NOT IN ({listed}))"
+        return f"{value} IN ({listed})"
     parts = []
     if condition.low is not None:
         parts.append(f"{column} > {condition.low:.10g}")
@@ -227,8 +244,8 @@ def _holds(path: tuple[Condition, ...], X: np.ndarray, names: Sequence[str],
 
 
 def _leaves(data: np.ndarray, target: np.ndarray, columns: Sequence[str], *, seed: int, max_depth: int,
-            min_leaf: int, levels: Mapping[str, tuple[str, ...]], balanced: bool = False
-            ) -> tuple[np.ndarray, list[tuple[int, tuple[Condition, ...]]], int]:
+            min_leaf: int, levels: Mapping[str, tuple[str, ...]], complete: frozenset[str] = frozenset(),
+            balanced: bool = False) -> tuple[np.ndarray, list[tuple[int, tuple[Condition, ...]]], int]:
     """A fitted tree's classes, its leaves as (class index, conditions; the 0/1 level columns merged into one
     condition per categorical column) and its depth."""
     from sklearn.tree import DecisionTreeClassifier
@@ -240,7 +257,7 @@ def _leaves(data: np.ndarray, target: np.ndarray, columns: Sequence[str], *, see
         level_of = {f"{c}={v}": (c, v) for c, known in levels.items() for v in known}
         leaves = [(index, _merge_levels(tuple(
             Condition(level_of[c.feature][0], None, None, (level_of[c.feature][1],), negated=c.high is not None)
-            if c.feature in level_of else c for c in path), levels)) for index, path in leaves]
+            if c.feature in level_of else c for c in path), levels, complete)) for index, path in leaves]
     return tree.classes_, leaves, int(tree.get_depth())
 
 
@@ -267,12 +284,14 @@ def segment_rules(X: np.ndarray, labels: np.ndarray, names: Sequence[str], *, se
             categories = Categories(categories.columns, categories.levels, categories.codes[keep])
     data, columns = X, list(names)
     levels: dict[str, tuple[str, ...]] = {}
+    complete: frozenset[str] = frozenset()
     if categories is not None:
         flags, named = _indicators(categories)
         data, columns = np.hstack([X, flags]), [*names, *(f"{c}={v}" for c, v in named)]
         levels = dict(zip(categories.columns, categories.levels, strict=True))
+        complete = frozenset(c for j, c in enumerate(categories.columns) if bool((categories.codes[:, j] >= 0).all()))
     grow = partial(_leaves, seed=seed, max_depth=max_depth, min_leaf=max(1, int(MIN_LEAF_SHARE * len(X))),
-                   levels=levels)
+                   levels=levels, complete=complete)
     classes, leaves, depth = grow(data, labels, columns)
     integer = {name: bool(np.all(np.mod(X[:, i], 1) == 0)) for i, name in enumerate(names)}
 
@@ -301,7 +320,7 @@ def segment_rules(X: np.ndarray, labels: np.ndarray, names: Sequence[str], *, se
         chosen = paths[segment] or own.get(segment, ())
         alone = not paths[segment] and bool(chosen)
         mine = labels == segment
-        picked = holds(chosen) if alone and not in_sql else predicted == segment
+        picked = holds(chosen)  # the rule as it reads, whatever the CASE's order
         rules.append(SegmentRule(
             segment=segment, paths=chosen, text=_text(chosen, integer) or "no rule (no leaf of the tree)",
             sql=" OR ".join("(" + " AND ".join(condition_sql(c) for c in path) + ")" for path in chosen) or "1 = 0",

@@ -205,6 +205,7 @@ class FeatureMatrix:
     treatments: tuple[FeatureTreatment, ...] = ()
     extreme_customers: int = 0  # customers with an extreme value in any feature (they keep their segments)
     categories: CategoricalEncoding | None = None
+    unseen_levels: tuple[tuple[str, int], ...] = ()  # (column, customers) with a level a baseline had not seen
 
 
 # --------------------------------------------------------------------------- cluster
@@ -535,6 +536,7 @@ class ReportModel:
     agreement: Agreement | None = None  # the other algorithms against the chosen one, at the chosen k
     method_name: str = "K-means"  # the algorithm's short name ("K-means", "k-prototypes")
     categories: CategoricalEncoding | None = None  # categorical columns clustered beside the features
+    unseen_levels: tuple[tuple[str, int], ...] = ()  # (column, customers) with a level the baseline had not seen
 
     @property
     def clustered(self) -> tuple[str, ...]:

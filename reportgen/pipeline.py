@@ -27,7 +27,7 @@ from .engines import Engine, open_engine
 from .errors import InputError
 from .explain import rule_categories, segment_rules
 from .model import Analysis, ExplorationData, RunResult, SegmentStatus
-from .prepare import choose_categories, choose_features, logged_features
+from .prepare import baseline_categories, choose_categories, choose_features, logged_features
 from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
 from .report import build_report_model
@@ -138,8 +138,10 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     with clock.stage("load", "Reading the data"):
         dataset = engine.read(plan)
         categories: tuple[str, ...] = ()
-        if baseline is not None and baseline.categories is not None:
-            categories = baseline.categories.columns
+        encoding = baseline.categories if baseline is not None else None
+        if baseline is not None and encoding is not None:
+            categories = baseline_categories(dataset, baseline.run, encoding.columns)
+            encoding = replace(encoding, columns=categories)
         elif baseline is None and clusters_categories(settings):
             categories = choose_categories(dataset, plan.features)
         features = choose_features(dataset, plan.features, baseline_run=baseline.run if baseline else None,
@@ -163,7 +165,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                              hint="Check the cleaning account, or run without --assign-only.")
         with clock.stage("features", "Scaling the features as the baseline did"):
             matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, scaler=baseline.scaler,
-                                    encoding=baseline.categories)
+                                    encoding=encoding)
         with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
             selection = baseline_selection(baseline)
             segmentation = engine.assign(matrix, baseline, settings)
@@ -171,7 +173,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     else:
         with clock.stage("features", "Scaling the features"):
             matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, categories=categories,
-                                    encoding=baseline.categories if baseline is not None else None)
+                                    encoding=encoding)
         with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
             selection = engine.select_k(matrix, settings)
         with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):

@@ -55,7 +55,7 @@ def _key(name: str) -> str:
 
 
 MAX_LEVELS = 12  # a categorical column clustered by default has 2 to this many levels
-GAMMA_FACTOR = 0.5  # a mismatched category costs this times the numeric features' mean standard deviation
+GAMMA_FACTOR = 0.5  # a mismatched category costs this times the numeric features' mean variance
 
 
 def choose_categories(dataset: Dataset, requested: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -72,6 +72,12 @@ def choose_categories(dataset: Dataset, requested: tuple[str, ...] | None = None
                   if info.role == "categorical" and 2 <= info.unique <= MAX_LEVELS]
     if not chosen:
         candidates = [f"{info.name} ({info.unique} levels)" for info in dataset.columns if info.role == "categorical"]
+        if requested is not None:
+            others = [f"{by_key[_key(r)].name} is {by_key[_key(r)].role} ({by_key[_key(r)].unique:,} distinct values)"
+                      for r in requested if _key(r) in by_key and by_key[_key(r)].role not in ("numeric",)]
+            if others:
+                raise ConfigError(f"--features names no categorical column to cluster on: {'; '.join(others)}",
+                                  hint="Categorical columns: " + (", ".join(candidates) or "none") + ".")
         raise (ConfigError if requested is not None else InputError)(
             f"{dataset.source.name} has no categorical column to cluster on "
             + (f"among --features {', '.join(requested)}" if requested is not None
@@ -79,6 +85,18 @@ def choose_categories(dataset: Dataset, requested: tuple[str, ...] | None = None
             hint=("Categorical columns: " + ", ".join(candidates) + "; name them in --features."
                   if candidates else "Leave out --categorical cluster and --algorithm kprototypes."))
     return tuple(dict.fromkeys(chosen))
+
+
+def baseline_categories(dataset: Dataset, run: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The dataset's names of the categorical columns a baseline run clusters on (matched case-insensitively, as
+    features are); :class:`InputError` when one is missing."""
+    by_key = {_key(info.name): info.name for info in dataset.columns}
+    missing = [c for c in columns if _key(c) not in by_key]
+    if missing:
+        raise InputError(f"the baseline run {run} clusters on the categorical columns {', '.join(columns)}, but "
+                         f"{dataset.source.name} has no column {', '.join(missing)}",
+                         hint="Use data with the same columns as the baseline's, or another baseline.")
+    return tuple(by_key[_key(c)] for c in columns)
 
 
 def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, *,
@@ -317,34 +335,48 @@ def logged_features(matrix: FeatureMatrix) -> tuple[str, ...]:
 
 
 def level_text(values: object) -> np.ndarray:
-    """A categorical column's values as the text of its levels (missing: None)."""
+    """A categorical column's values as the text of its levels: whole numbers as integers (a Parquet or database
+    column of codes with gaps holds 1.0, 2.0: levels "1", "2", as a CSV writes them); missing values, and the
+    label cleaning gave them, None."""
     import pandas as pd
 
+    from .clean import MISSING_LABEL
+
     series = pd.Series(values)
-    return np.asarray(np.where(series.isna(), None, series.astype(str)), dtype=object)
+    if pd.api.types.is_float_dtype(series.dtype):
+        whole = series.dropna()
+        if len(whole) and bool((whole == np.round(whole)).all()):
+            series = series.astype("Int64")
+    text = series.astype(str)
+    return np.asarray(np.where(series.isna() | (text == MISSING_LABEL), None, text), dtype=object)
 
 
 def encode_categories(frame: object, columns: tuple[str, ...], scaled: np.ndarray,
-                      encoding: CategoricalEncoding | None = None) -> tuple[np.ndarray, CategoricalEncoding]:
+                      encoding: CategoricalEncoding | None = None
+                      ) -> tuple[np.ndarray, CategoricalEncoding, tuple[tuple[str, int], ...]]:
     """The weighted one-hot columns of the categorical ``columns`` of ``frame`` (see
-    :class:`~reportgen.model.CategoricalEncoding`), with their levels (sorted) and gamma (the kmodes package's
-    default: :data:`GAMMA_FACTOR` times the mean standard deviation of the ``scaled`` numeric features), or those
-    of a baseline's ``encoding``."""
+    :class:`~reportgen.model.CategoricalEncoding`), with their levels (sorted) and gamma (:data:`GAMMA_FACTOR`
+    times the mean variance of the ``scaled`` numeric features: 0.5 for standardized ones, the kmodes package's
+    default; unlike kmodes' half the mean standard deviation, the same weight whatever the scaling), or those of a
+    baseline's ``encoding``. Also, per column, how many customers have a level the encoding does not know."""
     texts = [level_text(frame[c]) for c in columns]  # type: ignore[index]
     if encoding is None:
-        spread = float(np.mean(scaled.std(axis=0))) if scaled.size else 1.0
+        spread = float(np.mean(scaled.var(axis=0))) if scaled.size else 1.0
         encoding = CategoricalEncoding(
             columns=tuple(columns), levels=tuple(tuple(sorted({v for v in t if v is not None})) for t in texts),
             gamma=GAMMA_FACTOR * (spread if spread > 0 else 1.0))
-    blocks = []
-    for values, levels in zip(texts, encoding.levels, strict=True):
+    blocks, unseen = [], []
+    for column, values, levels in zip(columns, texts, encoding.levels, strict=True):
         index = {level: j for j, level in enumerate(levels)}
         codes = np.array([index.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
         block = np.zeros((len(values), len(levels)))
         known = codes >= 0
         block[np.flatnonzero(known), codes[known]] = encoding.weight
         blocks.append(block)
-    return (np.hstack(blocks) if blocks else np.zeros((len(scaled), 0))), encoding
+        new = int(np.count_nonzero(~known & np.array([v is not None for v in values], dtype=bool)))
+        if new:
+            unseen.append((column, new))
+    return (np.hstack(blocks) if blocks else np.zeros((len(scaled), 0))), encoding, tuple(unseen)
 
 
 def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler: Scaler | None = None,
@@ -363,9 +395,10 @@ def build_features(cleaned: CleanResult, *, scale: Scaling = "standard", scaler:
                                                          outliers=outliers)
     scaled = apply_scaler(X, scaler)
     columns = encoding.columns if encoding is not None else tuple(categories)
+    unseen: tuple[tuple[str, int], ...] = ()
     if columns:
-        onehot, encoding = encode_categories(cleaned.frame, columns, scaled, encoding)
+        onehot, encoding, unseen = encode_categories(cleaned.frame, columns, scaled, encoding)
         scaled = np.hstack([scaled, onehot])
     return FeatureMatrix(X=scaled, names=cleaned.features, rows=cleaned.frame.index.to_numpy(),
                          scaler=scaler, treatments=treatments, extreme_customers=extreme,
-                         categories=encoding if columns else None)
+                         categories=encoding if columns else None, unseen_levels=unseen)

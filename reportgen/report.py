@@ -194,4 +194,5 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         stability_text=stability_text(analysis.stability), transactions=analysis.dataset.transactions,
         rfm=analysis.rfm, segment_rules=analysis.rules, agreement=analysis.agreement,
         method_name=ALGORITHMS[segmentation.algorithm].name, categories=matrix.categories,
+        unseen_levels=matrix.unseen_levels,
     )

@@ -143,11 +143,13 @@ def agreement_dict(found: Agreement | None) -> dict[str, Any] | None:
 
 
 def rules_table(rules: SegmentRules, names: Mapping[int, str]) -> pd.DataFrame:
-    """rules.csv: per segment, its rule in words and as SQL, the customers it covers and those it takes in."""
+    """rules.csv: per segment, its rule in words and as SQL, the customers it covers and those it takes in (the
+    rule on its own), and whether segments.sql applies it (``in_segments_sql``; ``first``: before the others)."""
     return pd.DataFrame([{
         "segment": r.segment, "segment_name": names.get(r.segment, ""), "rule": r.text, "sql": r.sql,
         "customers": r.size, "covered": r.covered, "covered_share": r.covered_share, "picked": r.picked,
         "wrongly_included": r.wrong, "wrongly_included_share": r.wrong_share,
+        "in_segments_sql": "yes" if r.in_sql and r.paths else "no", "first": "yes" if r.first and r.in_sql else "no",
     } for r in rules.rules])
 
 
@@ -179,6 +181,9 @@ def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ..
         "engine": engine,
         "k": seg.k,
         "features": list(features),
+        **({"categorical_features": list(matrix.categories.columns), "gamma": sig(matrix.categories.gamma, 4),
+            **({"unseen_levels": dict(matrix.unseen_levels)} if matrix.unseen_levels else {})}
+           if matrix is not None and matrix.categories is not None else {}),
         "scaling": scaling,
         "rows": rows,
         "sizes": list(seg.sizes),

@@ -28,7 +28,7 @@ def _mall_matrix(mall_csv: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, La
     frame = pd.read_csv(mall_csv)
     numeric = frame[[AGE, INCOME, SCORE]].to_numpy(float)
     numeric = (numeric - numeric.mean(axis=0)) / numeric.std(axis=0)
-    onehot, encoding = encode_categories(frame, ("Gender",), numeric)
+    onehot, encoding, _ = encode_categories(frame, ("Gender",), numeric)
     codes = (frame["Gender"] == "Male").to_numpy().astype(int)  # levels sorted: Female, Male
     return np.hstack([numeric, onehot]), numeric, codes, Layout(3, encoding.widths, encoding.weight)
 
@@ -37,7 +37,7 @@ def test_the_one_hot_distance_is_the_k_prototypes_cost(mall_csv: Path) -> None:
     """Squared Euclidean distance in the encoded space = numeric squared distance + gamma per mismatch."""
     X, numeric, codes, layout = _mall_matrix(mall_csv)
     gamma = 2 * layout.weight ** 2
-    assert gamma == pytest.approx(0.5)  # half the mean standard deviation of standardized features
+    assert gamma == pytest.approx(0.5)  # half the mean variance of standardized features
     i, j = np.nonzero(codes[:, None] != codes[None, :])
     pairs = [*zip(i[:50], j[:50], strict=True), (0, 3), (1, 2)]
     for a, b in pairs:
@@ -79,12 +79,26 @@ def test_k_prototypes_refuses_a_matrix_without_categories() -> None:
 
 
 def test_an_unseen_or_missing_level_is_equally_far_from_every_level() -> None:
-    frame = pd.DataFrame({"plan": ["Basic", "Plus", "Basic", None]})
-    onehot, encoding = encode_categories(frame, ("plan",), np.zeros((4, 1)))
-    assert encoding.levels == (("Basic", "Plus"),) and onehot[3].tolist() == [0, 0]
-    later = pd.DataFrame({"plan": ["Premium", "Plus"]})
-    again, same = encode_categories(later, ("plan",), np.zeros((2, 1)), encoding)
+    frame = pd.DataFrame({"plan": ["Basic", "Plus", "Basic", None, "(missing)"]})  # as cleaning labels a gap
+    onehot, encoding, unseen = encode_categories(frame, ("plan",), np.zeros((5, 1)))
+    assert encoding.levels == (("Basic", "Plus"),) and onehot[3].tolist() == onehot[4].tolist() == [0, 0]
+    assert unseen == ()
+    later = pd.DataFrame({"plan": ["Premium", "Plus", "Premium", None]})
+    again, same, unseen = encode_categories(later, ("plan",), np.zeros((4, 1)), encoding)
     assert same is encoding and again[0].tolist() == [0, 0] and again[1].tolist() == [0, encoding.weight]
+    assert unseen == (("plan", 2),)
+
+
+def test_codes_read_as_floats_are_the_levels_a_csv_gives() -> None:
+    """A Parquet or database column of codes with gaps holds 1.0, 2.0: the levels are "1", "2", as from a CSV, so
+    a baseline made from one labels the other (and segments.sql compares with the codes as written)."""
+    from_parquet = pd.DataFrame({"region": [1.0, 2.0, np.nan, 3.0]})
+    from_csv = pd.DataFrame({"region": ["1", "2", "(missing)", "3"]})
+    _, a, _ = encode_categories(from_parquet, ("region",), np.zeros((4, 1)))
+    _, b, _ = encode_categories(from_csv, ("region",), np.zeros((4, 1)))
+    assert a.levels == b.levels == (("1", "2", "3"),)
+    _, c, _ = encode_categories(pd.DataFrame({"x": [0.5, 1.0]}), ("x",), np.zeros((2, 1)))
+    assert c.levels == (("0.5", "1.0"),)
 
 
 def _plans(n: int = 900, seed: int = 3) -> pd.DataFrame:
@@ -106,25 +120,45 @@ def test_rules_on_a_categorical_column_and_their_sql_in_sqlite(tmp_path: Path) -
     texts = {r.segment: r.text for r in rules.rules}
     assert texts[3] == "plan is Plus" and texts[4] == "plan is Premium's"
     assert "plan is Basic" in texts[1] and "monthly_spend above 55" in texts[1]
-    assert "CAST(\"plan\" AS TEXT) IN ('Premium''s')" in rules.for_segment(4).sql  # a quote in a level, doubled
+    # compared as cleaning compares spellings, trimmed and in lower case; a quote in a level doubled
+    assert "LOWER(TRIM(CAST(\"plan\" AS TEXT))) IN ('premium''s')" in rules.for_segment(4).sql
+    stored = frame.drop(columns="segment")
+    stored.loc[::7, "plan"] = stored.loc[::7, "plan"].str.upper() + " "  # as the warehouse spells them
     database = tmp_path / "crm.db"
     with sqlite3.connect(database) as connection:
-        frame.drop(columns="segment").to_sql("plans", connection, index=False)
+        stored.to_sql("plans", connection, index=False)
         sql = segments_sql(rules, table="plans", run="test", names={1: "a", 2: "b", 3: "c", 4: "d"})
         labelled = pd.read_sql_query(sql, connection)
     assert (labelled["segment"].to_numpy() == frame["segment"].to_numpy()).all()
 
 
-def test_a_rule_that_excludes_levels_says_is_not() -> None:
+def test_a_rule_that_excludes_levels_says_is_not_and_lets_missing_values_through() -> None:
     rng = np.random.default_rng(5)
     levels = tuple("ABCDEFG")
-    codes = rng.integers(0, 7, 1400)
-    labels = np.where(codes == 0, 1, 2)  # "not A" is shorter than "B, C, D, E, F or G"
-    rules = segment_rules(np.zeros((1400, 1)), labels, ["x"], seed=1,
+    codes = rng.integers(-1, 7, 1600)  # -1: missing
+    labels = np.where(codes == 0, 1, 2)  # "not A" is shorter than "B, C, D, E, F or G" (and takes the missing)
+    rules = segment_rules(np.zeros((1600, 1)), labels, ["x"], seed=1,
                           categories=Categories(("group",), (levels,), codes[:, None]))
+    assert rules.agreement == 1.0
     assert rules.for_segment(1).text == "group is A"
     assert rules.for_segment(2).text == "group is not A"
-    assert rules.for_segment(2).sql == "(CAST(\"group\" AS TEXT) NOT IN ('A'))"
+    column = 'LOWER(TRIM(CAST("group" AS TEXT)))'
+    assert rules.for_segment(2).sql == f"((\"group\" IS NULL OR {column} = '' OR {column} NOT IN ('a')))"
+    with sqlite3.connect(":memory:") as connection:
+        pd.DataFrame({"x": 0.0, "group": [levels[c] if c >= 0 else None for c in codes]}).to_sql(
+            "t", connection, index=False)
+        found = pd.read_sql_query(segments_sql(rules, table="t", run="r", names={1: "a", 2: "b"}), connection)
+    assert (found["segment"].to_numpy() == labels).all()
+
+
+def test_two_excluded_levels_read_neither_nor() -> None:
+    from reportgen.explain import Condition, condition_text
+
+    assert condition_text(Condition("region", None, None, ("2", "4"), negated=True), False) == \
+        "region is neither 2 nor 4"
+    assert condition_text(Condition("region", None, None, ("1", "2", "4"), negated=True), False) == \
+        "region is none of 1, 2 or 4"
+    assert condition_text(Condition("region", None, None, ("1", "3")), False) == "region is 1 or 3"
 
 
 def test_a_clustered_category_names_a_segment_only_when_it_stands_out() -> None:
@@ -213,3 +247,39 @@ def test_a_table_without_categories_cannot_be_clustered_with_k_prototypes(invoke
     assert result.exit_code != 0
     assert "numbers.csv has no categorical column to cluster on (one with 2 to 12 levels)" in result.stderr
     assert "Leave out --categorical cluster and --algorithm kprototypes" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_k_prototypes_baseline_on_changed_data(invoke, mall_csv: Path, tmp_path: Path) -> None:
+    """Later data with a new level, with a renamed or missing categorical column, and another month's runs
+    compared: what the analyst is told."""
+    frame = pd.read_csv(mall_csv)
+    common = ("--algorithm", "kprototypes", "-q", "--format", "none", "--stability-resamples", "0")
+    first = invoke("run", str(mall_csv), *common, "--name", "march")
+    assert first.exit_code == 0, first.stderr
+    later = frame.copy()
+    later.loc[:29, "Gender"] = "Diverse"  # a level the baseline has not seen
+    later_csv = tmp_path / "april.csv"
+    later.to_csv(later_csv, index=False)
+    assigned = invoke("run", str(later_csv), *common, "--baseline", "latest", "--assign-only", "--format", "html")
+    assert assigned.exit_code == 0, assigned.stderr
+    folder = Path(assigned.stdout.strip())
+    assert json.loads((folder / "metrics.json").read_text())["unseen_levels"] == {"Gender": 30}
+    html = " ".join((folder / "report.html").read_text().split())
+    assert "Customers with a level the baseline had not seen, placed by their other features alone: 30 (Gender)" \
+        in html
+    renamed = tmp_path / "renamed.csv"
+    frame.rename(columns={"Gender": "gender"}).to_csv(renamed, index=False)  # matched case-insensitively
+    assert invoke("run", str(renamed), *common, "--baseline", str(first.stdout.strip()),
+                  "--assign-only").exit_code == 0
+    dropped = tmp_path / "no_gender.csv"
+    frame.drop(columns="Gender").to_csv(dropped, index=False)
+    missing = invoke("run", str(dropped), *common, "--baseline", str(first.stdout.strip()))
+    assert missing.exit_code == 1
+    assert "clusters on the categorical columns Gender, but no_gender.csv has no column Gender" in missing.stderr
+    part = tmp_path / "part.csv"
+    frame.iloc[:150].to_csv(part, index=False)  # an independent run: another gamma, the same levels
+    other = invoke("run", str(part), *common, "--name", "part")
+    assert other.exit_code == 0, other.stderr
+    compared = invoke("compare", str(first.stdout.strip()), str(other.stdout.strip()))
+    assert compared.exit_code == 0, compared.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,6 +44,11 @@ def test_spark_finds_the_same_mall_segments(spark_available, invoke, mall_csv: P
     assert spark_metrics["engine"] == "spark" and spark_metrics["k"] == 5 == pandas_metrics["k"]
     assert spark_metrics["rows"] == 200
     assert all(abs(a - b) <= 2 for a, b in zip(spark_metrics["sizes"], pandas_metrics["sizes"], strict=True))
+    # one silhouette: computed as the pandas engine does (0.555), Spark's own (0.739) only an extra
+    assert spark_metrics["silhouette"] == pytest.approx(pandas_metrics["silhouette"], abs=0.005)
+    assert spark_metrics["spark_silhouette"] == pytest.approx(0.739, abs=0.01)
+    assert spark_metrics["k_selection"]["candidates"][3]["silhouette"] == pytest.approx(
+        pandas_metrics["k_selection"]["candidates"][3]["silhouette"], abs=0.005)
     # the same run folder and report as with the default engine
     expected = {"report.html", "report.pdf", "segments.csv", "profiles.csv", "metrics.json", "manifest.json",
                 "model.json", "summary.json", "cleaning.csv"}
@@ -172,3 +178,98 @@ def test_spark_treats_skewed_customers_as_the_pandas_engine(spark_available, inv
     segments = [pd.read_csv(Path.cwd() / f / "segments.csv") for f in folders]
     assert segments[0]["CustomerNo"].tolist() == segments[1]["CustomerNo"].tolist()
     assert adjusted_rand_score(segments[0]["segment"], segments[1]["segment"]) >= 0.95
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def spark_cluster(spark_available, tmp_path: Path):
+    """A Spark standalone master and one worker (2 cores, 2 GiB) on 127.0.0.1, from the pyspark package's own
+    spark-class; yields (master URL, the master's JSON status URL). Stopped, with their process groups, after."""
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
+           "SPARK_LOG_DIR": str(tmp_path / "logs"), "SPARK_WORKER_DIR": str(tmp_path / "work")}
+    port, ui, worker_ui = _free_port(), _free_port(), _free_port()
+    status = f"http://127.0.0.1:{ui}/json/"
+    logs = [(tmp_path / f"{name}.log").open("wb") for name in ("master", "worker")]
+    processes = [subprocess.Popen(
+        [str(home / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+         "--port", str(port), "--webui-port", str(ui)], env=env, stdout=logs[0], stderr=subprocess.STDOUT,
+        start_new_session=True)]
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(status, timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or processes[0].poll() is not None:
+                    pytest.fail("the Spark master did not start: " + (tmp_path / "master.log").read_text()[-2000:])
+                time.sleep(0.5)
+        processes.append(subprocess.Popen(
+            [str(home / "bin" / "spark-class"), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}",
+             "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--webui-port", str(worker_ui),
+             "--work-dir", str(tmp_path / "work")], env=env, stdout=logs[1], stderr=subprocess.STDOUT,
+            start_new_session=True))
+        while json.loads(urllib.request.urlopen(status, timeout=2).read()).get("aliveworkers", 0) < 1:
+            if time.monotonic() > deadline or processes[1].poll() is not None:
+                pytest.fail("the Spark worker did not register: " + (tmp_path / "worker.log").read_text()[-2000:])
+            time.sleep(0.5)
+        yield f"spark://127.0.0.1:{port}", status
+    finally:
+        for process in reversed(processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        for log in logs:
+            log.close()
+
+
+def test_spark_on_a_standalone_cluster_finds_the_pandas_segments(spark_cluster, invoke, mall_csv: Path,
+                                                                  tmp_path: Path) -> None:
+    """A real cluster: the run is a fresh process (a Spark session lives as long as its process) whose executors
+    run on the worker, in this Python (PYSPARK_PYTHON, as the README says for a cluster). The segments and the
+    silhouette are the pandas engine's; Spark's own silhouette (squared distances) is only an extra."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    master, status = spark_cluster
+    common = ("--features", f"{INCOME},{SCORE}", "--k-range", "4-6", "-q", "--format", "none")
+    pandas_run = invoke("run", str(mall_csv), *common, "--name", "pandas")
+    assert pandas_run.exit_code == 0, pandas_run.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "reportgen", "run", str(mall_csv), *common, "--engine", "spark", "--spark-master",
+         master, "--name", "cluster", "--output", str(tmp_path / "output")],
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    folder = Path(done.stdout.strip())
+    pandas_folder = tmp_path / pandas_run.stdout.strip()
+    metrics = [json.loads((f / "metrics.json").read_text()) for f in (pandas_folder, folder)]
+    assert metrics[1]["engine"] == "spark" and metrics[1]["k"] == metrics[0]["k"] == 5
+    segments = [pd.read_csv(f / "segments.csv") for f in (pandas_folder, folder)]
+    assert (segments[0]["segment"] == segments[1]["segment"]).mean() >= 0.98
+    # one silhouette: the pandas engine's figure (Euclidean), 0.555 on these standardized Mall segments
+    assert metrics[1]["silhouette"] == pytest.approx(metrics[0]["silhouette"], abs=0.005)
+    assert metrics[0]["silhouette"] == pytest.approx(0.555, abs=0.002)
+    assert metrics[1]["spark_silhouette"] > metrics[1]["silhouette"] + 0.1  # squared distances read higher
+    apps = json.loads(urllib.request.urlopen(status, timeout=5).read())
+    ran = [app for app in apps.get("completedapps", []) + apps.get("activeapps", []) if app["name"] == "reportgen"]
+    assert ran, "the run did not use the cluster"

@@ -54,7 +54,7 @@ from ..clean import (
 )
 from ..cluster import ASSIGNED, canonical_numbers, check_k_range, choose_k, segmentation_of, sweep_gap, with_gap
 from ..errors import ConfigError, InputError
-from ..indices import INDICES, Scoring, score
+from ..indices import score, scoring
 from ..model import (
     BaselineModel,
     CategoricalEncoding,
@@ -92,8 +92,11 @@ ROW = "__reportgen_row"
 SEGMENT = "__reportgen_segment"
 SPARK_ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
 SPARK_INITS = 3  # Spark's KMeans starts once; the best of this many starts (seeds seed, seed + 1, ...) per k
-NOTE = (f"Spark MLlib KMeans with k-means|| initialisation, the best of {SPARK_INITS} starts per k; silhouettes from "
-        "Spark's ClusteringEvaluator, which uses squared Euclidean distances.")
+NOTE = (f"Spark MLlib KMeans with k-means|| initialisation, the best of {SPARK_INITS} starts per k. The silhouette is "
+        "computed as with the pandas engine (Euclidean distances, on a fixed-seed sample of the customers the driver "
+        "holds); Spark's own ClusteringEvaluator figure, which uses squared distances and so reads higher, is in "
+        "metrics.json as spark_silhouette.")
+SPARK_SILHOUETTE = "spark_silhouette"  # Spark's ClusteringEvaluator silhouette (squared distances): an extra
 MAX_ITER, TOL = 50, 1e-6
 DESCRIPTION = (f"K-means (Spark MLlib, k-means|| initialisation, the best of {SPARK_INITS} starts, at most 50 "
                "iterations, random seeds {seed} and up)")
@@ -606,15 +609,15 @@ class SparkEngine:
     def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
         low, high = check_k_range(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
         self.progress(f"Trying k = {low}..{high} with Spark MLlib KMeans")
-        shared = Scoring(X=matrix.X, sample=None)
-        driver_side = [index for index in INDICES if index.info.key != "silhouette"]  # the silhouette is Spark's
+        # every index as the pandas engine computes it, on the driver's sample (the silhouette on a fixed-seed
+        # sample of it); Spark's own silhouette beside them
+        shared = scoring(matrix.X, silhouette_sample=settings.silhouette_sample, seed=settings.seed, precompute=True)
         candidates = []
         for k in range(low, high + 1):
             model = self._kmeans(k, settings.seed)
             labels = nearest(matrix.X, np.array(model.clusterCenters()))
             self.silhouettes[k] = self._silhouette(model.transform(self.vectors), "prediction")
-            scores = {"silhouette": self.silhouettes[k], **score(shared, labels, driver_side)}
-            scores = {index.info.key: scores[index.info.key] for index in INDICES}
+            scores = {**score(shared, labels), SPARK_SILHOUETTE: self.silhouettes[k]}
             sizes = np.asarray(model.summary.clusterSizes, dtype=float)
             candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores,
                                          smallest=float(sizes.min() / max(sizes.sum(), 1.0))))
@@ -622,7 +625,7 @@ class SparkEngine:
         gap = sweep_gap(matrix.X, range(low, high + 1), seed=settings.seed, fit=ALGORITHMS["kmeans"].fitter())
         candidates, gap_one = with_gap(candidates, gap)
         return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=SPARK_INITS,
-                        silhouette_sample_size=None,
+                        silhouette_sample_size=None if shared.sample is None else len(shared.sample),
                         note=NOTE, min_share=settings.min_share, gap_one=gap_one, gap_references=gap.references)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
@@ -640,9 +643,9 @@ class SparkEngine:
         seg = segmentation_of(matrix, numbers[nearest(matrix.X, raw_centers)], raw_centers[order], seed=settings.seed,
                               n_init=SPARK_INITS, silhouette_sample=settings.silhouette_sample,
                               sizes=sizes[order].tolist(),
-                              inertia=float(model.summary.trainingCost), scores={"silhouette": silhouette},
+                              inertia=float(model.summary.trainingCost), scores={SPARK_SILHOUETTE: silhouette},
                               description=DESCRIPTION.format(seed=settings.seed))
-        return replace(seg, silhouette_sample_size=None)  # the silhouette is Spark's, over every customer
+        return seg
 
     def _label(self, centroids: np.ndarray, numbers: tuple[int, ...]) -> Any:
         """The vectors frame with SEGMENT: the number of the nearest centroid (in the scaled space) and __d2, the
@@ -678,10 +681,10 @@ class SparkEngine:
         seg = segmentation_of(matrix, labels, baseline.centroids, seed=settings.seed, n_init=1,
                               silhouette_sample=settings.silhouette_sample, numbers=numbers,
                               sizes=[int(counts.get(n, 0)) for n in numbers], inertia=inertia,
-                              scores={"silhouette": self._silhouette(predictions, SEGMENT) if several
+                              scores={SPARK_SILHOUETTE: self._silhouette(predictions, SEGMENT) if several
                                       else float("nan")},
                               description=ASSIGNED)
-        return replace(seg, silhouette_sample_size=None)
+        return seg
 
     # -- profile
     def profile(self, cleaned: CleanResult, segmentation: Segmentation, logged: tuple[str, ...] = ()
