@@ -65,6 +65,8 @@ class Algorithm:
     categories: bool = True  # can cluster the one-hot columns of categorical features
     needs_categories: bool = False  # clusters numeric and categorical features together, not numbers alone
     indices: tuple[IndexInfo, ...] = ()  # its own criteria, scored in the k sweep beside the indices
+    # (X, centres) -> the fit started from centres a sweep on a sample found (None: no such start)
+    refine: Callable[[np.ndarray, np.ndarray], Fitted] | None = None
 
     def fitter(self, layout: Layout | None = None) -> FitFunction:
         """``fit`` for matrices of this layout, as the k sweep, the gap statistic and the stability check call it."""
@@ -86,6 +88,17 @@ def _kmeans(X: np.ndarray, k: int, seed: int, n_init: int, *, layout: Layout | N
     with warnings.catch_warnings(), _threadpools().limit(limits=1 if len(X) < SMALL else None):
         warnings.simplefilter("ignore")  # ConvergenceWarning on duplicate points is handled by check_k_range
         model = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
+    return Fitted(labels=model.labels_, centroids=model.cluster_centers_, inertia=float(model.inertia_))
+
+
+def _kmeans_from(X: np.ndarray, centres: np.ndarray) -> Fitted:
+    """Lloyd's iterations on every row from given centres (the sweep's on a sample: k-means++ and n_init already
+    chose them), as one KMeans start."""
+    from sklearn.cluster import KMeans
+
+    with warnings.catch_warnings(), _threadpools().limit(limits=1 if len(X) < SMALL else None):
+        warnings.simplefilter("ignore")
+        model = KMeans(n_clusters=len(centres), init=centres, n_init=1).fit(X)
     return Fitted(labels=model.labels_, centroids=model.cluster_centers_, inertia=float(model.inertia_))
 
 
@@ -195,7 +208,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "kmeans": Algorithm(
         "kmeans", "K-means", _kmeans, nearest,
         lambda n_init, seed: (f"K-means (scikit-learn, k-means++ initialisation, {n_init} initialisations, "
-                              f"random seed {seed})")),
+                              f"random seed {seed})"), refine=_kmeans_from),
     "ward": Algorithm(
         "ward", "Ward's hierarchical clustering", _ward, nearest,
         lambda n_init, seed: ("Ward's agglomerative hierarchical clustering (scikit-learn; above "

@@ -56,7 +56,9 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 out[column] = series.cat.rename_categories(categories)
             continue
         text = series.dropna()
-        text = text[text.map(lambda v: isinstance(v, str))].astype(str)
+        if text.dtype == object and pd.api.types.infer_dtype(text, skipna=True) != "string":  # mixed: the texts
+            text = text[text.map(lambda v: isinstance(v, str))]
+        text = text.astype(str)
         if len(text) and text.str.lstrip("'").str.startswith(FORMULA_START).any():
             out = out.copy() if out is frame else out
             out[column] = series.map(escape_cell).astype(series.dtype if series.dtype != "category" else object)

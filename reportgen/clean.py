@@ -574,7 +574,18 @@ def _empty_rows(state: PandasCleaning, entry: CleaningStep) -> None:
     state.frame = state.frame.drop(index=empty)
 
 
+def _all_distinct(state: PandasCleaning) -> bool:
+    """Whether some column holds a different present value in every input row (an ID of distinct values, as the
+    roles counted them): then no two rows are the same and no ID repeats, and hashing ten million rows to find
+    none can be skipped."""
+    return any(info.unique == state.dataset.rows and info.missing == 0 for info in state.dataset.columns
+               if info.name in state.frame.columns and info.name == state.plan.id_column)
+
+
 def _duplicate_rows(state: PandasCleaning, entry: CleaningStep) -> None:
+    if _all_distinct(state):
+        state.account.add(entry, None, state.frame.index[:0])
+        return
     duplicated = state.frame.index[state.frame.duplicated(keep="first")]
     state.account.add(entry, None, duplicated)
     state.frame = state.frame.drop(index=duplicated)
@@ -584,6 +595,9 @@ def _duplicate_ids(state: PandasCleaning, entry: CleaningStep) -> None:
     if state.plan.id_column is None:
         return
     ids = state.frame[state.plan.id_column]
+    if _all_distinct(state):
+        state.account.add(entry, state.plan.id_column, state.frame.index[:0], ids)
+        return
     dup = state.frame.index[ids.notna() & ids.duplicated(keep="first")]
     state.account.add(entry, state.plan.id_column, dup, ids)
     state.frame = state.frame.drop(index=dup)

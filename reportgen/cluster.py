@@ -273,8 +273,10 @@ def select_k(
     shared = scoring(X, silhouette_sample=silhouette_sample, seed=seed, precompute=True)
     fit = algorithm.fitter(layout_of(len(fm.names), fm.categories))
     candidates = []
+    starts: dict[int, np.ndarray] = {}
     for k in range(low, high + 1):
         fitted = fit(X, k, seed, sweep_inits)
+        starts[k] = fitted.centroids
         candidates.append(KCandidate(k=k, inertia=fitted.inertia,
                                      scores={**score(shared, fitted.labels), **fitted.scores},
                                      smallest=smallest_share(fitted.labels, k)))
@@ -286,11 +288,14 @@ def select_k(
     note = ""
     if swept is not None:
         note = (f"The sweep used a fixed-seed sample of {len(swept):,} of the {len(fm.X):,} customers and "
-                f"{sweep_inits} initialisations per k; the final fit uses every customer.")
-    return choose_k(candidates, fixed_k=fixed_k, k_range=(low, high), n_init=sweep_inits,
-                    silhouette_sample_size=None if shared.sample is None else len(shared.sample),
-                    sweep_sample_size=None if swept is None else len(swept), note=note, min_share=min_share,
-                    gap_one=gap_one, gap_references=references, extra=algorithm.indices)
+                f"{sweep_inits} initialisations per k; the final fit uses every customer"
+                + (", starting from the sample's centres at the chosen k." if algorithm.refine is not None
+                   else "."))
+    selection = choose_k(candidates, fixed_k=fixed_k, k_range=(low, high), n_init=sweep_inits,
+                         silhouette_sample_size=None if shared.sample is None else len(shared.sample),
+                         sweep_sample_size=None if swept is None else len(swept), note=note, min_share=min_share,
+                         gap_one=gap_one, gap_references=references, extra=algorithm.indices)
+    return replace(selection, starts=starts) if swept is not None else selection
 
 
 def canonical_numbers(sizes: Sequence[int] | np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -348,10 +353,16 @@ def fit_segments(
     n_init: int = 10,
     silhouette_sample: int = 5000,
     algorithm: Algorithm = ALGORITHMS["kmeans"],
+    start: np.ndarray | None = None,
 ) -> Segmentation:
-    """Fit ``k`` segments, number them by size and measure the solution."""
+    """Fit ``k`` segments, number them by size and measure the solution. ``start``: centres a k sweep on a
+    fixed-seed sample found (its best of several k-means++ starts), which an algorithm with a ``refine`` step
+    (K-means) runs from on every row instead of starting ``n_init`` times from scratch."""
     check_k_range(fm, k_min=k, k_max=k, fixed_k=k)
-    fitted = algorithm.fitter(layout_of(len(fm.names), fm.categories))(fm.X, k, seed, n_init)
+    if start is not None and algorithm.refine is not None and len(start) == k:
+        fitted = algorithm.refine(fm.X, start)
+    else:
+        fitted = algorithm.fitter(layout_of(len(fm.names), fm.categories))(fm.X, k, seed, n_init)
     numbers = canonical_numbers(np.bincount(fitted.labels, minlength=k), fitted.centroids)
     centroids = np.empty_like(fitted.centroids)
     centroids[numbers - 1] = fitted.centroids

@@ -257,6 +257,8 @@ class KSelection:
     min_share: float = 0.0  # no k whose smallest segment has a smaller share of the customers is chosen
     gap_references: int = 0  # reference data sets of the gap statistic (0: not computed)
     gap_one: tuple[float, float] | None = None  # the gap statistic and its SE at k = 1
+    # the sweep's centres per k (scaled space), which the final fit starts from; not in metrics.json
+    starts: Mapping[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
             selection = engine.select_k(matrix, settings)
         with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
-            segmentation = engine.fit(matrix, selection.chosen_k, settings)
+            segmentation = engine.fit(matrix, selection.chosen_k, settings, selection)
             if baseline is not None:  # keep the baseline's segment numbers and names
                 renumbering, statuses = stable_numbers(baseline, segmentation)
                 segmentation = renumber(segmentation, renumbering)

@@ -153,6 +153,14 @@ def _profiled_only(numbers: pd.Series, n_rows: int, missing: int) -> str | None:
     return None
 
 
+def sampled(values: pd.Series, size: int = ROLE_SAMPLE) -> pd.Series:
+    """A fixed-seed sample of ``size`` values in their order (all of them when there are no more); positions drawn
+    by numpy, where ``Series.sample`` shuffles every row (half a second on ten million)."""
+    if len(values) <= size:
+        return values
+    return values.iloc[np.sort(np.random.default_rng(0).choice(len(values), size, replace=False))]
+
+
 def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> tuple[Role, str, bool]:
     """One column's role, the reason, and whether it is clustered by default."""
     role, why = infer_role(name, values, n_rows=n_rows, have_id=have_id)
@@ -161,8 +169,7 @@ def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool) ->
     present = values.dropna()
     present = present[~missing_markers(present)]
     numbers = present if pd.api.types.is_numeric_dtype(present) else parse_numbers(present)[0].dropna()
-    if len(numbers) > ROLE_SAMPLE:
-        numbers = numbers.sample(ROLE_SAMPLE, random_state=0)
+    numbers = sampled(numbers)
     aside = _profiled_only(numbers.astype(float), n_rows, int(len(values) - len(present)))
     return ("numeric", f"{why}; {aside}", False) if aside else ("numeric", why, True)
 
@@ -175,8 +182,7 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> t
         return "empty", "every value is missing"
     unique = int(present.nunique())
     unique_ratio = unique / len(present)
-    if len(present) > ROLE_SAMPLE:  # the checks below look at values, and a fixed-seed sample tells as much
-        present = present.sample(ROLE_SAMPLE, random_state=0)
+    present = sampled(present)  # the checks below look at values, and a fixed-seed sample tells as much
     if pd.api.types.is_bool_dtype(values):
         return "categorical", "true/false values"
     personal = personal_data(name, present)

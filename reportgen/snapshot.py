@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
@@ -82,10 +83,43 @@ def json_bytes(value: Any) -> bytes:
     return (json.dumps(jsonable(value), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
+ARROW_CSV_ROWS = 100_000  # frames this long (segments.csv of many customers) are written by pyarrow's CSV writer
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV with a fixed float format and ``\\n`` line ends, so runs diff cleanly; safe to open in a spreadsheet
-    (a text cell that would run as a formula gets a leading ``'``: :mod:`reportgen.cells`)."""
-    return escape_frame(frame).to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
+    (a text cell that would run as a formula gets a leading ``'``: :mod:`reportgen.cells`). A long frame of
+    whole numbers and texts that need no quotes is written by pyarrow (ten times faster), byte for byte as pandas
+    would."""
+    frame = escape_frame(frame)
+    if len(frame) >= ARROW_CSV_ROWS:
+        fast = _arrow_csv(frame)
+        if fast is not None:
+            return fast
+    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
+
+
+def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
+    """The frame as pandas writes it, by pyarrow's CSV writer; None where the two would differ (floats, which
+    pandas writes in FLOAT_FORMAT; booleans and dates, which they spell differently; a value that needs quotes)
+    or pyarrow is missing."""
+    kinds = [dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype for dtype in frame.dtypes]
+    if any(pd.api.types.is_float_dtype(k) or pd.api.types.is_bool_dtype(k) or pd.api.types.is_datetime64_any_dtype(k)
+           for k in kinds) or any(k == object and pd.api.types.infer_dtype(frame.iloc[:, j], skipna=True)
+                                  not in ("string", "empty", "integer") for j, k in enumerate(kinds)):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    buffer = io.BytesIO()
+    try:
+        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,
+                        pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8") + buffer.getvalue()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -29,6 +29,7 @@ import pandas as pd
 from .errors import InputError
 from .model import Dataset, StepCount, Table, TransactionSummary
 from .readers import looks_like_id_name
+from .roles import sampled
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -111,7 +112,7 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.S
     if numbers.notna().all() and numbers.between(20_000, 80_000).all() and not present.str.len().eq(8).all():
         serial = pd.to_numeric(text, errors="coerce")
         return pd.to_datetime(serial, unit="D", origin="1899-12-30"), "Excel serial numbers (days since 1899-12-30)"
-    sample = present.sample(min(len(present), 2000), random_state=0)
+    sample = sampled(present, 2000)
     readable = []
     for fmt, words in DATE_FORMATS:
         ok = pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean()

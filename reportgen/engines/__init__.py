@@ -49,7 +49,8 @@ class Engine(Protocol):
 
     def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection: ...
 
-    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation: ...
+    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings, selection: KSelection | None = None
+            ) -> Segmentation: ...
 
     def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation: ...
 
@@ -106,12 +107,14 @@ class PandasEngine:
                         sweep_sample=settings.sweep_sample, algorithm=ALGORITHMS[settings.algorithm],
                         min_share=settings.min_share)
 
-    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
+    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings, selection: KSelection | None = None
+            ) -> Segmentation:
         from ..algorithms import ALGORITHMS
         from ..cluster import fit_segments
 
         return fit_segments(matrix, k, seed=settings.seed, n_init=settings.n_init,
-                            silhouette_sample=settings.silhouette_sample, algorithm=ALGORITHMS[settings.algorithm])
+                            silhouette_sample=settings.silhouette_sample, algorithm=ALGORITHMS[settings.algorithm],
+                            start=selection.starts.get(k) if selection is not None else None)
 
     def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation:
         from ..algorithms import ALGORITHMS

@@ -628,7 +628,8 @@ class SparkEngine:
                         silhouette_sample_size=None if shared.sample is None else len(shared.sample),
                         note=NOTE, min_share=settings.min_share, gap_one=gap_one, gap_references=gap.references)
 
-    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings) -> Segmentation:
+    def fit(self, matrix: FeatureMatrix, k: int, settings: Settings, selection: KSelection | None = None
+            ) -> Segmentation:
         model = self.models.get(k) or self._kmeans(k, settings.seed)
         raw_centers = np.array(model.clusterCenters())
         # every customer to its nearest centre, as profiles and segments.csv count them
