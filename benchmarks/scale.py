@@ -1,6 +1,6 @@
-"""Speed and memory of `reportgen run` against two baselines (issue 7).
+"""Speed and memory of `reportgen run` against two baselines (issues 7 and 16).
 
-    python benchmarks/scale.py [--sizes 200,100000,1000000] [--repeat 3]
+    python benchmarks/scale.py [--sizes 200,100000,1000000,10000000] [--repeat 3] [--parquet] [--spark]
 
 For each size: the 200-row case is the Mall data (../shared/data/Mall_Customers.csv), the others a generated
 table (`reportgen sample --clean`: ID, Gender and three numeric columns). It times, in this run:
@@ -8,7 +8,11 @@ table (`reportgen sample --clean`: ID, Gender and three numeric columns). It tim
   * the plain notebook-style script benchmarks/notebook_baseline.py (whole process; 200 rows only);
   * the whole `reportgen run` process with default options (HTML and PDF), its max RSS (from wait4), the peak RSS
     of its chart process (from /proc) and the stage times from its manifest.
-and prints one table. Goals: 1M rows within 8x the bare fit and under 1.5 GiB; 200 rows within 1.5x the script.
+and prints one table. Above 200 rows the run clusters what the bare fit clusters (`--k 5 --scale none --transform
+none --outliers keep`, HTML and PDF included) and the table shows its inertia against the bare fit's. `--parquet`
+adds the same data as Parquet, `--spark` a run with `--engine spark` on the Parquet file. Goals (issue 16): 10M
+rows within 1.0x one bare fit and under 2.5 GiB, 1M rows within 3x, inertia within 0.5% of the bare fit's;
+200 rows within 1.5x the script.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MALL = ROOT.parent / "shared" / "data" / "Mall_Customers.csv"
 FEATURES = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
-STAGES = ("load", "clean", "k_sweep", "final_fit", "stability", "profiles", "charts", "pdf_setup", "html", "pdf",
-          "files")
+STAGES = ("load", "clean", "features", "k_sweep", "final_fit", "stability", "profiles", "charts", "pdf_setup",
+          "html", "pdf", "files")
 
 
 def _helpers(pid: int) -> list[int]:
@@ -86,14 +90,26 @@ def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str]
     return wall, usage.ru_maxrss / 1024, sum(helpers.values()), out
 
 
-def bare_fit(csv: Path) -> float:
+GOAL_ARGS = ["--k", "5", "--scale", "none", "--transform", "none", "--outliers", "keep"]
+
+
+def bare_fit(csv: Path) -> tuple[float, float]:
+    """Seconds and inertia of one bare KMeans(n_clusters=5, n_init=10) fit on the three numeric columns."""
     import pandas as pd
     from sklearn.cluster import KMeans
 
-    X = pd.read_csv(csv)[FEATURES].to_numpy(dtype=float)
+    X = pd.read_csv(csv, engine="pyarrow")[FEATURES].to_numpy(dtype=float)
     start = time.perf_counter()
-    KMeans(n_clusters=5, n_init=10).fit(X)
-    return time.perf_counter() - start
+    model = KMeans(n_clusters=5, n_init=10).fit(X)
+    return time.perf_counter() - start, float(model.inertia_)
+
+
+def as_parquet(csv: Path, folder: Path) -> Path:
+    import pandas as pd
+
+    path = folder / f"{csv.stem}.parquet"
+    pd.read_csv(csv, engine="pyarrow").to_parquet(path, index=False)
+    return path
 
 
 def data_for(size: int, folder: Path) -> Path:
@@ -109,6 +125,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="200,100000,1000000")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size below 1M rows (1M: once)")
+    parser.add_argument("--parquet", action="store_true", help="also run on the data as Parquet")
+    parser.add_argument("--spark", action="store_true", help="also run --engine spark on the Parquet file")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,36 +135,56 @@ def main() -> None:
             csv = data_for(size, folder)
             repeat = 1 if size >= 1_000_000 else args.repeat
             fits = [bare_fit(csv) for _ in range(repeat)]
-            runs = [timed_process([sys.executable, "-m", "reportgen", "run", str(csv), "-q", "-o", str(folder / "out")],
-                                  folder) for _ in range(repeat)]
-            notebook = None
-            if size <= 1000:
-                notebook = statistics.median(
-                    timed_process([sys.executable, str(ROOT / "benchmarks" / "notebook_baseline.py"), str(csv),
-                                   str(folder / "nb")], folder)[0] for _ in range(repeat))
-            stages = [json.loads((folder / out.strip() / "manifest.json").read_text())["timings"]
-                      for _, _, _, out in runs]
-            rows.append({
-                "rows": size, "bare_fit": statistics.median(fits),
-                "run": statistics.median(w for w, _, _, _ in runs), "rss": max(r for _, r, _, _ in runs),
-                "helper_rss": max(h for _, _, h, _ in runs),
-                "notebook": notebook,
-                "stages": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
-            })
-    print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs (1M rows: 1); whole processes\n")
-    print(f"{'rows':>9} {'bare fit s':>10} {'run s':>7} {'run/fit':>8} {'notebook s':>10} {'run/nb':>7} "
-          f"{'max RSS MiB':>11} {'charts MiB':>10} {'sum MiB':>8}")
+            goal = GOAL_ARGS if size > 200 else []
+            inputs = [("csv", csv, [])]
+            if args.parquet or args.spark:
+                parquet = as_parquet(csv, folder)
+                inputs += [("parquet", parquet, [])] if args.parquet else []
+                inputs += [("spark", parquet, ["--engine", "spark"])] if args.spark else []
+            for kind, data, extra in inputs:
+                rows.append(measure(size, kind, data, [*goal, *extra], fits, repeat, folder, args))
+    report(rows, args)
+
+
+def measure(size: int, kind: str, data: Path, extra: list[str], fits: list[tuple[float, float]], repeat: int,
+            folder: Path, args: argparse.Namespace) -> dict:
+    runs = [timed_process([sys.executable, "-m", "reportgen", "run", str(data), "-q", "-o", str(folder / "out"),
+                           *extra], folder) for _ in range(repeat)]
+    notebook = None
+    if size <= 1000 and kind == "csv":
+        notebook = statistics.median(
+            timed_process([sys.executable, str(ROOT / "benchmarks" / "notebook_baseline.py"), str(data),
+                           str(folder / "nb")], folder)[0] for _ in range(repeat))
+    folders = [folder / out.strip() for _, _, _, out in runs]
+    stages = [json.loads((f / "manifest.json").read_text())["timings"] for f in folders]
+    inertia = json.loads((folders[-1] / "metrics.json").read_text())["inertia"]
+    return {
+        "rows": size, "kind": kind, "bare_fit": statistics.median(t for t, _ in fits),
+        "bare_inertia": min(i for _, i in fits), "inertia": inertia,
+        "run": statistics.median(w for w, _, _, _ in runs), "rss": max(r for _, r, _, _ in runs),
+        "helper_rss": max(h for _, _, h, _ in runs),
+        "notebook": notebook,
+        "stages": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
+    }
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> None:
+    print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs (1M rows and more: 1); whole processes\n")
+    print(f"{'rows':>10} {'input':>8} {'bare fit s':>10} {'run s':>7} {'run/fit':>8} {'inertia/fit':>11} "
+          f"{'notebook s':>10} {'run/nb':>7} {'max RSS MiB':>11} {'charts MiB':>10} {'sum MiB':>8}")
     for r in rows:
         nb = f"{r['notebook']:>10.2f} {r['run'] / r['notebook']:>7.2f}" if r["notebook"] else f"{'':>10} {'':>7}"
-        print(f"{r['rows']:>9,} {r['bare_fit']:>10.2f} {r['run']:>7.2f} {r['run'] / r['bare_fit']:>8.1f} {nb} "
+        ratio = f"{r['inertia'] / r['bare_inertia']:>11.4f}" if r["rows"] > 200 else f"{'':>11}"
+        print(f"{r['rows']:>10,} {r['kind']:>8} {r['bare_fit']:>10.2f} {r['run']:>7.2f} "
+              f"{r['run'] / r['bare_fit']:>8.2f} {ratio} {nb} "
               f"{r['rss']:>11.0f} {r['helper_rss']:>10.0f} {r['rss'] + r['helper_rss']:>8.0f}")
     print("\nmax RSS: the reportgen process; charts: the peaks of its chart processes (the forkserver and the two it "
           "forks), added;\nsum: all peaks added (an upper bound: forked processes share the pages they did not "
           "change)")
     print("\nstage seconds (from manifest.json):")
-    print(f"{'rows':>9} " + " ".join(f"{s:>9}" for s in STAGES))
+    print(f"{'rows':>10} {'input':>8} " + " ".join(f"{s:>9}" for s in STAGES))
     for r in rows:
-        print(f"{r['rows']:>9,} " + " ".join(f"{r['stages'][s]:>9.2f}" for s in STAGES))
+        print(f"{r['rows']:>10,} {r['kind']:>8} " + " ".join(f"{r['stages'][s]:>9.2f}" for s in STAGES))
 
 
 if __name__ == "__main__":

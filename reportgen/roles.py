@@ -161,9 +161,11 @@ def sampled(values: pd.Series, size: int = ROLE_SAMPLE) -> pd.Series:
     return values.iloc[np.sort(np.random.default_rng(0).choice(len(values), size, replace=False))]
 
 
-def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> tuple[Role, str, bool]:
-    """One column's role, the reason, and whether it is clustered by default."""
-    role, why = infer_role(name, values, n_rows=n_rows, have_id=have_id)
+def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool, distinct: int | None = None
+                 ) -> tuple[Role, str, bool]:
+    """One column's role, the reason, and whether it is clustered by default (``distinct``: the number of distinct
+    present values, when the caller has counted them)."""
+    role, why = infer_role(name, values, n_rows=n_rows, have_id=have_id, distinct=distinct)
     if role != "numeric":
         return role, why, False
     present = values.dropna()
@@ -174,13 +176,35 @@ def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool) ->
     return ("numeric", f"{why}; {aside}", False) if aside else ("numeric", why, True)
 
 
-def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool) -> tuple[Role, str]:
-    """One column's role and the reason, from its name and values."""
+def _large_id(name: str, values: pd.Series, distinct: int) -> bool:
+    """A column named like an identifier in a table above ROLE_SAMPLE rows whose values are (nearly) all distinct
+    and, on a fixed-seed sample, whole numbers or text: an ID, known without parsing ten million distinct values
+    (a missing marker such as "?" is one value, and cannot change "nearly all distinct")."""
     present = values.dropna()
-    present = present[~missing_markers(present)]  # "?", "n/a" ... are missing values written as text
+    if len(present) <= ROLE_SAMPLE or not looks_like_id_name(name) or distinct < 0.8 * len(present):
+        return False
+    sample = sampled(present)
+    sample = sample[~missing_markers(sample)]
+    if pd.api.types.is_numeric_dtype(values):
+        return _is_integer_valued(sample)
+    parsed = parse_numbers(sample)[0]
+    return parsed.notna().sum() < NUMERIC_SHARE * len(sample) or _is_integer_valued(parsed.dropna())
+
+
+def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, distinct: int | None = None
+               ) -> tuple[Role, str]:
+    """One column's role and the reason, from its name and values (``distinct``: the number of distinct present
+    values, when the caller has counted them: hashing ten million texts takes a second)."""
+    if distinct is None:
+        distinct = int(values.nunique(dropna=True))
+    if _large_id(name, values, distinct):
+        return "id", "named like an identifier and (nearly) unique"
+    present = values.dropna()
+    markers = missing_markers(present)  # "?", "n/a" ... are missing values written as text
+    present = present[~markers] if markers.any() else present
     if present.empty:
         return "empty", "every value is missing"
-    unique = int(present.nunique())
+    unique = int(present.nunique()) if markers.any() else distinct
     unique_ratio = unique / len(present)
     present = sampled(present)  # the checks below look at values, and a fixed-seed sample tells as much
     if pd.api.types.is_bool_dtype(values):
@@ -228,10 +252,11 @@ def infer_roles(frame: pd.DataFrame) -> tuple[ColumnInfo, ...]:
     have_id = False
     for name in frame.columns:
         values = frame[name]
-        role, why, feature = infer_column(name, values, n_rows=len(frame), have_id=have_id)
+        distinct = int(values.nunique(dropna=True))
+        role, why, feature = infer_column(name, values, n_rows=len(frame), have_id=have_id, distinct=distinct)
         have_id = have_id or role == "id"
         infos.append(ColumnInfo(name=name, role=role, dtype=str(values.dtype), missing=int(values.isna().sum()),
-                                unique=int(values.nunique(dropna=True)), why=why, feature=feature))
+                                unique=distinct, why=why, feature=feature))
     return tuple(infos)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import time
@@ -99,27 +99,49 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
 
 
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _quoted(text: str) -> str:
+    """A CSV field as pandas (csv.QUOTE_MINIMAL) writes it."""
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
 def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
-    """The frame as pandas writes it, by pyarrow's CSV writer; None where the two would differ (floats, which
-    pandas writes in FLOAT_FORMAT; booleans and dates, which they spell differently; a value that needs quotes)
-    or pyarrow is missing."""
-    kinds = [dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype for dtype in frame.dtypes]
-    if any(pd.api.types.is_float_dtype(k) or pd.api.types.is_bool_dtype(k) or pd.api.types.is_datetime64_any_dtype(k)
-           for k in kinds) or any(k == object and pd.api.types.infer_dtype(frame.iloc[:, j], skipna=True)
-                                  not in ("string", "empty", "integer") for j, k in enumerate(kinds)):
-        return None
+    """The frame as pandas writes it, its lines joined by pyarrow's compute functions: integers as pyarrow spells
+    them, categories quoted once each, texts as they are. None where the result could differ from pandas' (floats,
+    which pandas writes in FLOAT_FORMAT; booleans and dates; a text that needs quotes) or pyarrow is missing."""
     try:
         import pyarrow as pa
-        import pyarrow.csv as pacsv
+        import pyarrow.compute as pc
     except ImportError:
         return None
-    buffer = io.BytesIO()
-    try:
-        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,
-                        pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    fields = []
+    for j in range(frame.shape[1]):
+        series = frame.iloc[:, j]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = series.cat.codes.to_numpy()
+            rendered = pa.array([_quoted(str(c)) for c in series.cat.categories], type=pa.string())
+            field = pc.take(rendered, pa.array(codes, mask=codes < 0))
+        elif pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            field = pc.cast(pa.array(series, from_pandas=True), pa.string())
+        elif pd.api.types.is_string_dtype(series.dtype) and (
+                series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")):
+            field = pa.array(series, type=pa.string(), from_pandas=True)
+            if any(pc.any(pc.match_substring(field, mark)).as_py() for mark in (",", '"', "\n", "\r")):
+                return None
+        else:
+            return None
+        fields.append(pc.fill_null(field, "").cast(pa.large_string()))
+    if not fields:
         return None
-    return frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8") + buffer.getvalue()
+    lines = pc.binary_join_element_wise(*fields, pa.scalar(",", type=pa.large_string()))
+    body = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], type=pa.int64()), lines),
+                          pa.scalar("\n", type=pa.large_string()))
+    header = frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")
+    data = body.buffers()[2]  # the one joined text, without a copy to a Python str
+    offsets = np.frombuffer(body.buffers()[1], dtype=np.int64)[:2]
+    return header + data.to_pybytes()[int(offsets[0]):int(offsets[1])] + (b"\n" if len(lines) else b"")
 
 
 def sha256_bytes(data: bytes) -> str:
