@@ -61,6 +61,10 @@ def _per_unique(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -
     are two values to look at). ``function`` takes and returns a Series; missing values stay missing."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     result = function(pd.Series(uniques, dtype=values.dtype if len(uniques) else object)).to_numpy()
+    if isinstance(values.dtype, pd.CategoricalDtype) and result.dtype == object:  # texts stay categories
+        texts, levels = pd.factorize(pd.Series(result, dtype=object), use_na_sentinel=True)
+        spread = np.where(codes >= 0, texts[np.maximum(codes, 0)], -1) if len(texts) else np.full(len(codes), -1)
+        return pd.Series(pd.Categorical.from_codes(spread, pd.Index(levels, dtype=object)), index=values.index)
     if codes.min(initial=0) >= 0 and len(uniques):
         return pd.Series(result[codes], index=values.index)
     padded = np.concatenate([result, np.array([None], dtype=object)]) if result.dtype == object else \
@@ -698,14 +702,32 @@ def indicators(plan: ValueStepPlan, found: Sequence[int]) -> list[tuple[int, str
     return out
 
 
+CATEGORY_ROWS = 10_000  # from this many rows, text categories are held as pandas categoricals while cleaning
+
+
+def as_categories(frame: pd.DataFrame, columns: Sequence[ColumnInfo], categorical: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with its categorical text columns as pandas categoricals (their distinct values once, each row a
+    code): every step that looks at one distinct value at a time then hashes a few codes, not ten million texts."""
+    if len(frame) < CATEGORY_ROWS:
+        return frame
+    distinct = {info.name: info.unique for info in columns}
+    for column in categorical:
+        values = frame[column]
+        if (pd.api.types.is_string_dtype(values.dtype) and not isinstance(values.dtype, pd.CategoricalDtype)
+                and distinct.get(column, len(frame)) <= 0.01 * len(frame)):
+            frame[column] = values.astype("category")
+    return frame
+
+
 def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy = "drop", max_drop: float = 0.05,
           steps: Sequence[CleaningStep] = CLEANING_STEPS) -> CleanResult:
     """Clean ``dataset`` for clustering on ``features`` and account for everything done (the pandas engine).
 
     Raises :class:`InputError` when no usable feature column remains."""
     plan = plan_columns(dataset.columns, features)
-    state = PandasCleaning(frame=dataset.frame.copy(), account=prepared_account(dataset), plan=plan,
-                           dataset=dataset, missing=missing, max_drop=max_drop)
+    state = PandasCleaning(frame=as_categories(dataset.frame.copy(), dataset.columns, plan.categorical),
+                           account=prepared_account(dataset), plan=plan, dataset=dataset, missing=missing,
+                           max_drop=max_drop)
     before, values, after = split_steps(steps)
     for entry in before:
         PANDAS_TABLE_STEPS[table_key(entry)](state, entry)

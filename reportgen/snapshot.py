@@ -83,7 +83,8 @@ def json_bytes(value: Any) -> bytes:
     return (json.dumps(jsonable(value), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-ARROW_CSV_ROWS = 100_000  # frames this long (segments.csv of many customers) are written by pyarrow's CSV writer
+ARROW_CSV_ROWS = 100_000  # frames this long (segments.csv of many customers) are joined by pyarrow
+ARROW_CSV_CHUNK = 1_000_000
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -135,13 +136,15 @@ def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
         fields.append(pc.fill_null(field, "").cast(pa.large_string()))
     if not fields:
         return None
-    lines = pc.binary_join_element_wise(*fields, pa.scalar(",", type=pa.large_string()))
-    body = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], type=pa.int64()), lines),
-                          pa.scalar("\n", type=pa.large_string()))
-    header = frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")
-    data = body.buffers()[2]  # the one joined text, without a copy to a Python str
-    offsets = np.frombuffer(body.buffers()[1], dtype=np.int64)[:2]
-    return header + data.to_pybytes()[int(offsets[0]):int(offsets[1])] + (b"\n" if len(lines) else b"")
+    comma, newline = pa.scalar(",", type=pa.large_string()), pa.scalar("\n", type=pa.large_string())
+    parts = [frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")]
+    for start in range(0, len(frame), ARROW_CSV_CHUNK):  # a million lines at a time: a bounded peak of memory
+        lines = pc.binary_join_element_wise(*(f.slice(start, ARROW_CSV_CHUNK) for f in fields), comma)
+        body = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], type=pa.int64()), lines),
+                              newline)
+        offsets = np.frombuffer(body.buffers()[1], dtype=np.int64)[:2]
+        parts.append(memoryview(body.buffers()[2])[int(offsets[0]):int(offsets[1])].tobytes() + b"\n")
+    return b"".join(parts)
 
 
 def sha256_bytes(data: bytes) -> str:
