@@ -193,8 +193,9 @@ def feature_stats(name: str, values: np.ndarray) -> FeatureStats:
     """:class:`FeatureStats` of one column (numpy)."""
     values = np.asarray(values, dtype=float)
     centred = values - values.mean()
-    spread = float(np.sqrt(np.mean(centred ** 2)))
-    skew = float(np.mean(centred ** 3) / spread ** 3) if spread > 0 else 0.0
+    squared = centred * centred
+    spread = float(np.sqrt(squared.mean()))
+    skew = float(np.dot(squared, centred) / len(values) / spread ** 3) if spread > 0 else 0.0
     q = [float(v) for v in np.quantile(values, QUANTILES, method="inverted_cdf")]  # values, as Spark's approxQuantile
     return FeatureStats(name=name, low=float(values.min()), skew=skew, quantiles=(q[0], q[1], q[2], q[3]))
 
@@ -290,7 +291,9 @@ def apply_scaler(X: np.ndarray, scaler: Scaler) -> np.ndarray:
     """From the features' own units to the clustering space."""
     if scaler.transforms or scaler.clip_low:
         X = transform_and_clip(X, scaler)
-    return (X - np.asarray(scaler.center)) / np.asarray(scaler.scale)
+    out = X - np.asarray(scaler.center)  # one new array, scaled in place
+    out /= np.asarray(scaler.scale)
+    return out
 
 
 def unscale(X: np.ndarray, scaler: Scaler) -> np.ndarray:
@@ -309,23 +312,33 @@ def fit_treated_scaler(X: np.ndarray, names: Sequence[str], *, scale: Scaling, t
         return fit_scaler(X, scale) if len(X) else Scaler(scale, (0.0,) * len(names), (1.0,) * len(names)), (), 0
     plans = [plan_treatment(feature_stats(name, X[:, j]), transform=transform, outliers=outliers)
              for j, name in enumerate(names)]
-    T = np.column_stack([_forward(X[:, j], p.transform) for j, p in enumerate(plans)]) if len(plans) else X
-    far = np.column_stack([(T[:, j] < p.fences[0]) | (T[:, j] > p.fences[1]) for j, p in enumerate(plans)]) \
-        if len(plans) else np.zeros((len(X), 0), dtype=bool)
-    bounds = [clip_bounds(p, bool((T[:, j] < p.fences[0]).any()), bool((T[:, j] > p.fences[1]).any()))
-              for j, p in enumerate(plans)]
+    if any(p.transform for p in plans):
+        T = np.column_stack([_forward(X[:, j], p.transform) for j, p in enumerate(plans)])
+    else:  # nothing to transform: no copy of ten million rows
+        T = X
+    any_far = np.zeros(len(X), dtype=bool)  # customers with a far-out value in any feature
+    extreme, bounds = [], []
+    for j, p in enumerate(plans):
+        below, above = T[:, j] < p.fences[0], T[:, j] > p.fences[1]
+        far_j = below | above
+        any_far |= far_j
+        extreme.append(int(np.count_nonzero(far_j)))
+        bounds.append(clip_bounds(p, bool(below.any()), bool(above.any())))
     clipped = [int(np.count_nonzero(((T[:, j] < low) if low is not None else False)
                                     | ((T[:, j] > high) if high is not None else False)))
                for j, (low, high) in enumerate(bounds)]
     lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
-    C = np.column_stack([np.clip(T[:, j], -np.inf if lo is None else lo, np.inf if hi is None else hi)
-                         for j, (lo, hi) in enumerate(bounds)]) if len(plans) else T
+    if any(lo is not None or hi is not None for lo, hi in bounds):
+        C = np.column_stack([np.clip(T[:, j], -np.inf if lo is None else lo, np.inf if hi is None else hi)
+                             for j, (lo, hi) in enumerate(bounds)])
+    else:
+        C = T
     scaler = scaler_from_moments(scale, mean=C.mean(axis=0), std=C.std(axis=0), low=C.min(axis=0),
                                  high=C.max(axis=0), transforms=[p.transform for p in plans], clip_low=lows,
                                  clip_high=highs)
     records = treatments_of(plans, replace(scaler, clip_low=tuple(lows), clip_high=tuple(highs)),
-                            extreme=far.sum(axis=0).tolist(), clipped=clipped)
-    return scaler, records, int(np.count_nonzero(far.any(axis=1)))
+                            extreme=extreme, clipped=clipped)
+    return scaler, records, int(np.count_nonzero(any_far))
 
 
 def logged_features(matrix: FeatureMatrix) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -192,11 +193,16 @@ def is_text(head: bytes) -> bool:
 def skip_preamble(text: str) -> tuple[str, int]:
     """The text from its header on: blank lines and ``#`` comment lines before the header (as exports write a
     title, a date or a filter there) are left out. Returns the rest and how many lines were left out."""
-    lines = text.split("\n")
-    skipped = 0
-    while skipped < len(lines) - 1 and (not lines[skipped].strip() or lines[skipped].lstrip().startswith("#")):
-        skipped += 1
-    return ("\n".join(lines[skipped:]), skipped) if skipped else (text, 0)
+    skipped, position = 0, 0
+    while True:  # line by line from the top: no list of ten million lines
+        end = text.find("\n", position)
+        if end < 0:  # the last line is never left out
+            break
+        line = text[position:end]
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        skipped, position = skipped + 1, end + 1
+    return (text[position:], skipped) if skipped else (text, 0)
 
 
 @contextmanager
@@ -267,15 +273,71 @@ def misfits(text: str, fmt: TextFormat, offset: int = 0) -> Misfits:
     return Misfits(tuple(found), tuple(spans), last + offset, tuple(trimmed))
 
 
+MISFIT_CHUNK = 1 << 24  # bytes of text counted at once (bounded temporary arrays)
+
+
 def _misfits_unquoted(text: str, fmt: TextFormat, offset: int) -> Misfits:
     """:func:`misfits` for a text without a quote character, where a line is a record and its fields are its
-    delimiters plus one: three times faster than the csv module."""
+    delimiters plus one. numpy counts the delimiters of every line (ten million lines in a second, with no Python
+    string per line); the lines that could be wrong (another number of fields, or a start like the header's) are
+    then judged one by one."""
+    width, delimiter = len(fmt.header), fmt.delimiter
+    data = text.encode("utf-8")
+    if width < 2 or len(delimiter.encode("utf-8")) != 1:
+        return _judged(text.split("\n"), range(2, text.count("\n") + 2), fmt, offset)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    mark, head = ord(delimiter), fmt.header[0].encode("utf-8")
+    candidates: list[np.ndarray] = []
+    starts_of: list[np.ndarray] = []
+    first_line, position = 1, 0  # line number and byte offset of the chunk's first line
+    while position < len(raw):
+        stop = min(len(raw), position + MISFIT_CHUNK)
+        if stop < len(raw):
+            cut = data.find(b"\n", stop)
+            stop = len(raw) if cut < 0 else cut + 1
+        chunk = raw[position:stop]
+        ends = np.flatnonzero(chunk == 10)
+        line_starts = np.concatenate([[0], ends + 1])
+        if line_starts[-1] >= len(chunk):
+            line_starts = line_starts[:-1]  # the text ends with a line end: no line after it
+        fields = np.bincount(np.searchsorted(ends, np.flatnonzero(chunk == mark)), minlength=len(line_starts))
+        fields = fields[:len(line_starts)] + 1
+        first = chunk[line_starts]
+        suspect = (fields != width) | (first <= 32) | (first == 0xEF)  # spaces, a byte order mark
+        if len(head):
+            begins = first == head[0]
+            for j in range(1, len(head)):
+                at = line_starts + j
+                begins &= (at < len(chunk)) & (chunk[np.minimum(at, len(chunk) - 1)] == head[j])
+            suspect |= begins
+        numbers = np.flatnonzero(suspect)
+        candidates.append(numbers + first_line)
+        starts_of.append(line_starts[numbers] + position)
+        first_line += len(line_starts)
+        position = stop
+    lines_total = text.count("\n") + 1
+    picked = np.concatenate(candidates) if candidates else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate(starts_of) if starts_of else np.zeros(0, dtype=np.int64)
+    texts = {}
+    for number, begin in zip(picked.tolist(), offsets.tolist(), strict=True):
+        if number < 2:
+            continue
+        cut = data.find(b"\n", begin)
+        texts[number] = data[begin:cut if cut >= 0 else len(data)].decode("utf-8")
+    return _judged(texts, sorted(texts), fmt, offset, last=lines_total if not text.endswith("\n")
+                   else lines_total - 1)
+
+
+def _judged(lines: list[str] | dict[int, str], numbers: object, fmt: TextFormat, offset: int,
+            last: int | None = None) -> Misfits:
+    """The per-line rule of :func:`_misfits_unquoted` on the lines ``numbers`` (1-based) of ``lines`` (a list of
+    every line, or the lines to judge by number)."""
     width, delimiter = len(fmt.header), fmt.delimiter
     found: list[tuple[int, str]] = []
     spans: list[tuple[int, int]] = []
     trimmed: list[int] = []
-    lines = text.split("\n")
-    for number, line in enumerate(lines[1:], 2):
+    for number in numbers:  # type: ignore[attr-defined]
+        line = lines[number - 1] if isinstance(lines, list) else lines[number]
         fields = line.count(delimiter) + 1
         if fields == 1 and not line.strip():
             if line:
@@ -293,7 +355,9 @@ def _misfits_unquoted(text: str, fmt: TextFormat, offset: int) -> Misfits:
             continue
         found.append((number + offset, why))
         spans.append((number, number))
-    last = len(lines) if lines[-1] else len(lines) - 1
+    if last is None:
+        assert isinstance(lines, list)
+        last = len(lines) if lines[-1] else len(lines) - 1
     return Misfits(tuple(found), tuple(spans), last + offset, tuple(trimmed))
 
 

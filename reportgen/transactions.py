@@ -157,7 +157,7 @@ def recognise(frame: pd.DataFrame, *, customer: str | None = None, date: str | N
     if customer is None:
         ids = [c for c in names if looks_like_id_name(c) or _CUSTOMER_NAME.search(c)]
         ids = [c for c in ids if _CUSTOMER_NAME.search(c)] or ids
-        customer = next((c for c in ids if frame[c].nunique() < 0.5 * len(frame) and frame[c].nunique() > 1), None)
+        customer = next((c for c in ids if 1 < frame[c].nunique() < 0.5 * len(frame)), None)
     if customer is None:
         return None, "no customer ID column that repeats (name it with --customer)"
     if date is None:

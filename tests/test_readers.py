@@ -216,3 +216,25 @@ def test_quoted_newlines_and_a_cut_off_latin1_last_line() -> None:
     assert cut.source.encoding == "latin-1" and cut.frame["Name"].tolist() == ["José", "Zoë"]
     # the cut-off last line lacks a field: skipped and listed, not padded with an invented missing value
     assert cut.malformed_lines == ((4, "expected 3 fields, saw 2"),)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 24])
+def test_counting_fields_with_numpy_finds_what_the_line_by_line_rule_finds(monkeypatch, chunk: int) -> None:
+    """The numpy count of delimiters per line (in chunks of ``chunk`` bytes) picks the same misfits, blank lines,
+    trimmed lines and repeated headers as judging every line (issue 16: ten million lines without a Python string
+    each)."""
+    import random
+
+    from reportgen import readers
+
+    monkeypatch.setattr(readers, "MISFIT_CHUNK", chunk)
+    rng = random.Random(4)
+    header = ("id", "name", "x")
+    pieces = ["1,a,2", "2,b", "3,c,4,5", "", "   ", "4,d,6,", "id,name,x", " id , name , x", "\ufeffid,name,x",
+              "idx,é,1", "5,,", ",,,,", "i,d,7"]
+    for _ in range(30):
+        lines = ["id,name,x", *(rng.choice(pieces) for _ in range(rng.randint(0, 40)))]
+        text = "\n".join(lines) + rng.choice(["", "\n"])
+        fmt = readers.TextFormat(delimiter=",", header=header, encoding="utf-8", name="t.csv")
+        expected = readers._judged(text.split("\n"), range(2, text.count("\n") + 2), fmt, 3)
+        assert readers._misfits_unquoted(text, fmt, 3) == expected, text
