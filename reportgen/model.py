@@ -617,8 +617,10 @@ class RunResult:
 # --------------------------------------------------------------------------- what the charts are drawn from
 @dataclass(frozen=True)
 class ExplorationData:
-    """The cleaned columns the exploration charts draw (categories as pandas categoricals: small to send to the
-    chart process). ``customers``: every cleaned customer (``frame`` may be the Spark engine's sample)."""
+    """What the exploration charts draw (:func:`reportgen.charts.exploration.exploration_data` makes it): the
+    cleaned columns of at most a fixed-seed sample of rows (categories as pandas categoricals: small to send to the
+    chart process), and what is counted over every row of the frame it was made from. ``customers``: every cleaned
+    customer (that frame may be the Spark engine's sample)."""
 
     frame: pd.DataFrame
     numeric: tuple[str, ...]
@@ -626,6 +628,10 @@ class ExplorationData:
     features: tuple[str, ...]
     customers: int
     seed: int
+    top_counts: Mapping[str, tuple[tuple[str, int], ...]]  # the ten most common values of each categorical column
+    distinct: Mapping[str, int]  # distinct values of each categorical column
+    counted: int  # the rows top_counts counts
+    correlation: pd.DataFrame  # Pearson correlations of the numeric columns and the features
 
 
 @dataclass(frozen=True)

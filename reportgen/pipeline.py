@@ -8,6 +8,9 @@ while the next phase runs (:class:`reportgen.charts.Drawing`).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,13 +23,14 @@ from . import snapshot
 from .agreement import agreement
 from .algorithms import ALGORITHMS, layout_of
 from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe
+from .charts.exploration import exploration_data
 from .charts.segments import segment_data
 from .cluster import renumber
 from .compare import compare_runs, stable_numbers
 from .engines import Engine, open_engine
 from .errors import InputError
 from .explain import rule_categories, segment_rules
-from .model import Analysis, ExplorationData, RunResult, SegmentStatus
+from .model import Analysis, RunResult, SegmentStatus
 from .prepare import baseline_categories, choose_categories, choose_features, logged_features
 from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
@@ -37,6 +41,8 @@ from .settings import RunPlan, Settings, clusters_categories, validate
 from .stability import bootstrap_stability
 
 Progress = Callable[[str], None]
+LATER_MODULES = ("sklearn.cluster", "sklearn.metrics")  # imported while the data are read (:func:`importing`)
+PDF_ELSEWHERE_ROWS = 1_000_000  # from this many customers the PDF is rendered in a chart process (see _run)
 STABILITY_ROWS_PER_SEGMENT = 5  # fewer customers than this per segment: no stability check (it would say nothing)
 Source = Path | str | bytes | BinaryIO | None
 
@@ -103,8 +109,11 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
     settings = plan.settings
     report = bool(settings.formats)
     analysis = _analyse(plan, engine, drawing if report else None, clock)
+    # a large run renders its PDF in a chart process while this one writes segments.csv; a small one here, with
+    # WeasyPrint loaded while the charts are drawn (a chart process would load its fonts after them)
+    elsewhere = "pdf" in settings.formats and analysis.cleaned.account.rows_out >= PDF_ELSEWHERE_ROWS
     if report:
-        if "pdf" in settings.formats:
+        if "pdf" in settings.formats and not elsewhere:
             with clock.stage("pdf_setup", "Loading the PDF renderer while the segment charts are drawn"):
                 prepare_pdf()
         with clock.stage("charts", "Drawing the charts"):
@@ -113,17 +122,22 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
         charts = ()
     model = build_report_model(analysis, settings, charts=charts, now=now, timings=clock.times, logo=plan.logo,
                                rules_source=str(settings.rules) if settings.rules else "packaged default.toml")
-    files: dict[str, bytes] = {}
+    files: dict[str, snapshot.FileData] = {}
+    pdf = None
     if report:
         with clock.stage("html", "Rendering the report"):
             html = render_html(model, templates=settings.templates)
         if "html" in settings.formats:
             files["report.html"] = html.encode("utf-8")
-        if "pdf" in settings.formats:
+        if elsewhere:
+            pdf = drawing.call(write_pdf, html)
+        elif "pdf" in settings.formats:
             with clock.stage("pdf", "Writing the PDF"):
                 files["report.pdf"] = write_pdf(html)
     with clock.stage("files", "Writing segments.csv and the other data files"):
         files.update(snapshot.data_files(analysis, model, charts))
+    if pdf is not None:  # written last: segments.csv is made and written while the PDF is rendered
+        files["report.pdf"] = _waited(pdf, clock) if write else pdf()
     folder = None
     if write:
         with clock.stage("write", "Writing the run folder"):
@@ -135,7 +149,7 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
 def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Clock) -> Analysis:
     settings, baseline = plan.settings, plan.baseline
     assign_only = baseline is not None and settings.assign_only
-    with clock.stage("load", "Reading the data"):
+    with clock.stage("load", "Reading the data"), importing(LATER_MODULES):
         dataset = engine.read(plan)
         categories: tuple[str, ...] = ()
         encoding = baseline.categories if baseline is not None else None
@@ -152,10 +166,9 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     if drawing is not None:
         numeric = chart_columns(cleaned.numeric, cleaned.features)
         categorical = chart_columns(cleaned.categorical, (), limit=MAX_CHART_CATEGORIES)
-        drawing.submit("exploration", ExplorationData(
-            frame=_exploration_frame(cleaned.frame, numeric, categorical), numeric=numeric,
-            categorical=categorical, features=cleaned.features, customers=cleaned.account.rows_out,
-            seed=settings.seed))
+        drawing.submit("exploration", exploration_data(
+            cleaned.frame, numeric=numeric, categorical=categorical, features=cleaned.features,
+            customers=cleaned.account.rows_out, seed=settings.seed))
     statuses: dict[int, SegmentStatus] = {}
     if assign_only:
         assert baseline is not None
@@ -229,8 +242,28 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                     agreement=methods)
 
 
-def _exploration_frame(frame, numeric: tuple[str, ...], categorical: tuple[str, ...]):
-    """The columns the exploration charts need; categories as pandas categoricals (small to send)."""
-    columns = list(dict.fromkeys([*numeric, *categorical]))
-    return frame[columns].astype({c: "category" for c in categorical})
+def _waited(pdf: Callable[[], bytes], clock: Clock) -> Iterator[bytes]:
+    """The PDF's bytes as a file's only part: waited for when the run folder writes it."""
+    with clock.stage("pdf", "Writing the PDF"):
+        data = pdf()
+    yield data
+
+
+@contextmanager
+def importing(modules: tuple[str, ...]) -> Iterator[None]:
+    """Import ``modules`` in a thread while the body runs, and wait for it at the end (so no module is ever imported
+    by two threads at once). Reading a large CSV leaves the interpreter free while pyarrow parses: importing
+    scikit-learn then (a second) costs nothing. An import that fails here fails again, and is reported, where the
+    module is used."""
+    def load() -> None:
+        for module in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name="reportgen-imports", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 

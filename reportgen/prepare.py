@@ -310,7 +310,8 @@ def fit_treated_scaler(X: np.ndarray, names: Sequence[str], *, scale: Scaling, t
     with a far-out value (numpy; the Spark engine computes the same from its own statistics)."""
     if len(X) < 2:
         return fit_scaler(X, scale) if len(X) else Scaler(scale, (0.0,) * len(names), (1.0,) * len(names)), (), 0
-    plans = [plan_treatment(feature_stats(name, X[:, j]), transform=transform, outliers=outliers)
+    plans = [plan_treatment(feature_stats(name, np.ascontiguousarray(X[:, j])), transform=transform,
+                            outliers=outliers)
              for j, name in enumerate(names)]
     if any(p.transform for p in plans):
         T = np.column_stack([_forward(X[:, j], p.transform) for j, p in enumerate(plans)])

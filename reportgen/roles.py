@@ -246,13 +246,30 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, dist
     return "text", f"{unique} distinct values: too many to profile (ignored)"
 
 
-def infer_roles(frame: pd.DataFrame) -> tuple[ColumnInfo, ...]:
-    """Roles of every column. At most the first ID-like column is inferred from values alone."""
+class DistinctCounts:
+    """The number of distinct present values of each column of one frame, each counted once, when first asked:
+    the read stage asks for the customer ID twice (is the table a log? is it an ID?), and ten million distinct IDs
+    take two seconds to hash."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._counts: dict[object, int] = {}
+
+    def __getitem__(self, column: object) -> int:
+        if column not in self._counts:
+            self._counts[column] = int(self._frame[column].nunique(dropna=True))
+        return self._counts[column]
+
+
+def infer_roles(frame: pd.DataFrame, counts: DistinctCounts | None = None) -> tuple[ColumnInfo, ...]:
+    """Roles of every column (``counts``: the frame's distinct counts, when the caller has some already). At most
+    the first ID-like column is inferred from values alone."""
+    counts = counts or DistinctCounts(frame)
     infos: list[ColumnInfo] = []
     have_id = False
     for name in frame.columns:
         values = frame[name]
-        distinct = int(values.nunique(dropna=True))
+        distinct = counts[name]
         role, why, feature = infer_column(name, values, n_rows=len(frame), have_id=have_id, distinct=distinct)
         have_id = have_id or role == "id"
         infos.append(ColumnInfo(name=name, role=role, dtype=str(values.dtype), missing=int(values.isna().sum()),
@@ -260,10 +277,10 @@ def infer_roles(frame: pd.DataFrame) -> tuple[ColumnInfo, ...]:
     return tuple(infos)
 
 
-def with_roles(table: Table) -> Dataset:
+def with_roles(table: Table, counts: DistinctCounts | None = None) -> Dataset:
     """A table as read, with the role of every column."""
-    return Dataset(frame=table.frame, source=table.source, columns=infer_roles(table.frame), rows=len(table.frame),
-                   malformed_lines=table.malformed_lines)
+    return Dataset(frame=table.frame, source=table.source, columns=infer_roles(table.frame, counts),
+                   rows=len(table.frame), malformed_lines=table.malformed_lines)
 
 
 def read_dataset(source: Path | bytes | BinaryIO, *, name: str | None = None) -> Dataset:

@@ -17,9 +17,10 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,17 +88,26 @@ ARROW_CSV_ROWS = 100_000  # frames this long (segments.csv of many customers) ar
 ARROW_CSV_CHUNK = 1_000_000
 
 
+Part = bytes | memoryview
+FileData = bytes | Iterable[Part]  # a file's bytes, or its parts, made as they are written (a long CSV)
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV with a fixed float format and ``\\n`` line ends, so runs diff cleanly; safe to open in a spreadsheet
     (a text cell that would run as a formula gets a leading ``'``: :mod:`reportgen.cells`). A long frame of
     whole numbers and texts that need no quotes is written by pyarrow (ten times faster), byte for byte as pandas
     would."""
+    return b"".join(csv_parts(frame))
+
+
+def csv_parts(frame: pd.DataFrame) -> Iterable[Part]:
+    """:func:`csv_bytes` in parts, each made as it is written (once): a long frame's CSV is never held whole."""
     frame = escape_frame(frame)
     if len(frame) >= ARROW_CSV_ROWS:
         fast = _arrow_csv(frame)
         if fast is not None:
             return fast
-    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
+    return (frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8"),)
 
 
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
@@ -108,8 +118,39 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
 
 
-def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
-    """The frame as pandas writes it, its lines joined by pyarrow's compute functions: integers as pyarrow spells
+def _may_need_quotes(field: Any) -> bool:
+    """Whether a pyarrow string array may hold a comma, a quote or a line end: one look at its data buffer (which
+    may hold bytes of values outside the array: then it says yes, and pandas writes the file)."""
+    for chunk in getattr(field, "chunks", [field]):
+        data = chunk.buffers()[2]
+        text = b"" if data is None else data.to_pybytes()  # a copy, searched by memchr: 0.1 s for 90 MB
+        if any(mark in text for mark in (b",", b'"', b"\n", b"\r")):
+            return True
+    return False
+
+
+def _category_chunk(rendered: Any, codes: np.ndarray, start: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    part = codes[start:start + ARROW_CSV_CHUNK]
+    return pc.take(rendered, pa.array(part, mask=part < 0))
+
+
+def _number_chunk(numbers: Any, start: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(numbers.slice(start, ARROW_CSV_CHUNK), pa.string())
+
+
+def _text_chunk(texts: Any, start: int) -> Any:
+    return texts.slice(start, ARROW_CSV_CHUNK)
+
+
+def _arrow_csv(frame: pd.DataFrame) -> Iterator[Part] | None:
+    """The frame as pandas writes it, its lines joined by pyarrow's compute functions a million at a time, as the
+    file is written (ten million lines of segments.csv are 470 MB, never held at once): integers as pyarrow spells
     them, categories quoted once each, texts as they are. None where the result could differ from pandas' (floats,
     which pandas writes in FLOAT_FORMAT; booleans and dates; a text that needs quotes) or pyarrow is missing."""
     try:
@@ -117,34 +158,41 @@ def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
         import pyarrow.compute as pc
     except ImportError:
         return None
-    fields = []
+    fields: list[Callable[[int], Any]] = []  # the first line of a chunk -> its field of each line, as text
     for j in range(frame.shape[1]):
         series = frame.iloc[:, j]
         if isinstance(series.dtype, pd.CategoricalDtype):
             codes = series.cat.codes.to_numpy()
             rendered = pa.array([_quoted(str(c)) for c in series.cat.categories], type=pa.string())
-            field = pc.take(rendered, pa.array(codes, mask=codes < 0))
+            fields.append(partial(_category_chunk, rendered, codes))
         elif pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-            field = pc.cast(pa.array(series, from_pandas=True), pa.string())
+            numbers = pa.array(series, from_pandas=True)
+            fields.append(partial(_number_chunk, numbers))
         elif pd.api.types.is_string_dtype(series.dtype) and (
                 series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")):
-            field = pa.array(series, type=pa.string(), from_pandas=True)
-            if any(pc.any(pc.match_substring(field, mark)).as_py() for mark in (",", '"', "\n", "\r")):
+            texts = pa.array(series, type=pa.string(), from_pandas=True)
+            if _may_need_quotes(texts):
                 return None
+            fields.append(partial(_text_chunk, texts))
         else:
             return None
-        fields.append(pc.fill_null(field, "").cast(pa.large_string()))
     if not fields:
         return None
-    comma, newline = pa.scalar(",", type=pa.large_string()), pa.scalar("\n", type=pa.large_string())
-    parts = [frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")]
-    for start in range(0, len(frame), ARROW_CSV_CHUNK):  # a million lines at a time: a bounded peak of memory
-        lines = pc.binary_join_element_wise(*(f.slice(start, ARROW_CSV_CHUNK) for f in fields), comma)
-        body = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], type=pa.int64()), lines),
-                              newline)
-        offsets = np.frombuffer(body.buffers()[1], dtype=np.int64)[:2]
-        parts.append(memoryview(body.buffers()[2])[int(offsets[0]):int(offsets[1])].tobytes() + b"\n")
-    return b"".join(parts)
+    header = frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+    def parts() -> Iterator[Part]:
+        comma, newline = pa.scalar(",", type=pa.large_string()), pa.scalar("\n", type=pa.large_string())
+        yield header
+        for start in range(0, len(frame), ARROW_CSV_CHUNK):
+            lines = pc.binary_join_element_wise(
+                *(pc.fill_null(field(start), "").cast(pa.large_string()) for field in fields), comma)
+            body = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], type=pa.int64()), lines),
+                                  newline)
+            offsets = np.frombuffer(body.buffers()[1], dtype=np.int64)[:2]
+            yield memoryview(body.buffers()[2])[int(offsets[0]):int(offsets[1])]  # the buffer itself, no copy
+            yield b"\n"
+
+    return parts()
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -388,10 +436,10 @@ def migration_table(comparison: Comparison) -> pd.DataFrame | None:
     return table.reset_index()
 
 
-def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) -> dict[str, bytes]:
+def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) -> dict[str, FileData]:
     """Every file of the run folder except the report and the manifest."""
-    files = {
-        "segments.csv": csv_bytes(segments_table(analysis.assignments, analysis.personas)),
+    files: dict[str, FileData] = {
+        "segments.csv": csv_parts(segments_table(analysis.assignments, analysis.personas)),
         "profiles.csv": csv_bytes(profiles_table(analysis.profiles, analysis.personas)),
         "cleaning.csv": csv_bytes(analysis.cleaned.log),
         "metrics.json": json_bytes({**metrics(analysis.selection, analysis.segmentation,
@@ -540,12 +588,17 @@ def folder_name(now: datetime, name: str) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{name}"
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    """Write and flush to the disk, so that a folder renamed into place never holds a file cut short."""
+def _write_synced(path: Path, data: FileData) -> str:
+    """Write and flush to the disk, so that a folder renamed into place never holds a file cut short; the
+    file's sha256."""
+    digest = hashlib.sha256()
     with path.open("wb") as handle:
-        handle.write(data)
+        for part in (data,) if isinstance(data, bytes) else data:
+            handle.write(part)
+            digest.update(part)
         handle.flush()
         os.fsync(handle.fileno())
+    return digest.hexdigest()
 
 
 def _sync_folder(path: Path) -> None:
@@ -557,7 +610,7 @@ def _sync_folder(path: Path) -> None:
             os.close(descriptor)
 
 
-def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[str, Any]) -> Path:
+def write_run(root: Path, name: str, files: Mapping[str, FileData], manifest: dict[str, Any]) -> Path:
     """Write ``files`` and ``manifest.json`` (with every file's sha256) into a new run folder under ``root``.
 
     The folder is built under a hidden temporary name (locked by this process while it writes: :func:`held`),
@@ -571,12 +624,11 @@ def write_run(root: Path, name: str, files: Mapping[str, bytes], manifest: dict[
         temp.mkdir()
         with held(temp) as descriptor:
             hashes = {}
-            for relative, data in sorted(files.items()):
+            for relative, data in files.items():  # in the caller's order: what is waited for last
                 target = temp / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _write_synced(target, data)
-                hashes[relative] = sha256_bytes(data)
-            manifest = {**manifest, "files": hashes}
+                hashes[relative] = _write_synced(target, data)
+            manifest = {**manifest, "files": dict(sorted(hashes.items()))}
             _write_synced(temp / MANIFEST, json_bytes(manifest))
             for folder in {(temp / relative).parent for relative in files} - {temp}:
                 _sync_folder(folder)

@@ -29,7 +29,7 @@ import pandas as pd
 from .errors import InputError
 from .model import Dataset, StepCount, Table, TransactionSummary
 from .readers import looks_like_id_name
-from .roles import sampled
+from .roles import DistinctCounts, sampled
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -150,14 +150,16 @@ def detect(frame: pd.DataFrame, *, customer: str | None = None, date: str | None
 
 
 def recognise(frame: pd.DataFrame, *, customer: str | None = None, date: str | None = None,
-              amount: str | None = None, quantity: str | None = None, price: str | None = None
-              ) -> tuple[TransactionColumns | None, str]:
-    """:func:`detect`, and what is missing when ``frame`` is not a log (for the error message)."""
+              amount: str | None = None, quantity: str | None = None, price: str | None = None,
+              counts: DistinctCounts | None = None) -> tuple[TransactionColumns | None, str]:
+    """:func:`detect`, and what is missing when ``frame`` is not a log (for the error message); ``counts``: the
+    distinct values of the columns, when the caller keeps them."""
     names = [str(c) for c in frame.columns]
     if customer is None:
         ids = [c for c in names if looks_like_id_name(c) or _CUSTOMER_NAME.search(c)]
         ids = [c for c in ids if _CUSTOMER_NAME.search(c)] or ids
-        customer = next((c for c in ids if 1 < frame[c].nunique() < 0.5 * len(frame)), None)
+        distinct = counts or DistinctCounts(frame)
+        customer = next((c for c in ids if 1 < distinct[c] < 0.5 * len(frame)), None)
     if customer is None:
         return None, "no customer ID column that repeats (name it with --customer)"
     if date is None:
@@ -288,10 +290,10 @@ def _per_customer(kept: pd.DataFrame, as_of: pd.Timestamp, *, has_order: bool, h
     return out
 
 
-def customers_of(table: Table, settings: Settings) -> Dataset | None:
+def customers_of(table: Table, settings: Settings, counts: DistinctCounts | None = None) -> Dataset | None:
     """The Dataset of the customers of a transaction log, or None when ``table`` is not one (or
     ``--transactions no``). Raises :class:`InputError` for ``--transactions yes`` on a table that is not a log,
-    and for a named column that is not in it."""
+    and for a named column that is not in it. ``counts``: as for :func:`recognise`."""
     from .roles import infer_roles
 
     if settings.transactions == "no":
@@ -302,7 +304,7 @@ def customers_of(table: Table, settings: Settings) -> Dataset | None:
         if column is not None and column not in table.frame.columns:
             raise InputError(f"--{option} names a column that is not in {table.source.name}: {column!r}",
                              hint="Columns: " + ", ".join(map(str, table.frame.columns)) + ".")
-    columns, missing = recognise(table.frame, **named)
+    columns, missing = recognise(table.frame, **named, counts=counts)
     if columns is None:
         if settings.transactions == "yes" or any(v is not None for v in named.values()):
             raise InputError(f"{table.source.name} is not a transaction log: it has {missing}",

@@ -9,6 +9,7 @@ import pytest
 
 from reportgen import Settings
 from reportgen.charts import CHARTS, Drawing, draw_phase
+from reportgen.charts.exploration import exploration_data as make_exploration_data
 from reportgen.clean import clean
 from reportgen.model import ExplorationData
 from reportgen.pipeline import run
@@ -21,9 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def exploration_data(mall_csv: Path) -> ExplorationData:
     ds = read_dataset(mall_csv)
     cleaned = clean(ds, features=choose_features(ds))
-    frame = cleaned.frame[[*cleaned.numeric, *cleaned.categorical]].astype({"Gender": "category"})
-    return ExplorationData(frame=frame, numeric=cleaned.numeric, categorical=cleaned.categorical,
-                           features=cleaned.features, customers=len(frame), seed=42)
+    return make_exploration_data(cleaned.frame, numeric=cleaned.numeric, categorical=cleaned.categorical,
+                                 features=cleaned.features, customers=len(cleaned.frame), seed=42)
 
 
 def test_every_chart_has_a_unique_name_a_section_and_alt_text() -> None:

@@ -91,3 +91,210 @@ def test_long_segment_files_are_written_by_pyarrow_byte_for_byte_as_pandas() -> 
     assert csv_bytes(frame) == expected
     quoted = frame.assign(segment_name=frame["segment_name"].cat.rename_categories(["a, b", *"bcde"]))
     assert csv_bytes(quoted).startswith(b'id,segment,count,segment_name\n0,0,1,"a, b"\n')  # pandas writes it
+
+
+# ----------------------------------------------------------------------------- issue 16, part 2: the stage floors
+def test_davies_bouldin_and_calinski_harabasz_in_one_pass_are_scikit_learns() -> None:
+    """indices.geometry computes both indices from one pass over the rows; scikit-learn's functions give the same
+    figures on any labeling (segment numbers with gaps, one-row segments, identical rows)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    from reportgen.indices import INDICES, Scoring, score
+
+    rng = np.random.default_rng(3)
+    pair = [index for index in INDICES if index.info.key != "silhouette"]
+    cases = [(rng.normal(size=(300, 2)), rng.integers(0, 5, 300) * 3 + 1),
+             (rng.normal(size=(2000, 4)), rng.integers(0, 2, 2000)),
+             (np.repeat(rng.normal(size=(4, 3)), 25, axis=0), np.repeat(np.arange(4), 25)),  # no spread (0 or 3e-8)
+             (rng.normal(size=(50, 3)), np.r_[np.zeros(49, dtype=int), 7])]  # a segment of one row
+    for X, labels in cases:
+        got = score(Scoring(X=X, sample=None), labels, pair)
+        assert got["davies_bouldin"] == pytest.approx(davies_bouldin_score(X, labels), rel=1e-9, abs=1e-6)
+        assert got["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-9)
+    assert np.isnan(score(Scoring(X=cases[0][0], sample=None), np.ones(300, dtype=int), pair)["davies_bouldin"])
+
+
+def test_profiles_from_codes_are_the_group_by_figures() -> None:
+    """profiles.profile counts categories from their codes and takes medians segment by segment; the figures are
+    what pandas' crosstab and group-by give (missing values left out, values counted by their text)."""
+    import pandas as pd
+
+    from reportgen.profiles import category_counts, profile
+
+    rng = np.random.default_rng(4)
+    labels = rng.integers(1, 5, 3000)
+    values = pd.Series(rng.choice(np.array(["a", "b", None, "c"], dtype=object), 3000), dtype=object)
+    values[5] = 1  # a number among the texts is counted as its text, with the "1" below
+    values[6] = "1"
+    expected = pd.crosstab(pd.Series(labels), values.astype(str))
+    got = category_counts(labels, values)
+    assert got == {int(n): {str(v): int(c) for v, c in row.items() if c} for n, row in expected.iterrows()}
+    assert got[int(labels[5])]["1"] >= 1 and "nan" not in {v for counts in got.values() for v in counts}
+    dataset = read_dataset(sample_csv(3000, seed=2, dirty=True), name="dirty.csv")
+    cleaned = clean(dataset, features=choose_features(dataset))
+    seg = fit_segments(build_features(cleaned), 4)
+    profiles = profile(cleaned, seg)
+    frame = cleaned.frame[list(cleaned.numeric)].astype(float)
+    grouped = frame.groupby(pd.Series(seg.labels, index=frame.index))
+    for p in profiles.segments:
+        for column in cleaned.numeric:
+            assert p.means[column] == pytest.approx(grouped.mean().loc[p.segment, column], rel=1e-12)
+            assert p.medians[column] == pytest.approx(grouped.median().loc[p.segment, column], rel=1e-12)
+    for column in cleaned.categorical:
+        counts = pd.crosstab(pd.Series(seg.labels, index=frame.index), cleaned.frame[column].astype(str))
+        for p in profiles.segments:
+            row = counts.loc[p.segment]
+            assert p.categories[column] == pytest.approx({str(v): c / row.sum() for v, c in row.items() if c})
+
+
+def test_value_steps_on_distinct_values_clean_as_the_rows_would(skewed_csv) -> None:
+    """run_value_steps runs each column's steps on its distinct values and spreads the outcome back: the cleaned
+    columns and every finding are those of the steps run on every row (a CRM export with its traps)."""
+    import pandas as pd
+
+    from reportgen.clean import plan_columns, plan_value_steps, run_value_steps, value_counts
+
+    dataset = read_dataset(skewed_csv)
+    plan = plan_columns(dataset.columns, choose_features(dataset))
+    frame = dataset.frame
+    value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: value_counts(frame[c]))
+    outcome = run_value_steps(frame, value_plan)
+    found = 0
+    for (column, chain), cleaned in zip(value_plan.columns, outcome.columns.values(), strict=True):
+        values = frame[column]
+        for s, vocabulary in chain:  # the steps on every row, as the engine ran them before
+            result = s.check(values, column, vocabulary)
+            rows = frame.index[result.rows.to_numpy(dtype=bool)]
+            index = next(j for j, (entry, name) in enumerate(value_plan.pairs()) if entry is s and name == column)
+            got_rows, got_texts = outcome.findings[index]
+            assert got_rows.equals(rows), (s.key, column)
+            if s.shows_value:
+                assert got_texts.astype(str).tolist() == values.loc[rows].map(
+                    lambda v: f"{v:g}" if isinstance(v, float) else str(v)).tolist()
+            found += len(rows)
+            values = result.values
+        pd.testing.assert_series_equal(cleaned.astype(object), values.astype(object), check_names=False)
+    assert found > 50  # the dirty sample has markers, spellings, sentinels and numbers as text to find
+
+
+def test_first_rows_of_distinct_values_without_a_group_by() -> None:
+    import pandas as pd
+
+    from reportgen.clean import value_counts
+
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        n = int(rng.integers(1, 60))
+        values = pd.Series(rng.choice(np.array(["a", "b", None, "c"], dtype=object), n),
+                           index=np.sort(rng.choice(1000, n, replace=False)) + 1)
+        codes, uniques = pd.factorize(values)
+        present = codes >= 0
+        expected = pd.Series(values.index.to_numpy()[present]).groupby(codes[present]).min()
+        assert value_counts(values)["first"].tolist() == expected.reindex(range(len(uniques))).tolist()
+        shuffled = values.sample(frac=1.0, random_state=int(rng.integers(1000)))  # an index out of order
+        codes, uniques = pd.factorize(shuffled)
+        present = codes >= 0
+        expected = pd.Series(shuffled.index.to_numpy()[present]).groupby(codes[present]).min()
+        assert value_counts(shuffled)["first"].tolist() == expected.reindex(range(len(uniques))).tolist()
+
+
+def test_a_large_csv_is_read_from_its_bytes_as_the_full_reader_reads_it(monkeypatch) -> None:
+    """Above ARROW_BYTES a UTF-8 CSV is read by pyarrow from its bytes, its delimiter and header sniffed on its head;
+    the frame is the one the full reader gives. A file with a preamble, a byte order mark or a line that does not
+    fit takes the full reader, which reports what it skipped."""
+    import pandas as pd
+
+    from reportgen import readers
+
+    monkeypatch.setattr(readers, "ARROW_BYTES", 10_000)
+    text = sample_csv(2000, seed=3, dirty=False).decode()
+    data = text.encode()
+    fast = readers._read_large_utf8(data, "big.csv")
+    assert fast is not None
+    monkeypatch.setattr(readers, "_read_large_utf8", lambda data, name: None)
+    full = readers.read_text_table(data, "big.csv")
+    pd.testing.assert_frame_equal(fast.frame, full.frame, check_dtype=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(readers, "ARROW_BYTES", 10_000)
+    for other in (b"# exported 2026-12-01\n" + data, b"\xef\xbb\xbf" + data):
+        assert readers._read_large_utf8(other, "big.csv") is None
+        assert len(readers.read_text_table(other, "big.csv").frame) == 2000
+    lines = text.splitlines(keepends=True)
+    broken = "".join([*lines[:500], "1,2\n", *lines[500:]]).encode()
+    assert readers._read_large_utf8(broken, "big.csv") is None
+    result = readers.read_text_table(broken, "big.csv")
+    assert len(result.frame) == 2000 and [line for line, _ in result.malformed_lines] == [501]
+
+
+def test_the_customer_ids_are_counted_once_for_the_log_check_and_the_roles() -> None:
+    import pandas as pd
+
+    from reportgen.model import Source, Table
+    from reportgen.roles import DistinctCounts, with_roles
+    from reportgen.transactions import customers_of
+
+    asked: list[str] = []
+
+    class Counting(DistinctCounts):
+        def __getitem__(self, column: object) -> int:
+            if column not in self._counts:
+                asked.append(str(column))
+            return super().__getitem__(column)
+
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(50)], "spend": np.arange(50.0)})
+    table = Table(frame=frame, source=Source(name="t.csv", path=None, size=0, sha256="", format="csv",
+                                             encoding="utf-8", delimiter=","), malformed_lines=())
+    counts = Counting(frame)
+    assert customers_of(table, Settings(), counts) is None  # every ID once: not a log
+    dataset = with_roles(table, counts)
+    assert asked.count("customer_id") == 1
+    assert dict((c.name, c.unique) for c in dataset.columns) == {"customer_id": 50, "spend": 50}
+
+
+def test_exploration_charts_get_a_sample_and_counts_of_every_row() -> None:
+    import pandas as pd
+
+    from reportgen.charts.exploration import EXPLORATION_ROWS, _top_counts, categories_alt, exploration_data
+
+    n = EXPLORATION_ROWS + 5000
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"spend": rng.gamma(2.0, 50.0, n), "visits": rng.poisson(4, n).astype(float),
+                          "plan": rng.choice(["Basic", "Plus", "Pro"], n, p=[0.6, 0.3, 0.1])})
+    data = exploration_data(frame, numeric=("spend", "visits"), categorical=("plan",), features=("spend", "visits"),
+                            customers=n, seed=42)
+    assert len(data.frame) == EXPLORATION_ROWS and data.counted == n and data.distinct == {"plan": 3}
+    assert _top_counts(data, "plan").to_dict() == frame["plan"].value_counts().to_dict()
+    assert f"Basic {int((frame['plan'] == 'Basic').sum()):,}" in categories_alt(data)
+    assert data.correlation.loc["spend", "visits"] == pytest.approx(frame["spend"].corr(frame["visits"]))
+    small = exploration_data(frame.head(300), numeric=("spend",), categorical=("plan",), features=("spend",),
+                             customers=300, seed=42)
+    assert len(small.frame) == 300  # below the sample size: every row
+
+
+def test_a_function_runs_in_a_chart_process_or_here() -> None:
+    """Drawing.call runs the PDF rendering in a chart process while this one writes the data files; without chart
+    processes it runs here, and so does it when the chart process fails."""
+    from reportgen.charts import Drawing
+    from reportgen.render import write_pdf
+
+    with Drawing(2) as drawing:
+        pending = drawing.call(write_pdf, "<h1>Segments</h1>")
+        assert pending().startswith(b"%PDF")
+    with Drawing(1) as drawing:
+        assert drawing.call(write_pdf, "<h1>Segments</h1>")().startswith(b"%PDF")
+    with Drawing(2) as drawing:  # a failure in the chart process is raised here, where it is run again
+        pending = drawing.call(int, "not a number")
+        with pytest.raises(ValueError):
+            pending()
+
+
+def test_long_files_are_written_part_by_part_with_their_hash(tmp_path) -> None:
+    import hashlib
+
+    from reportgen.snapshot import write_run
+
+    parts = (b"id,segment\n", memoryview(b"1,2\n3,4\n")[:4], b"3,4\n")
+    folder = write_run(tmp_path, "20261202-000000-x", {"segments.csv": iter(parts), "a.json": b"{}\n"}, {"run": "x"})
+    assert (folder / "segments.csv").read_bytes() == b"id,segment\n1,2\n3,4\n"
+    manifest = (folder / "manifest.json").read_text()
+    assert hashlib.sha256(b"id,segment\n1,2\n3,4\n").hexdigest() in manifest

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from ..model import Chart, Section, first_of
 from . import comparison, exploration, segments
@@ -41,6 +41,7 @@ def chart_columns(columns: tuple[str, ...], first: tuple[str, ...], *, limit: in
 
 Phase = Literal["exploration", "choosing-k", "segments", "comparison"]
 D = TypeVar("D")
+T = TypeVar("T")
 
 
 def _always(data: Any) -> bool:
@@ -196,14 +197,14 @@ class Drawing:
             except (OSError, RuntimeError, ValueError):
                 self.handover = None
 
-    def _hand_over(self, names: tuple[str, ...], data: Any) -> Future[tuple[Chart, ...]]:
+    def _hand_over(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
         """Runs on the handover thread: the job to the pool, which the first job makes."""
         if self.pool is None:
             import os
 
             self.pool = ProcessPoolExecutor(max_workers=CHART_PROCESSES, mp_context=self.context,
                                             initializer=_watch, initargs=(os.getpid(),))
-        return self.pool.submit(draw_charts, names, data)
+        return self.pool.submit(function, *args)
 
     def _shut_down(self, wait: bool) -> None:
         """Runs on the handover thread, after every job it took."""
@@ -215,8 +216,25 @@ class Drawing:
         names = charts_of(phase, data)
         groups = [names[i::CHART_PROCESSES] for i in range(CHART_PROCESSES)] if self.handover else [names]
         for group in filter(None, groups):
-            handed = self.handover.submit(self._hand_over, group, data) if self.handover else None
+            handed = self.handover.submit(self._hand_over, draw_charts, group, data) if self.handover else None
             self.jobs.append((group, data, handed))
+
+    def call(self, function: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """``function(*args)`` started in a chart process (a module-level function: it is pickled), and a function
+        that waits for its result. Without chart processes, or when the one it ran in failed (or the function
+        raised there), the waiting function runs it here, where an error is raised as it would be without chart
+        processes. The PDF is rendered this way while this process writes the data files."""
+        handed = self.handover.submit(self._hand_over, function, *args) if self.handover else None
+
+        def result() -> T:
+            if handed is not None:
+                try:
+                    return cast(T, handed.result(JOB_TIMEOUT).result(JOB_TIMEOUT))
+                except Exception:  # run it here, which raises the error a user should see
+                    pass
+            return function(*args)
+
+        return result
 
     def collect(self) -> tuple[Chart, ...]:
         """Every submitted chart, in the order of CHARTS."""

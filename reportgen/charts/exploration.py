@@ -32,7 +32,37 @@ if TYPE_CHECKING:
 
 DISTRIBUTION_SAMPLE = 20_000  # histograms and their density curves above this many customers: a fixed-seed sample
 PAIR_SAMPLE = 2000
+PAIR_COLUMNS = 5  # the pair plot shows the first five features
 MAX_VIOLIN_GROUPS = 8
+
+
+EXPLORATION_ROWS = 100_000  # the charts draw a fixed-seed sample of this many rows (counts are of every row)
+
+
+def exploration_data(frame: pd.DataFrame, *, numeric: tuple[str, ...], categorical: tuple[str, ...],
+                     features: tuple[str, ...], customers: int, seed: int) -> ExplorationData:
+    """What the exploration charts need of ``frame``: category counts and correlations of every row, and the
+    columns of at most :data:`EXPLORATION_ROWS` of them (a fixed-seed sample; histograms, violins and scatter
+    plots of ten million rows look as those of a hundred thousand, which are 25 MB less to send and draw)."""
+    import pandas as pd
+
+    from ..model import ExplorationData
+
+    top, distinct = {}, {}
+    for column in categorical:
+        counts = frame[column].value_counts(dropna=True)
+        counts = counts.groupby(counts.index.astype(str), sort=False).sum() if len(counts) else counts
+        counts = counts[counts > 0].sort_values(ascending=False, kind="stable")
+        top[column] = tuple((str(value), int(count)) for value, count in counts.head(10).items())
+        distinct[column] = len(counts)
+    correlated = list(dict.fromkeys([*numeric, *features[:PAIR_COLUMNS]]))
+    picked = sample_positions(len(frame), EXPLORATION_ROWS, seed)
+    shown = frame.iloc[picked] if len(picked) < len(frame) else frame
+    columns = list(dict.fromkeys([*numeric, *categorical, *features[:PAIR_COLUMNS]]))
+    return ExplorationData(
+        frame=shown[columns].astype({c: "category" for c in categorical}), numeric=numeric, categorical=categorical,
+        features=features, customers=customers, seed=seed, top_counts=top, distinct=distinct, counted=len(frame),
+        correlation=frame[correlated].astype(float).corr() if correlated else pd.DataFrame())
 
 
 def _values(data: ExplorationData, column: str) -> np.ndarray:
@@ -79,24 +109,26 @@ def distributions(data: ExplorationData) -> Figure:
 
 
 def distributions_alt(data: ExplorationData) -> str:
-    rows = len(data.frame)
     logs = [c for c in data.numeric if heavy_tailed(_values(data, c))]
     note = f"; {', '.join(logs)} on a log scale (long right tails)" if logs else ""
     return ("Histograms with density curves of " + ", ".join(data.numeric) + ", one panel per column"
-            + sampled_note(min(rows, DISTRIBUTION_SAMPLE), rows) + note + ".")
+            + sampled_note(min(len(data.frame), DISTRIBUTION_SAMPLE), data.customers) + note + ".")
 
 
 # ----------------------------------------------------------------------------- categories
 def _top_counts(data: ExplorationData, column: str) -> pd.Series:
-    return data.frame[column].astype(str).value_counts().head(10)
+    import pandas as pd
+
+    pairs = data.top_counts[column]
+    return pd.Series([count for _, count in pairs], index=[value for value, _ in pairs], dtype="int64")
 
 
 def categories(data: ExplorationData) -> Figure:
     """Counts of the (up to ten) most common values of each categorical column (the first three columns)."""
     shown = list(data.categorical)[:3]
-    heights = [min(data.frame[c].nunique(), 10) for c in shown]
+    heights = [min(data.distinct[c], 10) for c in shown]
     fig = new_figure(FULL_WIDTH_IN, max(1.4, 0.28 * max(heights) + 0.9))
-    total = len(data.frame)
+    total = data.counted
     for ax, column in zip(grid(fig, len(shown)), shown, strict=True):
         counts = _top_counts(data, column)[::-1]
         ax.barh([short(str(v), 18) for v in counts.index], counts.to_numpy(), color=PALETTE[0], height=0.6)
@@ -119,7 +151,7 @@ def categories_alt(data: ExplorationData) -> str:
 # ----------------------------------------------------------------------------- features by a category
 def violin_category(data: ExplorationData) -> str | None:
     """The first categorical column with 2 to 8 values: the one the violins split by."""
-    return next((c for c in data.categorical if 2 <= data.frame[c].nunique() <= MAX_VIOLIN_GROUPS), None)
+    return next((c for c in data.categorical if 2 <= data.distinct[c] <= MAX_VIOLIN_GROUPS), None)
 
 
 def by_category(data: ExplorationData) -> Figure:
@@ -154,9 +186,8 @@ def by_category_title(data: ExplorationData) -> str:
 
 
 def by_category_alt(data: ExplorationData) -> str:
-    rows = len(data.frame)
     return (f"Violin plots of {', '.join(data.features)} for each value of {violin_category(data)}"
-            f"{sampled_note(min(rows, EXPLORE_SAMPLE), rows)}.")
+            f"{sampled_note(min(len(data.frame), EXPLORE_SAMPLE), data.customers)}.")
 
 
 # ----------------------------------------------------------------------------- pairs
@@ -164,11 +195,11 @@ def pairs(data: ExplorationData) -> Figure:
     """Pairwise scatter plots (below the diagonal), histograms (on it) and correlations (above it)."""
     import seaborn as sns
 
-    shown = list(data.features)[:5]
+    shown = list(data.features)[:PAIR_COLUMNS]
     p = len(shown)
     full = data.frame[shown].astype(float)
     sample = full.iloc[sample_positions(len(full), PAIR_SAMPLE, data.seed)]
-    corr = full.corr().to_numpy()
+    corr = data.correlation.loc[shown, shown].to_numpy()
     size = min(FULL_WIDTH_IN, 1.75 * p + 0.4)
     fig = new_figure(size, size)
     axes = fig.subplots(p, p, squeeze=False)
@@ -207,8 +238,8 @@ def pairs(data: ExplorationData) -> Figure:
 
 
 def pairs_alt(data: ExplorationData) -> str:
-    shown = list(data.features)[:5]
-    rows = len(data.frame)
+    shown = list(data.features)[:PAIR_COLUMNS]
+    rows = data.customers
     sampled = (f"; points are a fixed-seed sample of {PAIR_SAMPLE:,} customers" if rows > PAIR_SAMPLE else "")
     return (f"Scatter-plot matrix of {', '.join(shown)} with histograms on the diagonal and Pearson correlations "
             f"above it{sampled}.")
@@ -216,7 +247,7 @@ def pairs_alt(data: ExplorationData) -> str:
 
 # ----------------------------------------------------------------------------- correlation
 def _correlations(data: ExplorationData) -> pd.DataFrame:
-    return data.frame[list(data.numeric)].astype(float).corr()
+    return data.correlation.loc[list(data.numeric), list(data.numeric)]
 
 
 def correlation(data: ExplorationData) -> Figure:

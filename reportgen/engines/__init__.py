@@ -75,14 +75,15 @@ class PandasEngine:
     def read(self, plan: RunPlan) -> Dataset:
         from ..database import DatabaseSource, read_database, read_password
         from ..readers import ReadOptions, read_table
-        from ..roles import with_roles
+        from ..roles import DistinctCounts, with_roles
         from ..transactions import customers_of
 
         if isinstance(plan.source, DatabaseSource):
             table = read_database(plan.source, password=read_password(dict(os.environ), plan.settings.password_file))
         else:
             table = read_table(plan.source, name=plan.source_name, options=ReadOptions(sheet=plan.settings.sheet))
-        return customers_of(table, plan.settings) or with_roles(table)
+        counts = DistinctCounts(table.frame)  # the ID's distinct values, counted once for both questions
+        return customers_of(table, plan.settings, counts) or with_roles(table, counts)
 
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
               ) -> CleanResult:
