@@ -6,8 +6,8 @@ For each size: the 200-row case is the Mall data (../shared/data/Mall_Customers.
 table (`reportgen sample --clean`: ID, Gender and three numeric columns). It times, in this run:
   * one bare scikit-learn `KMeans(n_clusters=5, n_init=10)` fit on the three numeric columns (in-process);
   * the plain notebook-style script benchmarks/notebook_baseline.py (whole process; 200 rows only);
-  * the whole `reportgen run` process with default options (HTML and PDF), its max RSS (from wait4), the peak RSS
-    of its chart process (from /proc) and the stage times from its manifest.
+  * the whole `reportgen run` process with default options (HTML and PDF), its peak RSS (VmHWM, and wait4's
+    ru_maxrss), the peak RSS of its chart processes (from /proc) and the stage times from its manifest.
 and prints one table. Above 200 rows the run clusters what the bare fit clusters (`--k 5 --scale none --transform
 none --outliers keep`, HTML and PDF included) and the table shows its inertia against the bare fit's. `--parquet`
 adds the same data as Parquet, `--spark` a run with `--engine spark` on the Parquet file. Goals (issue 16): 10M
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MALL = ROOT.parent / "shared" / "data" / "Mall_Customers.csv"
 FEATURES = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
 STAGES = ("load", "clean", "features", "k_sweep", "final_fit", "stability", "profiles", "charts", "pdf_setup",
-          "html", "pdf", "files")
+          "html", "pdf", "files", "write")
 
 
 def _helpers(pid: int) -> list[int]:
@@ -64,7 +64,7 @@ def _peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str]:
+def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str, float]:
     """Wall seconds, max RSS in MiB of the process itself and of its chart processes (their peaks, read from
     /proc every 20 ms while they run; Linux only), and stdout of one command."""
     start = time.perf_counter()
@@ -72,8 +72,11 @@ def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str]
     helpers: dict[int, float] = {}
     done = threading.Event()
 
+    own = [0.0]
+
     def watch() -> None:
         while not done.wait(0.02):
+            own[0] = max(own[0], _peak_rss_mib(process.pid))  # VmHWM: the process's own high-water mark
             for child in _helpers(process.pid):
                 helpers[child] = max(helpers.get(child, 0.0), _peak_rss_mib(child))
 
@@ -87,7 +90,7 @@ def timed_process(args: list[str], cwd: Path) -> tuple[float, float, float, str]
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(args)}")
-    return wall, usage.ru_maxrss / 1024, sum(helpers.values()), out
+    return wall, own[0] or usage.ru_maxrss / 1024, sum(helpers.values()), out, usage.ru_maxrss / 1024
 
 
 GOAL_ARGS = ["--k", "5", "--scale", "none", "--transform", "none", "--outliers", "keep"]
@@ -155,14 +158,14 @@ def measure(size: int, kind: str, data: Path, extra: list[str], fits: list[tuple
         notebook = statistics.median(
             timed_process([sys.executable, str(ROOT / "benchmarks" / "notebook_baseline.py"), str(data),
                            str(folder / "nb")], folder)[0] for _ in range(repeat))
-    folders = [folder / out.strip() for _, _, _, out in runs]
+    folders = [folder / out.strip() for _, _, _, out, _ in runs]
     stages = [json.loads((f / "manifest.json").read_text())["timings"] for f in folders]
     inertia = json.loads((folders[-1] / "metrics.json").read_text())["inertia"]
     return {
         "rows": size, "kind": kind, "bare_fit": statistics.median(t for t, _ in fits),
         "bare_inertia": min(i for _, i in fits), "inertia": inertia,
-        "run": statistics.median(w for w, _, _, _ in runs), "rss": max(r for _, r, _, _ in runs),
-        "helper_rss": max(h for _, _, h, _ in runs),
+        "run": statistics.median(w for w, _, _, _, _ in runs), "rss": max(r for _, r, _, _, _ in runs),
+        "helper_rss": max(h for _, _, h, _, _ in runs), "wait4_rss": max(r for *_, r in runs),
         "notebook": notebook,
         "stages": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
     }
@@ -171,16 +174,17 @@ def measure(size: int, kind: str, data: Path, extra: list[str], fits: list[tuple
 def report(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs (1M rows and more: 1); whole processes\n")
     print(f"{'rows':>10} {'input':>8} {'bare fit s':>10} {'run s':>7} {'run/fit':>8} {'inertia/fit':>11} "
-          f"{'notebook s':>10} {'run/nb':>7} {'max RSS MiB':>11} {'charts MiB':>10} {'sum MiB':>8}")
+          f"{'notebook s':>10} {'run/nb':>7} {'max RSS MiB':>11} {'charts MiB':>10} {'sum MiB':>8} {'wait4 MiB':>9}")
     for r in rows:
         nb = f"{r['notebook']:>10.2f} {r['run'] / r['notebook']:>7.2f}" if r["notebook"] else f"{'':>10} {'':>7}"
         ratio = f"{r['inertia'] / r['bare_inertia']:>11.4f}" if r["rows"] > 200 else f"{'':>11}"
         print(f"{r['rows']:>10,} {r['kind']:>8} {r['bare_fit']:>10.2f} {r['run']:>7.2f} "
               f"{r['run'] / r['bare_fit']:>8.2f} {ratio} {nb} "
-              f"{r['rss']:>11.0f} {r['helper_rss']:>10.0f} {r['rss'] + r['helper_rss']:>8.0f}")
-    print("\nmax RSS: the reportgen process; charts: the peaks of its chart processes (the forkserver and the two it "
-          "forks), added;\nsum: all peaks added (an upper bound: forked processes share the pages they did not "
-          "change)")
+              f"{r['rss']:>11.0f} {r['helper_rss']:>10.0f} {r['rss'] + r['helper_rss']:>8.0f} {r['wait4_rss']:>9.0f}")
+    print("\nmax RSS: the reportgen process's own peak (VmHWM, read every 20 ms); wait4: the ru_maxrss that wait4\n"
+          "reports for it (on Linux the largest of it and the processes it waited for); charts: the peaks of its\n"
+          "chart processes (the forkserver and the two it forks), added; sum: max RSS and charts added (an upper\n"
+          "bound: forked processes share the pages they did not change)")
     print("\nstage seconds (from manifest.json):")
     print(f"{'rows':>10} {'input':>8} " + " ".join(f"{s:>9}" for s in STAGES))
     for r in rows:

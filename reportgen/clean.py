@@ -433,7 +433,8 @@ def run_value_steps(frame: pd.DataFrame, plan: ValueStepPlan) -> ValueStepOutcom
 
 def _spread(values: pd.Series, codes: np.ndarray, raw: pd.Series) -> pd.Series:
     """The cleaned distinct ``values`` back on the rows of ``raw`` (row i has value ``codes[i]``): a column of
-    categories stays a column of categories."""
+    categories (a large table's text, :func:`as_categories`) stays a column of categories. Values that compare
+    equal are one distinct value: -0.0 comes back as 0.0, and None as NaN where both are missing."""
     if isinstance(raw.dtype, pd.CategoricalDtype) and values.dtype == object:
         texts, levels = pd.factorize(values, use_na_sentinel=True)
         return pd.Series(pd.Categorical.from_codes(texts[codes], pd.Index(levels, dtype=object)), index=raw.index)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from . import snapshot
 from .agreement import agreement
@@ -134,14 +134,19 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
         elif "pdf" in settings.formats:
             with clock.stage("pdf", "Writing the PDF"):
                 files["report.pdf"] = write_pdf(html)
-    with clock.stage("files", "Writing segments.csv and the other data files"):
+    with clock.stage("files", "Preparing segments.csv and the other data files"):
         files.update(snapshot.data_files(analysis, model, charts))
     if pdf is not None:  # written last: segments.csv is made and written while the PDF is rendered
         files["report.pdf"] = _waited(pdf, clock) if write else pdf()
     folder = None
     if write:
         with clock.stage("write", "Writing the run folder"):
-            manifest = snapshot.manifest(model, analysis, settings.to_dict(), started=now, timings=clock.times)
+            writing = time.perf_counter()
+
+            def manifest() -> dict[str, Any]:  # once the files are written: their time, and the PDF's wait
+                return snapshot.manifest(model, analysis, settings.to_dict(), started=now,
+                                         timings={**clock.times, "write": round(time.perf_counter() - writing, 4)})
+
             folder = snapshot.write_run(settings.output, model.run_name, files, manifest)
     return RunResult(folder=folder, model=model, files=tuple(sorted(files)))
 
@@ -251,10 +256,11 @@ def _waited(pdf: Callable[[], bytes], clock: Clock) -> Iterator[bytes]:
 
 @contextmanager
 def importing(modules: tuple[str, ...]) -> Iterator[None]:
-    """Import ``modules`` in a thread while the body runs, and wait for it at the end (so no module is ever imported
-    by two threads at once). Reading a large CSV leaves the interpreter free while pyarrow parses: importing
-    scikit-learn then (a second) costs nothing. An import that fails here fails again, and is reported, where the
-    module is used."""
+    """Import ``modules`` in a thread while the body runs, and wait for it at the end, so that the stages after it
+    (the first to use these modules) find them imported. Reading a large CSV leaves the interpreter free while
+    pyarrow parses: importing scikit-learn then (a second) costs nothing. The read imports none of these modules
+    (Python's per-module import locks would make that safe too). An import that fails here fails again, and is
+    reported, where the module is used; a read that fails waits for the imports first."""
     def load() -> None:
         for module in modules:
             with contextlib.suppress(Exception):

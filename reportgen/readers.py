@@ -454,8 +454,14 @@ def _read_large_utf8(data: bytes, name: str) -> ReadResult | None:
     fmt = replace(sniff_text(text, encoding, name), name=name)
     names = column_names(fmt.header)
     frame = _read_with_arrow(data, fmt, names, {col: "string" for col in names if looks_like_id_name(col)})
-    return None if frame is None else ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding,
-                                                 fmt.delimiter)
+    if frame is None or any(_holds_bytes(frame[col]) for col in frame.columns):
+        return None  # a byte that is not UTF-8 further down: pyarrow gives its column as bytes
+    return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter)
+
+
+def _holds_bytes(values: pd.Series) -> bool:
+    present = values.dropna().head(1) if values.dtype == object else values.iloc[:0]
+    return len(present) > 0 and isinstance(present.iloc[0], bytes)
 
 
 def _without_empty_unnamed(frame: pd.DataFrame, header: tuple[str, ...]) -> pd.DataFrame:

@@ -588,12 +588,23 @@ def folder_name(now: datetime, name: str) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{name}"
 
 
+class _MakingFailed(Exception):
+    """A file's part could not be made (its cause says why) while the run folder was written."""
+
+
 def _write_synced(path: Path, data: FileData) -> str:
     """Write and flush to the disk, so that a folder renamed into place never holds a file cut short; the
     file's sha256."""
     digest = hashlib.sha256()
+    parts = iter((data,) if isinstance(data, bytes | bytearray | memoryview) else data)
     with path.open("wb") as handle:
-        for part in (data,) if isinstance(data, bytes) else data:
+        while True:
+            try:
+                part = next(parts)
+            except StopIteration:
+                break
+            except OSError as exc:  # making the part failed, not writing it: not a disk problem
+                raise _MakingFailed() from exc
             handle.write(part)
             digest.update(part)
         handle.flush()
@@ -610,8 +621,11 @@ def _sync_folder(path: Path) -> None:
             os.close(descriptor)
 
 
-def write_run(root: Path, name: str, files: Mapping[str, FileData], manifest: dict[str, Any]) -> Path:
-    """Write ``files`` and ``manifest.json`` (with every file's sha256) into a new run folder under ``root``.
+def write_run(root: Path, name: str, files: Mapping[str, FileData],
+              manifest: dict[str, Any] | Callable[[], dict[str, Any]]) -> Path:
+    """Write ``files`` and ``manifest.json`` (with every file's sha256) into a new run folder under ``root``, in the
+    order of ``files`` (a part made as it is written, such as a PDF rendered elsewhere, is best last). ``manifest``
+    may be a function, called once the files are written (so that it can time them).
 
     The folder is built under a hidden temporary name (locked by this process while it writes: :func:`held`),
     synced to the disk and renamed when complete, so a failed or killed run leaves nothing that ``history`` lists or
@@ -628,8 +642,8 @@ def write_run(root: Path, name: str, files: Mapping[str, FileData], manifest: di
                 target = temp / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 hashes[relative] = _write_synced(target, data)
-            manifest = {**manifest, "files": dict(sorted(hashes.items()))}
-            _write_synced(temp / MANIFEST, json_bytes(manifest))
+            content = manifest() if callable(manifest) else manifest
+            _write_synced(temp / MANIFEST, json_bytes({**content, "files": dict(sorted(hashes.items()))}))
             for folder in {(temp / relative).parent for relative in files} - {temp}:
                 _sync_folder(folder)
             os.fsync(descriptor)
@@ -646,6 +660,9 @@ def write_run(root: Path, name: str, files: Mapping[str, FileData], manifest: di
                 _sync_folder(root)
                 return final
         raise OutputError(f"too many runs named {name} in {root}", hint="Use --name to pick another name.")
+    except _MakingFailed as failed:
+        assert failed.__cause__ is not None
+        raise failed.__cause__ from None
     except OSError as exc:
         raise OutputError(f"cannot write the run folder in {root}: {exc.strerror or exc}",
                           hint="Check the free space and permissions, or choose --output DIR.") from exc

@@ -111,7 +111,12 @@ def test_davies_bouldin_and_calinski_harabasz_in_one_pass_are_scikit_learns() ->
         got = score(Scoring(X=X, sample=None), labels, pair)
         assert got["davies_bouldin"] == pytest.approx(davies_bouldin_score(X, labels), rel=1e-9, abs=1e-6)
         assert got["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-9)
-    assert np.isnan(score(Scoring(X=cases[0][0], sample=None), np.ones(300, dtype=int), pair)["davies_bouldin"])
+    X, labels = cases[0]
+    for other in (labels - 10, labels.astype(float), np.array([f"s{v}" for v in labels])):  # as scikit-learn takes
+        got = score(Scoring(X=X, sample=None), other, pair)
+        assert got["davies_bouldin"] == pytest.approx(davies_bouldin_score(X, labels), rel=1e-9)
+        assert got["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-9)
+    assert np.isnan(score(Scoring(X=X, sample=None), np.ones(300, dtype=int), pair)["davies_bouldin"])
 
 
 def test_profiles_from_codes_are_the_group_by_figures() -> None:
@@ -220,6 +225,9 @@ def test_a_large_csv_is_read_from_its_bytes_as_the_full_reader_reads_it(monkeypa
         assert readers._read_large_utf8(other, "big.csv") is None
         assert len(readers.read_text_table(other, "big.csv").frame) == 2000
     lines = text.splitlines(keepends=True)
+    latin1 = "".join([*lines[:1500], lines[1500].replace(",", ",Montr\xe9al ", 1), *lines[1501:]]).encode("latin-1")
+    assert readers._read_large_utf8(latin1, "big.csv") is None  # UTF-8 only in its head: the full reader decides
+    assert readers.read_text_table(latin1, "big.csv").encoding == "latin-1"
     broken = "".join([*lines[:500], "1,2\n", *lines[500:]]).encode()
     assert readers._read_large_utf8(broken, "big.csv") is None
     result = readers.read_text_table(broken, "big.csv")
@@ -298,3 +306,34 @@ def test_long_files_are_written_part_by_part_with_their_hash(tmp_path) -> None:
     assert (folder / "segments.csv").read_bytes() == b"id,segment\n1,2\n3,4\n"
     manifest = (folder / "manifest.json").read_text()
     assert hashlib.sha256(b"id,segment\n1,2\n3,4\n").hexdigest() in manifest
+
+
+def test_a_part_that_cannot_be_made_fails_as_itself_and_leaves_no_folder(tmp_path) -> None:
+    from reportgen.snapshot import write_run
+
+    def parts():
+        yield b"id\n"
+        raise FileNotFoundError("the renderer's font is gone")
+
+    with pytest.raises(FileNotFoundError, match="font is gone"):  # not "cannot write the run folder"
+        write_run(tmp_path, "20261202-000000-x", {"a.csv": b"a\n", "report.pdf": parts()}, {"run": "x"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_large_run_renders_its_pdf_in_a_chart_process_and_times_it(tmp_path, monkeypatch) -> None:
+    """From PDF_ELSEWHERE_ROWS customers the PDF is rendered by a chart process while the run folder is written;
+    the manifest still times the wait for it and the writing."""
+    import json
+
+    from reportgen import pipeline
+    from reportgen.charts import Drawing
+
+    monkeypatch.setattr(pipeline, "PDF_ELSEWHERE_ROWS", 100)
+    with Drawing(2) as drawing:
+        result = pipeline.run(sample_csv(400, seed=3, dirty=False), Settings(output=tmp_path, k=3),
+                              source_name="shop.csv", drawing=drawing)
+    assert result.folder is not None
+    assert (result.folder / "report.pdf").read_bytes().startswith(b"%PDF")
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    assert {"pdf", "write", "files"} <= set(manifest["timings"]) and "pdf_setup" not in manifest["timings"]
+    assert list(manifest["files"]) == sorted(manifest["files"]) and "report.pdf" in manifest["files"]

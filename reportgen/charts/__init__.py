@@ -183,6 +183,7 @@ class Drawing:
 
     def __init__(self, workers: int = 1) -> None:
         self.jobs: list[Job] = []
+        self.calls: list[Future[Any]] = []  # of call(): cancelled by close() when not yet handed over
         self.context: Any = None
         self.pool: ProcessPoolExecutor | None = None  # made and used on the handover thread only
         self.handover: ThreadPoolExecutor | None = None
@@ -225,6 +226,8 @@ class Drawing:
         raised there), the waiting function runs it here, where an error is raised as it would be without chart
         processes. The PDF is rendered this way while this process writes the data files."""
         handed = self.handover.submit(self._hand_over, function, *args) if self.handover else None
+        if handed is not None:
+            self.calls.append(handed)
 
         def result() -> T:
             if handed is not None:
@@ -259,7 +262,11 @@ class Drawing:
         for _, _, handed in self.jobs:
             if handed is not None:
                 handed.cancel()
+        for call in self.calls:
+            if not call.cancel() and call.done() and call.exception() is None:
+                call.result().cancel()  # handed over: cancelled unless a chart process has started it
         self.jobs.clear()
+        self.calls.clear()
         if self.handover is not None:
             self.handover.submit(self._shut_down, wait)
             self.handover.shutdown(wait=wait)

@@ -135,7 +135,7 @@ def categories(data: ExplorationData) -> Figure:
         for y, count in enumerate(counts.to_numpy()):
             ax.annotate(f"{count:,} ({count / total:.0%})", (count, y), xytext=(3, 0), textcoords="offset points",
                         va="center", fontsize=7)
-        ax.set_xlim(0, counts.max() * 1.35)
+        ax.set_xlim(0, max(int(counts.max()) if len(counts) else 0, 1) * 1.35)
         ax.set_title(short(column), fontsize=8.5)
         ax.set_xlabel("customers")
         ax.grid(axis="y", visible=False)
