@@ -136,6 +136,7 @@ def categories(data: ExplorationData) -> Figure:
             ax.annotate(f"{count:,} ({count / total:.0%})", (count, y), xytext=(3, 0), textcoords="offset points",
                         va="center", fontsize=7)
         ax.set_xlim(0, max(int(counts.max()) if len(counts) else 0, 1) * 1.35)
+        compact_ticks(ax.xaxis, 4, integer=True)  # 2.5M, not "2.5" and a "1e6" in the corner
         ax.set_title(short(column), fontsize=8.5)
         ax.set_xlabel("customers")
         ax.grid(axis="y", visible=False)
@@ -217,7 +218,7 @@ def pairs(data: ExplorationData) -> Figure:
                                 s=3 if len(sample) > 500 else 6, color=PALETTE[0], alpha=0.5, linewidth=0, ax=ax)
             else:
                 ax.axis("off")
-                value = corr[i, j]
+                value = round(float(corr[i, j]), 2) + 0.0  # -0.001 is "0.00", not "-0.00"
                 ax.text(0.5, 0.5, f"r = {value:.2f}", ha="center", va="center", transform=ax.transAxes,
                         fontsize=8 + 4 * abs(value), color=PALETTE[3] if value < 0 else PALETTE[0])
             compact_ticks(ax.xaxis, 4)
@@ -259,7 +260,8 @@ def correlation(data: ExplorationData) -> Figure:
     n = len(columns)
     fig = new_figure(min(FULL_WIDTH_IN, 1.0 + 0.75 * n + 1.2), 0.9 + 0.55 * n)
     ax = fig.add_subplot()
-    sns.heatmap(corr, ax=ax, annot=n <= 12, fmt=".2f", annot_kws={"fontsize": 7}, cmap="RdBu_r", vmin=-1, vmax=1,
+    shown = corr.round(2) + 0.0  # -0.001 is "0.00", not "-0.00"
+    sns.heatmap(shown, ax=ax, annot=n <= 12, fmt=".2f", annot_kws={"fontsize": 7}, cmap="RdBu_r", vmin=-1, vmax=1,
                 linewidths=1.0, linecolor="white", cbar_kws={"shrink": 0.8, "label": "Pearson r"},
                 xticklabels=[short(c, 18) for c in columns], yticklabels=[short(c, 22) for c in columns])
     ax.tick_params(length=0)
