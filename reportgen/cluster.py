@@ -266,16 +266,51 @@ def select_k(
     when there are more rows than that; the pairwise distances of the sample are computed once and shared by
     every k.
     """
-    low, high = check_k_range(fm, k_min=k_min, k_max=k_max, fixed_k=fixed_k)
+    return sweep_k(sweep_rows(fm, sweep_sample, seed), customers=len(fm.X),
+                   k_range=check_k_range(fm, k_min=k_min, k_max=k_max, fixed_k=fixed_k), fixed_k=fixed_k, seed=seed,
+                   n_init=n_init, silhouette_sample=silhouette_sample, algorithm=algorithm.key, min_share=min_share)
+
+
+def sweep_rows(fm: FeatureMatrix, sweep_sample: int, seed: int) -> FeatureMatrix:
+    """The rows the k sweep runs on: every row, or a fixed-seed sample of ``sweep_sample`` of them."""
     swept = sample_rows(len(fm.X), sweep_sample, seed)
-    X = fm.X if swept is None else fm.X[swept]
-    sweep_inits = n_init if swept is None else min(n_init, SAMPLED_SWEEP_INITS)
-    shared = scoring(X, silhouette_sample=silhouette_sample, seed=seed, precompute=True)
+    return fm if swept is None else replace(fm, X=fm.X[swept], rows=fm.rows[swept])
+
+
+def sweep_inits(n_init: int, sampled: bool) -> int:
+    return min(n_init, SAMPLED_SWEEP_INITS) if sampled else n_init
+
+
+def sweep_start(fm: FeatureMatrix, k: int, *, seed: int, n_init: int, sweep_sample: int, algorithm: Algorithm
+                ) -> np.ndarray | None:
+    """The centres the sweep finds at ``k`` (the same fit on the same rows), for the final fit to start from
+    while the sweep runs elsewhere (a fixed k: see :func:`reportgen.engines.PandasEngine.select_k`). None when
+    the sweep would give none: on every row, or for an algorithm without a ``refine`` step."""
+    rows = sweep_rows(fm, sweep_sample, seed)
+    if rows is fm or algorithm.refine is None:
+        return None
     fit = algorithm.fitter(layout_of(len(fm.names), fm.categories))
+    return fit(rows.X, k, seed, sweep_inits(n_init, True)).centroids
+
+
+def sweep_k(fm: FeatureMatrix, *, customers: int, k_range: tuple[int, int], fixed_k: int | None, seed: int,
+            n_init: int, silhouette_sample: int, algorithm: str, min_share: float, note: str | None = None
+            ) -> KSelection:
+    """:func:`select_k` on the sweep's rows ``fm`` (:func:`sweep_rows`) of ``customers`` customers, over
+    ``k_range`` (:func:`check_k_range` of every row). ``note``: what the reason says of the sweep's rows and the
+    final fit, instead of the default. A module-level function of picklable arguments: a chart process can run
+    it."""
+    low, high = k_range
+    sampled = len(fm.X) < customers
+    inits = sweep_inits(n_init, sampled)
+    kind = ALGORITHMS[algorithm]
+    X = fm.X
+    shared = scoring(X, silhouette_sample=silhouette_sample, seed=seed, precompute=True)
+    fit = kind.fitter(layout_of(len(fm.names), fm.categories))
     candidates = []
     starts: dict[int, np.ndarray] = {}
     for k in range(low, high + 1):
-        fitted = fit(X, k, seed, sweep_inits)
+        fitted = fit(X, k, seed, inits)
         starts[k] = fitted.centroids
         candidates.append(KCandidate(k=k, inertia=fitted.inertia,
                                      scores={**score(shared, fitted.labels), **fitted.scores},
@@ -285,17 +320,17 @@ def select_k(
         gap = sweep_gap(X, range(low, high + 1), seed=seed, fit=fit)
         candidates, gap_one = with_gap(candidates, gap)
         references = gap.references
-    note = ""
-    if swept is not None:
-        note = (f"The sweep used a fixed-seed sample of {len(swept):,} of the {len(fm.X):,} customers and "
-                f"{sweep_inits} initialisations per k; the final fit uses every customer"
-                + (", starting from the sample's centres at the chosen k." if algorithm.refine is not None
-                   else "."))
-    selection = choose_k(candidates, fixed_k=fixed_k, k_range=(low, high), n_init=sweep_inits,
+    if note is None and not sampled:
+        note = ""
+    elif note is None:
+        note = (f"The sweep used a fixed-seed sample of {len(X):,} of the {customers:,} customers and "
+                f"{inits} initialisations per k; the final fit uses every customer"
+                + (", starting from the sample's centres at the chosen k." if kind.refine is not None else "."))
+    selection = choose_k(candidates, fixed_k=fixed_k, k_range=(low, high), n_init=inits,
                          silhouette_sample_size=None if shared.sample is None else len(shared.sample),
-                         sweep_sample_size=None if swept is None else len(swept), note=note, min_share=min_share,
-                         gap_one=gap_one, gap_references=references, extra=algorithm.indices)
-    return replace(selection, starts=starts) if swept is not None else selection
+                         sweep_sample_size=len(X) if sampled else None, note=note, min_share=min_share,
+                         gap_one=gap_one, gap_references=references, extra=kind.indices)
+    return replace(selection, starts=starts) if sampled else selection
 
 
 def canonical_numbers(sizes: Sequence[int] | np.ndarray, centroids: np.ndarray) -> np.ndarray:

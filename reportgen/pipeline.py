@@ -27,10 +27,10 @@ from .charts.exploration import exploration_data
 from .charts.segments import segment_data
 from .cluster import renumber
 from .compare import compare_runs, stable_numbers
-from .engines import Engine, open_engine
+from .engines import Engine, here, open_engine
 from .errors import InputError
 from .explain import rule_categories, segment_rules
-from .model import Analysis, RunResult, SegmentStatus
+from .model import Analysis, KSelection, RunResult, SegmentStatus
 from .prepare import baseline_categories, choose_categories, choose_features, logged_features
 from .recommend import recommend
 from .render import prepare_pdf, render_html, write_pdf
@@ -175,6 +175,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             cleaned.frame, numeric=numeric, categorical=categorical, features=cleaned.features,
             customers=cleaned.account.rows_out, seed=settings.seed))
     statuses: dict[int, SegmentStatus] = {}
+    pending: Callable[[], KSelection] | None = None
     if assign_only:
         assert baseline is not None
         if tuple(cleaned.features) != tuple(baseline.features):
@@ -193,9 +194,16 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, categories=categories,
                                     encoding=encoding)
         with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
-            selection = engine.select_k(matrix, settings)
-        with clock.stage("final_fit", f"Fitting {selection.chosen_k} segments"):
-            segmentation = engine.fit(matrix, selection.chosen_k, settings, selection)
+            # a fixed k need not wait for the sweep: a chart process may run it while this one fits
+            sweep = engine.select_k(matrix, settings, drawing.call if drawing is not None else here)
+        chosen: KSelection | None = None
+        if settings.k is None:
+            selection = chosen = sweep()
+            k = chosen.chosen_k
+        else:
+            pending, k = sweep, settings.k
+        with clock.stage("final_fit", f"Fitting {k} segments"):
+            segmentation = engine.fit(matrix, k, settings, chosen)
             if baseline is not None:  # keep the baseline's segment numbers and names
                 renumbering, statuses = stable_numbers(baseline, segmentation)
                 segmentation = renumber(segmentation, renumbering)
@@ -207,8 +215,6 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,
                                             fit=ALGORITHMS[settings.algorithm].fitter(layout), k=segmentation.k,
                                             seed=settings.seed, resamples=settings.stability_resamples)
-    if drawing is not None:
-        drawing.submit("choosing-k", selection)
     with clock.stage("profiles", "Profiling and naming the segments"):
         profiles = engine.profile(cleaned, segmentation, logged_features(matrix))
         if matrix.categories is not None:
@@ -233,7 +239,11 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         if baseline is not None:
             comparison = compare_runs(baseline, portable, before_ids=baseline_segments(baseline),
                                       after_ids=assignments.iloc[:, :2] if cleaned.id_column else None)
+    if pending is not None:  # the sweep of a fixed k, run meanwhile
+        with clock.stage("k_sweep", "Waiting for the k sweep"):
+            selection = pending()
     if drawing is not None:
+        drawing.submit("choosing-k", selection)
         drawing.submit("segments", segment_data(
             matrix.X, cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation, profiles,
             names=matrix.names, scaling=matrix.scaler.method, segment_names={p.segment: p.name for p in personas},

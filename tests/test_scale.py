@@ -119,6 +119,26 @@ def test_davies_bouldin_and_calinski_harabasz_in_one_pass_are_scikit_learns() ->
     assert np.isnan(score(Scoring(X=X, sample=None), np.ones(300, dtype=int), pair)["davies_bouldin"])
 
 
+def test_silhouette_from_the_distance_matrix_is_scikit_learns() -> None:
+    """The sweep's silhouettes come from one matrix product over the sample's distances; scikit-learn's
+    precomputed silhouette gives the same figure, with one-row segments, identical rows and text labels."""
+    from sklearn.metrics import pairwise_distances, silhouette_score
+
+    from reportgen.indices import score, scoring, silhouette_of_distances
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1200, 3))
+    X[:40] = X[0]  # identical rows: zero distances
+    for labels in (rng.integers(0, 6, 1200) * 2 + 3, np.r_[rng.integers(0, 3, 1199), 9],  # gaps; a lone row
+                   np.array([f"s{v}" for v in rng.integers(0, 4, 1200)])):
+        expected = silhouette_score(pairwise_distances(X), labels, metric="precomputed")
+        assert silhouette_of_distances(pairwise_distances(X), labels) == pytest.approx(expected, abs=1e-12)
+    shared = scoring(X, silhouette_sample=500, seed=1, precompute=True)  # as the k sweep scores every k
+    labels = rng.integers(0, 4, 1200)
+    assert score(shared, labels)["silhouette"] == pytest.approx(
+        silhouette_score(X[shared.sample], labels[shared.sample]), abs=1e-12)
+
+
 def test_profiles_from_codes_are_the_group_by_figures() -> None:
     """profiles.profile counts categories from their codes and takes medians segment by segment; the figures are
     what pandas' crosstab and group-by give (missing values left out, values counted by their text)."""
@@ -337,3 +357,39 @@ def test_a_large_run_renders_its_pdf_in_a_chart_process_and_times_it(tmp_path, m
     manifest = json.loads((result.folder / "manifest.json").read_text())
     assert {"pdf", "write", "files"} <= set(manifest["timings"]) and "pdf_setup" not in manifest["timings"]
     assert list(manifest["files"]) == sorted(manifest["files"]) and "report.pdf" in manifest["files"]
+
+
+def test_a_fixed_k_sweeps_in_a_chart_process_with_the_same_result(tmp_path) -> None:
+    """With a fixed k on a sample of a large table, a chart process runs the k sweep while this one fits from the
+    same sample's centres at k: the k table and the segments are those of a run that sweeps first, here."""
+    import json
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from reportgen import pipeline
+    from reportgen.algorithms import ALGORITHMS
+    from reportgen.charts import Drawing
+    from reportgen.cluster import sweep_k, sweep_rows, sweep_start
+
+    source = sample_csv(3000, seed=4, dirty=False)
+    settings = Settings(output=tmp_path, k=4, sweep_sample=1000, stability_resamples=0)
+    with Drawing(2) as drawing:  # the sweep in a chart process
+        elsewhere = pipeline.run(source, replace(settings, formats=("html",)), source_name="shop.csv",
+                                 drawing=drawing, progress=(said := []).append)
+    here = pipeline.run(source, replace(settings, formats=()), source_name="shop.csv")  # no chart processes
+    assert "Waiting for the k sweep" in said
+    assert elsewhere.folder is not None and here.folder is not None
+    metrics = [json.loads((folder / "metrics.json").read_text()) for folder in (elsewhere.folder, here.folder)]
+    assert metrics[0]["k_selection"] == metrics[1]["k_selection"]
+    assert metrics[0]["k_selection"]["sweep_sample_size"] == 1000 and metrics[0]["k"] == 4
+    assert metrics[0]["inertia"] == metrics[1]["inertia"]
+    assert pd.read_csv(elsewhere.folder / "segments.csv").equals(pd.read_csv(here.folder / "segments.csv"))
+    # the final fit's start is the sweep's centres at k
+    dataset = read_dataset(source, name="shop.csv")
+    matrix = build_features(clean(dataset, features=choose_features(dataset)))
+    rows = sweep_rows(matrix, 1000, 42)
+    swept = sweep_k(rows, customers=len(matrix.X), k_range=(2, 10), fixed_k=4, seed=42, n_init=10,
+                    silhouette_sample=5000, algorithm="kmeans", min_share=0.02)
+    start = sweep_start(matrix, 4, seed=42, n_init=10, sweep_sample=1000, algorithm=ALGORITHMS["kmeans"])
+    assert start is not None and np.array_equal(start, swept.starts[4])

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,14 @@ from ..model import (
 from ..settings import RunPlan, Settings
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
+Runner = Callable[..., Callable[[], Any]]  # function, *args -> a function that waits for its result
+
+
+def here(function: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """The :data:`Runner` that runs ``function(*args)`` now, in this process."""
+    result = function(*args)
+    return lambda: result
 
 
 class Engine(Protocol):
@@ -47,7 +56,8 @@ class Engine(Protocol):
                 categories: tuple[str, ...] = (), encoding: CategoricalEncoding | None = None
                 ) -> FeatureMatrix: ...
 
-    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection: ...
+    def select_k(self, matrix: FeatureMatrix, settings: Settings, run: Runner = here
+                 ) -> Callable[[], KSelection]: ...
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings, selection: KSelection | None = None
             ) -> Segmentation: ...
@@ -99,23 +109,35 @@ class PandasEngine:
         return build_features(cleaned, scale=scaling, scaler=scaler, transform=settings.transform,
                               outliers=settings.outliers, categories=categories, encoding=encoding)
 
-    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
-        from ..algorithms import ALGORITHMS
-        from ..cluster import select_k
+    def select_k(self, matrix: FeatureMatrix, settings: Settings, run: Runner = here
+                 ) -> Callable[[], KSelection]:
+        """The k sweep, and a function that waits for it. With a fixed k on a sample of a large table, ``run``
+        runs it (the pipeline passes a chart process), while the final fit, which does not wait for it, starts
+        from the same sample's centres (:func:`~reportgen.cluster.sweep_start`)."""
+        from ..cluster import check_k_range, sweep_k, sweep_rows
 
-        return select_k(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k, seed=settings.seed,
-                        n_init=settings.n_init, silhouette_sample=settings.silhouette_sample,
-                        sweep_sample=settings.sweep_sample, algorithm=ALGORITHMS[settings.algorithm],
+        rows = sweep_rows(matrix, settings.sweep_sample, settings.seed)
+        sweep = partial(sweep_k, rows, customers=len(matrix.X),
+                        k_range=check_k_range(matrix, k_min=settings.k_min, k_max=settings.k_max,
+                                              fixed_k=settings.k),
+                        fixed_k=settings.k, seed=settings.seed, n_init=settings.n_init,
+                        silhouette_sample=settings.silhouette_sample, algorithm=settings.algorithm,
                         min_share=settings.min_share)
+        return (here if settings.k is None or rows is matrix else run)(sweep)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings, selection: KSelection | None = None
             ) -> Segmentation:
+        """The final fit; from the sweep's centres at ``k`` (those of ``selection``, or without one the same fit
+        on the same sample) where the algorithm can start from centres."""
         from ..algorithms import ALGORITHMS
-        from ..cluster import fit_segments
+        from ..cluster import fit_segments, sweep_start
 
+        algorithm = ALGORITHMS[settings.algorithm]
+        start = selection.starts.get(k) if selection is not None else sweep_start(
+            matrix, k, seed=settings.seed, n_init=settings.n_init, sweep_sample=settings.sweep_sample,
+            algorithm=algorithm)
         return fit_segments(matrix, k, seed=settings.seed, n_init=settings.n_init,
-                            silhouette_sample=settings.silhouette_sample, algorithm=ALGORITHMS[settings.algorithm],
-                            start=selection.starts.get(k) if selection is not None else None)
+                            silhouette_sample=settings.silhouette_sample, algorithm=algorithm, start=start)
 
     def assign(self, matrix: FeatureMatrix, baseline: BaselineModel, settings: Settings) -> Segmentation:
         from ..algorithms import ALGORITHMS

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..algorithms import ALGORITHMS, nearest
+from ..algorithms import nearest
 from ..clean import (
     NO,
     YES,
@@ -52,9 +52,8 @@ from ..clean import (
     usable_features,
     value_step_batch,
 )
-from ..cluster import ASSIGNED, canonical_numbers, check_k_range, choose_k, segmentation_of, sweep_gap, with_gap
+from ..cluster import ASSIGNED, canonical_numbers, check_k_range, segmentation_of, sweep_inits, sweep_k
 from ..errors import ConfigError, InputError
-from ..indices import score, scoring
 from ..model import (
     BaselineModel,
     CategoricalEncoding,
@@ -62,7 +61,6 @@ from ..model import (
     Dataset,
     FeatureMatrix,
     FeatureTreatment,
-    KCandidate,
     KSelection,
     MissingPolicy,
     Profiles,
@@ -86,16 +84,17 @@ from ..readers import TextFormat, choose_reader, decode_head, looks_like_id_name
 from ..roles import infer_roles
 from ..settings import RunPlan, Settings
 from ..transactions import detect
+from . import Runner, here
 
 DRIVER_SAMPLE = 20_000  # rows pulled to the driver: the first ones for the roles, a sample for the charts
 ROW = "__reportgen_row"
 SEGMENT = "__reportgen_segment"
 SPARK_ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
-SPARK_INITS = 3  # Spark's KMeans starts once; the best of this many starts (seeds seed, seed + 1, ...) per k
-NOTE = (f"Spark MLlib KMeans with k-means|| initialisation, the best of {SPARK_INITS} starts per k. The silhouette is "
-        "computed as with the pandas engine (Euclidean distances, on a fixed-seed sample of the customers the driver "
-        "holds); Spark's own ClusteringEvaluator figure, which uses squared distances and so reads higher, is in "
-        "metrics.json as spark_silhouette.")
+SPARK_INITS = 3  # Spark's KMeans starts once; the final fit is the best of this many starts (seeds seed, seed + 1...)
+NOTE = (f"The final fit is Spark MLlib KMeans over every customer, with k-means|| initialisation, the best of "
+        f"{SPARK_INITS} starts. The silhouette is computed as with the pandas engine (Euclidean distances, on a "
+        "fixed-seed sample of the customers the driver holds); Spark's own ClusteringEvaluator figure, which uses "
+        "squared distances and so reads higher, is in metrics.json as spark_silhouette.")
 SPARK_SILHOUETTE = "spark_silhouette"  # Spark's ClusteringEvaluator silhouette (squared distances): an extra
 MAX_ITER, TOL = 50, 1e-6
 DESCRIPTION = (f"K-means (Spark MLlib, k-means|| initialisation, the best of {SPARK_INITS} starts, at most 50 "
@@ -373,7 +372,8 @@ class SparkEngine:
         self.cleaned: Any = None  # the cleaned rows
         self.vectors: Any = None  # the cleaned rows with their scaled features (__x0..) and a "features" vector
         self.models: dict[int, Any] = {}
-        self.silhouettes: dict[int, float] = {}  # Spark's silhouette of each k of the sweep
+        self.silhouettes: dict[int, float] = {}  # Spark's own silhouette of each k fitted
+        self.customers = 0  # the cleaned rows (the driver holds a sample of them)
         self.labelled: tuple[tuple[int, ...], bytes, Any] | None = None
 
     def _session(self) -> Any:
@@ -472,7 +472,7 @@ class SparkEngine:
             if entry.policy is None or entry.policy == missing:
                 SPARK_TABLE_STEPS[table_key(entry)](state, entry)
         self.cleaned = state.frame.cache()
-        rows_out = self.cleaned.count()
+        rows_out = self.customers = self.cleaned.count()
         fraction = min(1.0, DRIVER_SAMPLE / max(rows_out, 1) * 1.2)
         sample = (self.cleaned.sample(False, fraction, seed=self.settings.seed).orderBy(ROW).limit(DRIVER_SAMPLE)
                   .toPandas())
@@ -606,27 +606,24 @@ class SparkEngine:
         self.models[k] = model
         return model
 
-    def select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
+    def select_k(self, matrix: FeatureMatrix, settings: Settings, run: Runner = here
+                 ) -> Callable[[], KSelection]:
+        """The k sweep, now, on the driver (``run`` is not used: the sweep of a sample is quick)."""
+        return here(self._select_k, matrix, settings)
+
+    def _select_k(self, matrix: FeatureMatrix, settings: Settings) -> KSelection:
+        """The k sweep on the driver's fixed-seed sample (``matrix``), with scikit-learn's K-means, as the pandas
+        engine sweeps a sample of a large table: 27 MLlib fits over every row took 479 s of a 586 s run of a
+        million customers on two cores. The final fit (:meth:`fit`) is MLlib's, over every row."""
         low, high = check_k_range(matrix, k_min=settings.k_min, k_max=settings.k_max, fixed_k=settings.k)
-        self.progress(f"Trying k = {low}..{high} with Spark MLlib KMeans")
-        # every index as the pandas engine computes it, on the driver's sample (the silhouette on a fixed-seed
-        # sample of it); Spark's own silhouette beside them
-        shared = scoring(matrix.X, silhouette_sample=settings.silhouette_sample, seed=settings.seed, precompute=True)
-        candidates = []
-        for k in range(low, high + 1):
-            model = self._kmeans(k, settings.seed)
-            labels = nearest(matrix.X, np.array(model.clusterCenters()))
-            self.silhouettes[k] = self._silhouette(model.transform(self.vectors), "prediction")
-            scores = {**score(shared, labels), SPARK_SILHOUETTE: self.silhouettes[k]}
-            sizes = np.asarray(model.summary.clusterSizes, dtype=float)
-            candidates.append(KCandidate(k=k, inertia=float(model.summary.trainingCost), scores=scores,
-                                         smallest=float(sizes.min() / max(sizes.sum(), 1.0))))
-        # the gap statistic on the driver's sample, with scikit-learn's K-means (its references are small data)
-        gap = sweep_gap(matrix.X, range(low, high + 1), seed=settings.seed, fit=ALGORITHMS["kmeans"].fitter())
-        candidates, gap_one = with_gap(candidates, gap)
-        return choose_k(candidates, fixed_k=settings.k, k_range=(low, high), n_init=SPARK_INITS,
-                        silhouette_sample_size=None if shared.sample is None else len(shared.sample),
-                        note=NOTE, min_share=settings.min_share, gap_one=gap_one, gap_references=gap.references)
+        self.progress(f"Trying k = {low}..{high} on a sample of {len(matrix.X):,} customers")
+        sampled = len(matrix.X) < self.customers
+        note = (f"The sweep used the driver's fixed-seed sample of {len(matrix.X):,} of the {self.customers:,} "
+                f"customers and scikit-learn's K-means with {sweep_inits(settings.n_init, sampled)} initialisations "
+                f"per k. {NOTE}")
+        return sweep_k(matrix, customers=self.customers, k_range=(low, high), fixed_k=settings.k,
+                       seed=settings.seed, n_init=settings.n_init, silhouette_sample=settings.silhouette_sample,
+                       algorithm="kmeans", min_share=settings.min_share, note=note if sampled else NOTE)
 
     def fit(self, matrix: FeatureMatrix, k: int, settings: Settings, selection: KSelection | None = None
             ) -> Segmentation:
