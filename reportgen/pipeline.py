@@ -3,7 +3,8 @@
 validate -> read -> clean -> prepare -> k sweep -> final fit (or assign to a baseline) -> stability -> profiles,
 names, personas, comparison -> charts -> report model -> HTML, PDF -> data files -> run folder. The stages that touch
 every row run on the engine the settings name (:mod:`reportgen.engines`); the charts of each phase are drawn
-while the next phase runs (:class:`reportgen.charts.Drawing`).
+while the next phase runs (:class:`reportgen.charts.Drawing`), and so is the k sweep of a fixed k on a large table
+(the final fit then starts from the sweep's sample's centres without waiting for it).
 """
 
 from __future__ import annotations
@@ -215,6 +216,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,
                                             fit=ALGORITHMS[settings.algorithm].fitter(layout), k=segmentation.k,
                                             seed=settings.seed, resamples=settings.stability_resamples)
+    if drawing is not None and pending is None:
+        drawing.submit("choosing-k", selection)
     with clock.stage("profiles", "Profiling and naming the segments"):
         profiles = engine.profile(cleaned, segmentation, logged_features(matrix))
         if matrix.categories is not None:
@@ -242,8 +245,9 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
     if pending is not None:  # the sweep of a fixed k, run meanwhile
         with clock.stage("k_sweep", "Waiting for the k sweep"):
             selection = pending()
+        if drawing is not None:
+            drawing.submit("choosing-k", selection)
     if drawing is not None:
-        drawing.submit("choosing-k", selection)
         drawing.submit("segments", segment_data(
             matrix.X, cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation, profiles,
             names=matrix.names, scaling=matrix.scaler.method, segment_names={p.segment: p.name for p in personas},
