@@ -301,3 +301,36 @@ def test_verdict_uses_gap_stability_and_small_segments(silhouette, kwargs, word,
     got, text, reasons = verdict_of(silhouette, **kwargs)
     assert got == word and text.lower().startswith(word)
     assert (reason is None and reasons == ()) or any(reason in r for r in reasons)
+
+
+def test_the_pdf_is_pdf_a_3b_and_tagged(mall_result) -> None:
+    """Issue 17 (first part): report.pdf declares PDF/A-3b in its XMP metadata, with an sRGB output intent, and is
+    tagged: a structure tree with headings, tables with header cells and figures with their alt text, the
+    document's language and title."""
+    import pikepdf
+
+    with pikepdf.open(mall_result.folder / "report.pdf") as pdf:
+        with pdf.open_metadata() as meta:
+            assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("3", "B")
+            assert meta.get("dc:title") == "Customer segmentation report"
+        assert str(pdf.Root.Lang) == "en"
+        assert bool(pdf.Root.MarkInfo.Marked) and "/OutputIntents" in pdf.Root
+        tags: dict[str, int] = {}
+        alts: list[str] = []
+
+        def walk(node: pikepdf.Object) -> None:
+            if isinstance(node, pikepdf.Array):
+                for child in node:
+                    walk(child)
+            elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                tags[str(node.S)] = tags.get(str(node.S), 0) + 1
+                if str(node.S) == "/Figure":
+                    alts.append(str(node.get("/Alt", "")))
+                if "/K" in node:
+                    walk(node.K)
+
+        walk(pdf.Root.StructTreeRoot.K)
+    assert tags.get("/H1") == 1 and tags.get("/H2", 0) >= 5 and tags.get("/Caption", 0) >= 5
+    assert tags.get("/Table", 0) >= 5 and tags.get("/TH", 0) >= 20 and tags.get("/TD", 0) >= 100
+    assert len(alts) >= 10 and all(alts), alts  # every chart with its alt text
+    assert any(alt.startswith("Line chart of inertia against k") for alt in alts)
