@@ -159,7 +159,7 @@ def measure(size: int, kind: str, data: Path, extra: list[str], fits: list[tuple
             timed_process([sys.executable, str(ROOT / "benchmarks" / "notebook_baseline.py"), str(data),
                            str(folder / "nb")], folder)[0] for _ in range(repeat))
     folders = [folder / out.strip() for _, _, _, out, _ in runs]
-    stages = [json.loads((f / "manifest.json").read_text())["timings"] for f in folders]
+    stages = [stage_times(f) for f in folders]
     inertia = json.loads((folders[-1] / "metrics.json").read_text())["inertia"]
     return {
         "rows": size, "kind": kind, "bare_fit": statistics.median(t for t, _ in fits),
@@ -169,6 +169,13 @@ def measure(size: int, kind: str, data: Path, extra: list[str], fits: list[tuple
         "notebook": notebook,
         "stages": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
     }
+
+
+def stage_times(folder: Path) -> dict:
+    """The stage times of a run: manifest.json's, and the PDF's and the whole writing's from seal.json."""
+    times = json.loads((folder / "manifest.json").read_text())["timings"]
+    seal = folder / "seal.json"
+    return {**times, **(json.loads(seal.read_text())["timings"] if seal.is_file() else {})}
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> None:
@@ -185,7 +192,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
           "reports for it (on Linux the largest of it and the processes it waited for); charts: the peaks of its\n"
           "chart processes (the forkserver and the two it forks), added; sum: max RSS and charts added (an upper\n"
           "bound: forked processes share the pages they did not change)")
-    print("\nstage seconds (from manifest.json):")
+    print("\nstage seconds (from manifest.json and seal.json):")
     print(f"{'rows':>10} {'input':>8} " + " ".join(f"{s:>9}" for s in STAGES))
     for r in rows:
         print(f"{r['rows']:>10,} {r['kind']:>8} " + " ".join(f"{r['stages'][s]:>9.2f}" for s in STAGES))

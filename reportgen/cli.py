@@ -194,6 +194,8 @@ output_options = _options(
     click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
                  help="Folder that holds the run folders.  [default: output]"),
     click.option("--name", help="Name of the run, appended to its folder name.  [default: the input file name]"),
+    click.option("--series", metavar="NAME",
+                 help="The series this run belongs to (e.g. monthly), for 'reportgen trend --series NAME'."),
     click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="TOML config file.  [default: ./reportgen.toml if present]"),
     click.option("--email-to", "email_to", multiple=True, metavar="ADDRESS",
@@ -500,31 +502,119 @@ def compare(before: str, after: str, output: Path | None, config: Path | None, a
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("target", metavar="RUN_OR_ZIP")
+@click.argument("run_ref", metavar="[RUN]", default="latest", required=False)
+@click.option("--series", metavar="NAME",
+              help="Every run made with 'reportgen run --series NAME', instead of the --baseline links.")
+@click.option("--last", type=click.IntRange(2, None), metavar="N", help="Only the latest N runs of the series.")
+@runs_options
+@click.option("--name", help="Name of the trend report, appended to its folder name.  "
+                             "[default: trend-<series or last run>]")
+@click.option("--title", help="Title of the report.  [default: 'Customer segments over N periods']")
+@click.option("--format", "formats", metavar="html,pdf",
+              help="Report formats to write; 'none' writes the data files only.  [default: html,pdf]")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the trend as JSON on stdout (trend.json) instead of the "
+                                                      "folder's path.")
+def trend(run_ref: str, series: str | None, last: int | None, output: Path | None, config: Path | None,
+          name: str | None, title: str | None, formats: str | None, quiet: bool, as_json: bool) -> None:
+    """One report over every run of a series: each segment's share over time, how many customers moved between
+    segments from one period to the next, and the segments that appeared or vanished, under numbers and names
+    that stay the same. The series is the runs linked by --baseline that end at RUN (default: latest), or the
+    runs made with --series NAME. The report (HTML and PDF, with trend.json, shares.csv, steps.csv and flows.csv)
+    is written to a folder of its own under --output; its path is printed on stdout.
+
+    \b
+    Example:
+        reportgen trend
+        reportgen trend --series monthly --last 12
+        reportgen trend output/20261201-060000-december --json
+    """
+    from .pipeline import run_trend
+    from .snapshot import jsonable
+    from .trend import trend_dict
+
+    config = config or find_config(Path.cwd())
+    flags = {"output": output, "name": name, "formats": formats}
+    settings = resolve_settings(config=config, flags={k: v for k, v in flags.items() if v is not None})
+    series_name = resolve_settings(flags={"series": series}).series if series is not None else None
+    result = run_trend(settings.output, series=series_name, run=run_ref, last=last, settings=settings, title=title,
+                       progress=None if quiet else StderrProgress())
+    if as_json:
+        click.echo(json.dumps(jsonable({"folder": str(result.folder), **trend_dict(result.trend)}), indent=2))
+    else:
+        click.echo(str(result.folder))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("target", metavar="RUN_ZIP_OR_PDF")
 @runs_options
 def verify(target: str, output: Path | None, config: Path | None) -> None:
     """Check every file of a run folder (or an archive made by 'reportgen archive') against the sha256 in its
-    manifest. Exits 1 and names the files that differ.
+    manifest, and report.pdf against seal.json. Given a report.pdf alone, check the files it embeds against the
+    manifest it embeds. Exits 1 and names the files that differ.
 
     \b
     Example:
         reportgen verify output/20261125-093000-mall
         reportgen verify output/20261125-093000-mall.zip
+        reportgen verify ~/Downloads/report.pdf
     """
     from .errors import SnapshotError
     from .runs import resolve_run
     from .runs import verify as verify_files
 
     path = Path(target)
+    hint = "The run was changed after it was written; rerun it or restore it from an archive."
+    if path.is_file() and _is_pdf(path):
+        from .pdffiles import verify_pdf
+
+        check = verify_pdf(path)
+        if check.problems:
+            raise SnapshotError(f"{path}: {_mismatches(check.problems, 'the manifest it embeds')}",
+                                hint="The PDF was changed after reportgen wrote it; use the run folder's copy.")
+        left = "".join(f"; {name} is not embedded (too many customers), its sha256 is in the manifest"
+                       for name in check.left_out)
+        click.echo(f"OK: {path}: all {len(check.checked)} embedded files match the embedded manifest "
+                   f"of run {check.run}{left}")
+        return
     if not (path.is_file() and path.suffix.lower() == ".zip"):
         path = resolve_run(target, _root(output, config))
     checked, problems = verify_files(path)
     if problems:
-        described = "; ".join(f"{name} ({what})" for name, what in problems)
-        raise SnapshotError(f"{path}: {len(problems)} file{'s' if len(problems) > 1 else ''} "
-                            f"{'do' if len(problems) > 1 else 'does'} not match the manifest: {described}",
-                            hint="The run was changed after it was written; rerun it or restore it from an archive.")
+        raise SnapshotError(f"{path}: {_mismatches(problems, 'the manifest')}", hint=hint)
     click.echo(f"OK: {path}: all {checked} files match the manifest")
+
+
+def _is_pdf(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return path.suffix.lower() == ".pdf" or handle.read(5) == b"%PDF-"
+
+
+def _mismatches(problems: Any, against: str) -> str:
+    described = "; ".join(f"{name} ({what})" for name, what in problems)
+    many = len(problems) > 1
+    return f"{len(problems)} file{'s' if many else ''} {'do' if many else 'does'} not match {against}: {described}"
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--unverified", is_flag=True,
+              help="Write the files out even if they do not match the embedded manifest.")
+def extract(pdf: Path, folder: Path, unverified: bool) -> None:
+    """Write the files a report.pdf carries (segments.csv, profiles.csv, metrics.json, manifest.json, ...) into
+    the new folder FOLDER, after checking them against the manifest it embeds. Nothing is overwritten. Prints
+    the files written.
+
+    \b
+    Example:
+        reportgen extract ~/Downloads/report.pdf march-data/
+    """
+    from .pdffiles import extract as extract_files
+
+    check = extract_files(pdf, folder, unverified=unverified)
+    for name in sorted(check.files):
+        click.echo(str(folder / name))
 
 
 @cli.command(context_settings=CONTEXT)

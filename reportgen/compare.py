@@ -130,13 +130,14 @@ def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.
             shift={f: float(after.centroids_original[j, p] - before.centroids_original[i, p])
                    for p, f in enumerate(after.features)} if i is not None else {},
             distance=float(distances[j, i]) if i is not None else None,
+            partner=partner if i is not None else None,
         ))
     for i, number in enumerate(before.numbers):
         if number not in matches.values():
             changes.append(SegmentChange(number=number, name=before.names[number], status="gone",
                                          size_before=before.sizes[i], size_now=None,
                                          share_before=before.sizes[i] / total_before, share_now=None,
-                                         shift={}, distance=None))
+                                         shift={}, distance=None, partner=number))
     matrix, shared, stayed, entered, left = migration_matrix(before_ids, after_ids)
     return Comparison(
         baseline_run=before.run, baseline_created=before.created, baseline_input=before.input_name,

@@ -28,7 +28,7 @@ OutlierPolicy = Literal["clip", "keep"]
 Transform = Literal["", "log"]  # per feature: "" leaves the values as they are
 MissingPolicy = Literal["drop", "median"]
 Level = Literal["low", "average", "high"]
-Section = Literal["summary", "exploration", "choosing-k", "segments", "rfm", "comparison"]
+Section = Literal["summary", "exploration", "choosing-k", "segments", "rfm", "comparison", "trend"]
 SegmentStatus = Literal["", "kept", "new", "gone"]
 
 
@@ -418,6 +418,7 @@ class SegmentChange:
     share_now: float | None
     shift: Mapping[str, float]  # centroid now minus before, per feature, in the features' units
     distance: float | None  # centroid distance in the baseline's scaled space
+    partner: int | None = None  # the baseline's number of the segment a kept one matched (a "gone" one's own)
 
 
 @dataclass(frozen=True)
@@ -491,6 +492,16 @@ def first_of(columns: tuple[str, ...], first: tuple[str, ...], limit: int) -> tu
 
 
 @dataclass(frozen=True)
+class Attached:
+    """A file that the PDF carries inside it (a PDF/A-3 associated file)."""
+
+    name: str
+    data: bytes
+    relationship: str  # the PDF's /AFRelationship: Data, Source, Supplement, Unspecified
+    description: str
+
+
+@dataclass(frozen=True)
 class ReportModel:
     """Everything the templates may read. Numbers are raw; templates format them with filters."""
 
@@ -522,6 +533,7 @@ class ReportModel:
     reproduce: str
     rules_source: str
     timings: Mapping[str, float]
+    embedded: tuple[str, ...] = ()  # the run folder's files that report.pdf carries (snapshot.embedded_names)
     accent: str = "#1f4e79"
     paper: str = "A4"
     logo: str | None = None  # data URI

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import snapshot
 from .agreement import agreement
@@ -31,19 +31,21 @@ from .compare import compare_runs, stable_numbers
 from .engines import Engine, here, open_engine
 from .errors import InputError
 from .explain import rule_categories, segment_rules
-from .model import Analysis, KSelection, RunResult, SegmentStatus
+from .model import Analysis, Chart, KSelection, RunResult, SegmentStatus
 from .prepare import baseline_categories, choose_categories, choose_features, logged_features
 from .recommend import recommend
-from .render import prepare_pdf, render_html, write_pdf
+from .render import check_templates, prepare_pdf, render_html, write_pdf
 from .report import build_report_model
 from .rfm import rfm_of
 from .runs import baseline_segments, baseline_selection
 from .settings import RunPlan, Settings, clusters_categories, validate
 from .stability import bootstrap_stability
 
+if TYPE_CHECKING:
+    from .trend import TrendResult
+
 Progress = Callable[[str], None]
 LATER_MODULES = ("sklearn.cluster", "sklearn.metrics")  # imported while the data are read (:func:`importing`)
-PDF_ELSEWHERE_ROWS = 1_000_000  # from this many customers the PDF is rendered in a chart process (see _run)
 STABILITY_ROWS_PER_SEGMENT = 5  # fewer customers than this per segment: no stability check (it would say nothing)
 Source = Path | str | bytes | BinaryIO | None
 
@@ -110,11 +112,9 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
     settings = plan.settings
     report = bool(settings.formats)
     analysis = _analyse(plan, engine, drawing if report else None, clock)
-    # a large run renders its PDF in a chart process while this one writes segments.csv; a small one here, with
-    # WeasyPrint loaded while the charts are drawn (a chart process would load its fonts after them)
-    elsewhere = "pdf" in settings.formats and analysis.cleaned.account.rows_out >= PDF_ELSEWHERE_ROWS
+    pdf = "pdf" in settings.formats
     if report:
-        if "pdf" in settings.formats and not elsewhere:
+        if pdf:  # WeasyPrint and its fonts are loaded while the charts are drawn
             with clock.stage("pdf_setup", "Loading the PDF renderer while the segment charts are drawn"):
                 prepare_pdf()
         with clock.stage("charts", "Drawing the charts"):
@@ -123,33 +123,121 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
         charts = ()
     model = build_report_model(analysis, settings, charts=charts, now=now, timings=clock.times, logo=plan.logo,
                                rules_source=str(settings.rules) if settings.rules else "packaged default.toml")
-    files: dict[str, snapshot.FileData] = {}
-    pdf = None
+    with clock.stage("files", "Preparing segments.csv and the other data files"):
+        files: dict[str, snapshot.FileData] = snapshot.data_files(analysis, model, charts)
+    if pdf:  # the report says which of them report.pdf carries
+        model = replace(model, embedded=snapshot.embedded_names(files, analysis.cleaned.account.rows_out))
+    html = None
     if report:
         with clock.stage("html", "Rendering the report"):
             html = render_html(model, templates=settings.templates)
         if "html" in settings.formats:
-            files["report.html"] = html.encode("utf-8")
-        if elsewhere:
-            pdf = drawing.call(write_pdf, html)
-        elif "pdf" in settings.formats:
-            with clock.stage("pdf", "Writing the PDF"):
-                files["report.pdf"] = write_pdf(html)
-    with clock.stage("files", "Preparing segments.csv and the other data files"):
-        files.update(snapshot.data_files(analysis, model, charts))
-    if pdf is not None:  # written last: segments.csv is made and written while the PDF is rendered
-        files["report.pdf"] = _waited(pdf, clock) if write else pdf()
+            files = {"report.html": html.encode("utf-8"), **files}
+    folder = None  # a run that is not written makes no PDF (it would embed a manifest that is never written)
+    if write:
+        def manifest(timings: dict[str, float]) -> dict[str, Any]:
+            return snapshot.manifest(model, analysis, settings.to_dict(), started=now, timings=timings)
+
+        folder = _write_folder(settings.output, model.run_name, files, manifest, html=html if pdf else None,
+                               embedded=model.embedded, now=now, clock=clock)
+    return RunResult(folder=folder, model=model,
+                     files=tuple(sorted({*files, *([snapshot.REPORT_PDF, snapshot.SEAL] if pdf and write else [])})))
+
+
+def _write_folder(output: Path, name: str, files: dict[str, snapshot.FileData],
+                  manifest: Callable[[dict[str, float]], dict[str, Any]], *, html: str | None,
+                  embedded: tuple[str, ...], now: datetime, clock: Clock) -> Path:
+    """Write the run folder: the files, then the manifest (with the time that took), then, given the report's
+    ``html``, report.pdf, which embeds the manifest and the ``embedded`` files, and seal.json with its sha256."""
+    with clock.stage("write", "Writing the run folder"):
+        writing = time.perf_counter()
+        times: dict[str, float] = {}
+
+        def content() -> dict[str, Any]:  # once the data files are written
+            data = manifest({**clock.times, "write": round(time.perf_counter() - writing, 4)})
+            return {**data, "pdf": snapshot.pdf_entry(embedded)} if html is not None else data
+
+        def report_pdf(made: Path) -> bytes:  # the manifest is written: the PDF embeds it and the data files
+            started = time.perf_counter()
+            data = write_pdf(html or "", attachments=snapshot.attachments(made, embedded), when=now)
+            times["pdf"] = round(time.perf_counter() - started, 4)
+            return data
+
+        def seal() -> dict[str, Any]:
+            return {"timings": {**times, "write": round(time.perf_counter() - writing, 4)}}
+
+        sealed = snapshot.Sealed({snapshot.REPORT_PDF: report_pdf}, seal) if html is not None else None
+        folder = snapshot.write_run(output, name, files, content, sealed=sealed)
+    if html is not None:
+        clock.times["pdf"] = times.get("pdf", 0.0)
+    return folder
+
+
+def run_trend(root: Path, *, series: str | None = None, run: str = "latest", last: int | None = None,
+              settings: Settings | None = None, title: str | None = None, now: datetime | None = None,
+              progress: Progress | None = None, write: bool = True) -> TrendResult:
+    """One report over every run of a series under ``root`` (:func:`reportgen.trend.series_folders`: the runs made
+    with ``--series series``, or else the runs linked by ``--baseline`` up to ``run``), written as a folder of its
+    own under ``settings.output`` (trend.json, shares.csv, steps.csv, flows.csv, the charts, report.html and
+    report.pdf). ``settings`` gives the report's formats, name, templates, paper, accent and locale."""
+    from .charts import draw_phase
+    from .render import render
+    from .report import versions
+    from .trend import (
+        TREND_KIND,
+        TrendReport,
+        TrendResult,
+        build_trend,
+        highlights,
+        series_folders,
+        short_run,
+        trend_files,
+    )
+
+    settings = settings or Settings(output=root)
+    clock = Clock(progress or _quiet)
+    now = now or datetime.now().astimezone()
+    if settings.formats:
+        check_templates(settings.templates, locale=settings.locale)
+    with clock.stage("load", "Reading and checking the runs"):
+        folders, linked, name = series_folders(root, series=series, run=run, last=last)
+        trend = build_trend(folders, linked_by=linked, series=name)
+    clock.progress(f"{len(trend.periods)} periods: {', '.join(short_run(p.run) for p in trend.periods)}")
+    charts: tuple[Chart, ...] = ()
+    if settings.formats:
+        with clock.stage("charts", "Drawing the charts"):
+            charts = draw_phase("trend", trend)
+    run_name = snapshot.folder_name(now, "trend-" + (settings.name or (series if series else short_run(name))))
+    files = trend_files(trend, charts)
+    found = versions()
+    pdf = "pdf" in settings.formats
+    report = TrendReport(trend=trend, title=title or f"Customer segments over {len(trend.periods)} periods",
+                         generated_at=now, run_name=run_name, version=found["reportgen"], highlights=highlights(trend),
+                         charts={c.name: c for c in charts},
+                         embedded=snapshot.embedded_names(files, 0) if pdf else (), accent=settings.accent,
+                         paper=settings.paper, locale=settings.locale)
+    html = None
+    if settings.formats:
+        with clock.stage("html", "Rendering the report"):
+            html = render("trend.html", templates=settings.templates, locale=settings.locale, r=report)
+        if "html" in settings.formats:
+            files = {"report.html": html.encode("utf-8"), **files}
     folder = None
     if write:
-        with clock.stage("write", "Writing the run folder"):
-            writing = time.perf_counter()
+        def manifest(timings: dict[str, float]) -> dict[str, Any]:
+            return {"schema_version": snapshot.SCHEMA_VERSION, "kind": TREND_KIND, "run": run_name,
+                    "reportgen": found["reportgen"], "versions": found, "series": trend.series,
+                    "linked_by": trend.linked_by, "features": list(trend.features),
+                    "runs": [{"run": p.run, "folder": str(p.folder),
+                              "manifest_sha256": snapshot.sha256_file(p.folder / snapshot.MANIFEST)}
+                             for p in trend.periods],
+                    "settings": {"formats": list(settings.formats), "title": report.title, "last": last},
+                    "started": now, "finished": datetime.now().astimezone(), "timings": timings}
 
-            def manifest() -> dict[str, Any]:  # once the files are written: their time, and the PDF's wait
-                return snapshot.manifest(model, analysis, settings.to_dict(), started=now,
-                                         timings={**clock.times, "write": round(time.perf_counter() - writing, 4)})
-
-            folder = snapshot.write_run(settings.output, model.run_name, files, manifest)
-    return RunResult(folder=folder, model=model, files=tuple(sorted(files)))
+        folder = _write_folder(settings.output, run_name, files, manifest, html=html if pdf else None,
+                               embedded=report.embedded, now=now, clock=clock)
+    return TrendResult(folder=folder, trend=trend, report=report,
+                       files=tuple(sorted({*files, *([snapshot.REPORT_PDF, snapshot.SEAL] if pdf and write else [])})))
 
 
 def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Clock) -> Analysis:
@@ -259,13 +347,6 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                     assignments=assignments, portable=portable, engine=engine.name, baseline=baseline,
                     comparison=comparison, statuses=statuses, stability=stability, rfm=rfm, rules=rules,
                     agreement=methods)
-
-
-def _waited(pdf: Callable[[], bytes], clock: Clock) -> Iterator[bytes]:
-    """The PDF's bytes as a file's only part: waited for when the run folder writes it."""
-    with clock.stage("pdf", "Writing the PDF"):
-        data = pdf()
-    yield data
 
 
 @contextmanager

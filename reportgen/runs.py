@@ -20,7 +20,7 @@ import pandas as pd
 from .cells import unescape_frame
 from .errors import OutputError, SnapshotError
 from .model import BaselineModel, CategoricalEncoding, KCandidate, KSelection, RunInfo, Scaler, Transform
-from .snapshot import MANIFEST, sha256_bytes, sha256_file
+from .snapshot import MANIFEST, SEAL, sha256_bytes, sha256_file
 
 
 def read_json(path: Path) -> Any:
@@ -33,7 +33,7 @@ def relative_files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-KNOWN_EXTRA = frozenset({MANIFEST, "deliveries.json"})  # not hashed: the manifest itself, the email log
+KNOWN_EXTRA = frozenset({MANIFEST, SEAL, "deliveries.json"})  # not hashed: the manifest, the seal, the email log
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -52,11 +52,18 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def run_folders(root: Path) -> list[Path]:
-    """Run folders directly under ``root`` (those with a manifest), oldest first."""
+    """Run folders directly under ``root`` (those with a manifest), oldest first; not the folders of trend
+    reports ('reportgen trend'), which are no runs."""
     if not root.is_dir():
         return []
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()]
-    return sorted(folders, key=lambda p: (read_json(p / MANIFEST) or {}).get("started", "") + p.name)
+    found = []
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.name.startswith(".") and (folder / MANIFEST).is_file():
+            manifest = read_json(folder / MANIFEST)
+            manifest = manifest if isinstance(manifest, dict) else {}
+            if manifest.get("kind") != "trend":
+                found.append((str(manifest.get("started", "")) + folder.name, folder))
+    return [folder for _, folder in sorted(found)]
 
 
 def resolve_run(ref: str | Path, root: Path) -> Path:
@@ -115,27 +122,50 @@ def _zip_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 def verify(path: Path) -> tuple[int, list[tuple[str, str]]]:
-    """Check every file of a run folder or archive against the manifest's sha256.
+    """Check every file of a run folder or archive against the sha256 in its manifest, and report.pdf (which
+    embeds the manifest, so cannot be hashed in it) against seal.json's.
 
     Returns ``(files checked, problems)`` with problems as ``(file, "changed" | "missing" | "not in the
-    manifest")``.
+    manifest")``. A PDF alone is checked by :func:`reportgen.pdffiles.verify_pdf`.
     """
     if path.is_file() and zipfile.is_zipfile(path):
         manifest, contents = _zip_members(path)
         digests = {name: sha256_bytes(data) for name, data in contents.items()}
+        seal_text: bytes | None = contents.get(SEAL)
     else:
         manifest = read_manifest(path)
         digests = {name: sha256_file(path / name) for name in relative_files(path)}
+        seal_text = (path / SEAL).read_bytes() if (path / SEAL).is_file() else None
     problems = []
-    expected: dict[str, str] = manifest.get("files", {})
+    expected: dict[str, str] = dict(manifest.get("files", {}))
+    sealed = manifest.get("pdf") or {}
+    if sealed:  # schema 2: report.pdf's sha256 is in seal.json
+        seal = _seal(seal_text)
+        if seal is None:
+            problems.append((SEAL, "missing" if seal_text is None else "damaged"))
+        else:
+            expected.update(seal)
     for name, digest in sorted(expected.items()):
         if name not in digests:
             problems.append((name, "missing"))
         elif digests[name] != digest:
             problems.append((name, "changed"))
     for name in sorted(set(digests) - set(expected) - KNOWN_EXTRA):
-        problems.append((name, "not in the manifest"))
+        if not (sealed and name == sealed.get("file")):  # counted as seal.json's problem above
+            problems.append((name, "not in the manifest"))
     return len(expected), problems
+
+
+def _seal(text: bytes | None) -> dict[str, str] | None:
+    """seal.json's file hashes, or None if it is missing or damaged."""
+    if text is None:
+        return None
+    try:
+        files = json.loads(text).get("files")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return None
+    ok = isinstance(files, dict) and all(isinstance(v, str) for v in files.values())
+    return files if ok else None
 
 
 def archive(folder: Path, target: Path | None = None, *, overwrite: bool = False) -> Path:

@@ -90,6 +90,7 @@ class Settings:
     categorical: CategoricalMode = "auto"  # cluster: categorical columns are clustered too (k-prototypes)
     output: Path = Path("output")
     name: str | None = None
+    series: str | None = None  # the series the run belongs to ('reportgen trend --series NAME')
     formats: tuple[Format, ...] = ("html", "pdf")
     engine: Engine = "pandas"
     spark_master: str = "local[*]"
@@ -337,6 +338,7 @@ FIELDS: dict[str, Field] = {
     "categorical": Field("run", _choice(CATEGORICAL_MODES)),
     "output": Field("run", _path),
     "name": Field("run", _optional(_name)),
+    "series": Field("run", _optional(_name)),
     "formats": Field("run", _formats, flag="--format"),
     "engine": Field("run", _choice(ENGINES)),
     "workers": Field("run", _int(1, 2)),

@@ -19,10 +19,11 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from .errors import OutputError
 from .explain import SegmentRules, segments_sql, table_name
 from .model import (
     Analysis,
+    Attached,
     BaselineModel,
     Chart,
     Comparison,
@@ -47,9 +49,11 @@ from .model import (
 )
 from .stability import verdict_word as stability_word
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: report.pdf embeds the data files and the manifest, and is hashed in seal.json
 FLOAT_FORMAT = "%.4f"
 MANIFEST = "manifest.json"
+SEAL = "seal.json"  # the sha256 of the files made after the manifest (the PDF that embeds it), and their times
+REPORT_PDF = "report.pdf"
 
 
 # ----------------------------------------------------------------------------- deterministic serialisation
@@ -74,8 +78,8 @@ def jsonable(value: Any) -> Any:
         return None if not math.isfinite(value) else value
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+    if isinstance(value, datetime):  # milliseconds: two runs in one second still sort in the order they started
+        return value.isoformat(timespec="milliseconds")
     return value
 
 
@@ -512,6 +516,64 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
     return data
 
 
+# ----------------------------------------------------------------------------- what report.pdf embeds
+Relationship = Literal["Data", "Source", "Supplement", "Unspecified"]
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A run folder file that report.pdf carries as a PDF/A-3 associated file."""
+
+    name: str
+    relationship: Relationship  # the PDF's /AFRelationship: how the file relates to the report
+    description: str
+
+
+# the files report.pdf embeds when the run has them, in this order; not the charts (they are in the report
+# itself), nor report.html (the same report again)
+EMBEDDINGS: tuple[Embedding, ...] = (
+    Embedding(MANIFEST, "Supplement", "Provenance: the input, the settings, the versions and every file's sha256"),
+    Embedding("segments.csv", "Data", "Every customer's segment"),
+    Embedding("profiles.csv", "Data", "Each segment's size, share and profile"),
+    Embedding("metrics.json", "Data", "The indices for every k, the chosen k and the segments' quality"),
+    Embedding("summary.json", "Data", "The report's headline numbers"),
+    Embedding("model.json", "Data", "The segment model, to assign new customers to these segments (--baseline)"),
+    Embedding("cleaning.csv", "Data", "Every cleaning step: the rows and values it touched, and why"),
+    Embedding("rules.csv", "Data", "Each segment as a readable rule"),
+    Embedding("segments.sql", "Data", "The rules as one SQL CASE expression"),
+    Embedding("comparison.json", "Data", "The comparison with the baseline run"),
+    Embedding("migration.csv", "Data", "Customers moving between the baseline's segments and these"),
+    # a trend's folder (reportgen trend)
+    Embedding("trend.json", "Data", "Every period's segments, the moves between them and the segments' names"),
+    Embedding("shares.csv", "Data", "Each segment's share of the customers in every period"),
+    Embedding("steps.csv", "Data", "Customers staying, moving, entering and leaving from one period to the next"),
+    Embedding("flows.csv", "Data", "Customers from each segment to each segment, period by period"),
+)
+EMBED_SEGMENTS_MAX = 250_000  # above this many customers segments.csv (45 bytes a customer) stays out of the PDF
+
+
+def embedded_names(files: Iterable[str], customers: int) -> tuple[str, ...]:
+    """The files of a run folder that its report.pdf embeds: :data:`EMBEDDINGS` that the run has (the manifest
+    always), and segments.csv only up to :data:`EMBED_SEGMENTS_MAX` customers, which keeps a PDF that is emailed
+    under a few megabytes (its sha256 is in the embedded manifest either way)."""
+    present = {*files, MANIFEST}
+    return tuple(e.name for e in EMBEDDINGS if e.name in present
+                 and (e.name != "segments.csv" or customers <= EMBED_SEGMENTS_MAX))
+
+
+def pdf_entry(embedded: Sequence[str]) -> dict[str, Any]:
+    """The manifest's ``pdf`` entry: what report.pdf embeds, and where its own sha256 is (it cannot be in the
+    manifest that it embeds)."""
+    return {"file": REPORT_PDF, "embedded": list(embedded), "sha256_in": SEAL}
+
+
+def attachments(folder: Path, names: Sequence[str]) -> tuple[Attached, ...]:
+    """The files ``names`` of the run folder being written, as the PDF's associated files."""
+    described = {e.name: e for e in EMBEDDINGS}
+    return tuple(Attached(name=name, data=(folder / name).read_bytes(), relationship=described[name].relationship,
+                          description=described[name].description) for name in names)
+
+
 # ----------------------------------------------------------------------------- writing a run folder
 TEMP_PREFIX = ".tmp-"  # a run folder being written; never listed, never a baseline
 PROBE_PREFIX = ".reportgen-write-test-"
@@ -612,6 +674,13 @@ def _write_synced(path: Path, data: FileData) -> str:
     return digest.hexdigest()
 
 
+def _made(make: Callable[[Path], bytes], folder: Path) -> bytes:
+    try:
+        return make(folder)
+    except OSError as exc:  # making the file failed (a renderer's font), not writing it
+        raise _MakingFailed() from exc
+
+
 def _sync_folder(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every file system can sync a folder
         descriptor = os.open(path, os.O_RDONLY)
@@ -621,11 +690,21 @@ def _sync_folder(path: Path) -> None:
             os.close(descriptor)
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """Files made from the run folder once its manifest is written (report.pdf, which embeds the manifest and
+    the data files), hashed in seal.json with ``extra()`` (the times of making them) beside the hashes."""
+
+    files: Mapping[str, Callable[[Path], bytes]]  # name -> made from the folder being written
+    extra: Callable[[], Mapping[str, Any]] = dict
+
+
 def write_run(root: Path, name: str, files: Mapping[str, FileData],
-              manifest: dict[str, Any] | Callable[[], dict[str, Any]]) -> Path:
+              manifest: dict[str, Any] | Callable[[], dict[str, Any]], *, sealed: Sealed | None = None) -> Path:
     """Write ``files`` and ``manifest.json`` (with every file's sha256) into a new run folder under ``root``, in the
-    order of ``files`` (a part made as it is written, such as a PDF rendered elsewhere, is best last). ``manifest``
-    may be a function, called once the files are written (so that it can time them).
+    order of ``files`` (a part made as it is written is best last). ``manifest`` may be a function, called once
+    the files are written (so that it can time them). Then the ``sealed`` files are made from the folder, and
+    written with their hashes in seal.json.
 
     The folder is built under a hidden temporary name (locked by this process while it writes: :func:`held`),
     synced to the disk and renamed when complete, so a failed or killed run leaves nothing that ``history`` lists or
@@ -644,6 +723,11 @@ def write_run(root: Path, name: str, files: Mapping[str, FileData],
                 hashes[relative] = _write_synced(target, data)
             content = manifest() if callable(manifest) else manifest
             _write_synced(temp / MANIFEST, json_bytes({**content, "files": dict(sorted(hashes.items()))}))
+            if sealed is not None and sealed.files:
+                seals = {relative: _write_synced(temp / relative, _made(make, temp))
+                         for relative, make in sealed.files.items()}
+                _write_synced(temp / SEAL, json_bytes({"run": content.get("run", name), "files": seals,
+                                                       **sealed.extra()}))
             for folder in {(temp / relative).parent for relative in files} - {temp}:
                 _sync_folder(folder)
             os.fsync(descriptor)

@@ -340,25 +340,6 @@ def test_a_part_that_cannot_be_made_fails_as_itself_and_leaves_no_folder(tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_large_run_renders_its_pdf_in_a_chart_process_and_times_it(tmp_path, monkeypatch) -> None:
-    """From PDF_ELSEWHERE_ROWS customers the PDF is rendered by a chart process while the run folder is written;
-    the manifest still times the wait for it and the writing."""
-    import json
-
-    from reportgen import pipeline
-    from reportgen.charts import Drawing
-
-    monkeypatch.setattr(pipeline, "PDF_ELSEWHERE_ROWS", 100)
-    with Drawing(2) as drawing:
-        result = pipeline.run(sample_csv(400, seed=3, dirty=False), Settings(output=tmp_path, k=3),
-                              source_name="shop.csv", drawing=drawing)
-    assert result.folder is not None
-    assert (result.folder / "report.pdf").read_bytes().startswith(b"%PDF")
-    manifest = json.loads((result.folder / "manifest.json").read_text())
-    assert {"pdf", "write", "files"} <= set(manifest["timings"]) and "pdf_setup" not in manifest["timings"]
-    assert list(manifest["files"]) == sorted(manifest["files"]) and "report.pdf" in manifest["files"]
-
-
 def test_a_fixed_k_sweeps_in_a_chart_process_with_the_same_result(tmp_path) -> None:
     """With a fixed k on a sample of a large table, a chart process runs the k sweep while this one fits from the
     same sample's centres at k: the k table and the segments are those of a run that sweeps first, here."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from ..model import Chart, Section, first_of
-from . import comparison, exploration, segments
+from . import comparison, exploration, segments, trend
 from .style import chart_style, segment_color, to_png, width_mm
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def chart_columns(columns: tuple[str, ...], first: tuple[str, ...], *, limit: in
     in ``first`` (the clustered features) before the others, each group in table order."""
     return first_of(columns, first, limit)
 
-Phase = Literal["exploration", "choosing-k", "segments", "comparison"]
+Phase = Literal["exploration", "choosing-k", "segments", "comparison", "trend"]
 D = TypeVar("D")
 T = TypeVar("T")
 
@@ -90,6 +90,12 @@ CHARTS: tuple[ChartSpec[Any], ...] = (
               comparison.share_change, comparison.share_change_alt),
     ChartSpec("migration", "Customer migration between segments", "comparison", "comparison", comparison.migration,
               comparison.migration_alt, applies=lambda data: data.migration is not None),
+    # reportgen trend (data: a trend.Trend over the runs of a series)
+    ChartSpec("trend_shares", "Segment shares over time", "trend", "trend", trend.shares, trend.shares_alt),
+    ChartSpec("trend_movement", "Customers staying, moving, entering and leaving", "trend", "trend",
+              trend.movement, trend.movement_alt, applies=lambda data: data.has_ids),
+    ChartSpec("trend_flows", "Where each segment's customers went in the latest period", "trend", "trend",
+              trend.flows, trend.flows_alt, applies=lambda data: bool(data.steps[-1].flows)),
 )
 
 

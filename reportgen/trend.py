@@ -1,0 +1,384 @@
+"""Trends across every run of a series: segment shares over time, customers moving between segments from one
+period to the next, segments that appeared or vanished, under numbers and names that stay the same.
+
+A series is either the runs linked by ``--baseline`` (from a run back to the first one it descends from) or the
+runs made with the same ``--series NAME``. Each period is read from its run folder alone (model.json and
+segments.csv, verified against the manifest), like ``reportgen compare``. A segment keeps one number over the whole
+series: consecutive runs are matched as ``compare`` matches them (:func:`reportgen.compare.compare_runs`), a matched
+segment takes the number of its partner in the period before, and a segment without one takes its run's own number
+when no segment of the series has had it yet, else the next free number. Runs made with ``--baseline`` are
+numbered that way already, so their numbers are the trend's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from .charts.style import segment_color
+from .errors import ConfigError, SnapshotError
+from .model import BaselineModel, Chart
+from .runs import baseline_segments, load_baseline, read_json, read_manifest, resolve_run, run_folders
+from .snapshot import MANIFEST, FileData, csv_bytes, json_bytes, sig
+
+TREND_KIND = "trend"  # the manifest's "kind" of a trend folder: never listed as a run, never a baseline
+
+
+@dataclass(frozen=True)
+class TrendSegment:
+    """One segment in one period."""
+
+    segment: int  # the trend's number, the same over the series
+    run_segment: int  # the run's own number
+    name: str
+    size: int
+    share: float
+
+
+@dataclass(frozen=True)
+class TrendPeriod:
+    run: str
+    folder: Path
+    created: str  # ISO time the run started
+    input_name: str
+    customers: int
+    k: int
+    silhouette: float | None
+    segments: tuple[TrendSegment, ...]
+
+    def share(self, segment: int) -> float | None:
+        return next((s.share for s in self.segments if s.segment == segment), None)
+
+
+@dataclass(frozen=True)
+class TrendFlow:
+    source: int  # segment in the earlier period
+    target: int  # segment in the later one
+    customers: int
+
+
+@dataclass(frozen=True)
+class TrendStep:
+    """From one period to the next: the customers in both (by ID) and where they went."""
+
+    before: str
+    after: str
+    shared: int  # customers in both periods
+    stayed: int  # of those, in the same segment
+    entered: int  # customers only in the later period
+    left: int  # customers only in the earlier one
+    flows: tuple[TrendFlow, ...]  # every (segment before, segment after) pair with customers, largest first
+    appeared: tuple[int, ...]
+    vanished: tuple[int, ...]
+
+    @property
+    def moved(self) -> int:
+        return self.shared - self.stayed
+
+    @property
+    def movers(self) -> tuple[TrendFlow, ...]:
+        """The flows between two different segments, largest first."""
+        return tuple(f for f in self.flows if f.source != f.target)
+
+
+@dataclass(frozen=True)
+class TrendIdentity:
+    """One segment over the series."""
+
+    segment: int
+    name: str  # its latest name
+    names: tuple[str, ...]  # every name it had, first to last
+    first: int  # index of the first period it is in
+    last: int  # index of the last one
+    shares: tuple[float | None, ...]  # its share in every period (None: not there)
+
+
+@dataclass(frozen=True)
+class Trend:
+    series: str  # the series name, or the last run of a chain of baselines
+    linked_by: Literal["baseline", "series"]
+    features: tuple[str, ...]
+    periods: tuple[TrendPeriod, ...]
+    steps: tuple[TrendStep, ...]
+    segments: tuple[TrendIdentity, ...]
+
+    @property
+    def has_ids(self) -> bool:
+        return any(s.shared or s.entered or s.left for s in self.steps)
+
+
+# ----------------------------------------------------------------------------- finding the runs of a series
+def series_folders(root: Path, *, series: str | None = None, run: str = "latest", last: int | None = None
+                   ) -> tuple[tuple[Path, ...], Literal["baseline", "series"], str]:
+    """The run folders of a series, oldest first, how they are linked and the series' name: the runs under
+    ``root`` made with ``--series series``, or else the chain of baselines that ends at ``run``. ``last``: only
+    the latest so many."""
+    if series is not None:
+        folders = [f for f in run_folders(root) if _series_of(f) == series]
+        if not folders:
+            raise SnapshotError(f"no run in {root} belongs to the series {series!r}",
+                                hint="Make the runs with 'reportgen run DATA --series NAME', or pass --output "
+                                     "where they are.")
+        linked: Literal["baseline", "series"] = "series"
+        name = series
+    else:
+        end = resolve_run(run, root)
+        chain = [end]
+        seen = {end.resolve()}
+        while (link := read_manifest(chain[-1]).get("baseline")) and isinstance(link, dict):
+            previous = _linked_folder(link, root)
+            if previous is None:
+                raise SnapshotError(f"the baseline {link.get('run')!r} of run {chain[-1].name} is not in {root}",
+                                    hint="Pass --output where the runs are, or name the runs with --series.")
+            if previous.resolve() in seen:
+                break
+            chain.append(previous)
+            seen.add(previous.resolve())
+        folders = chain[::-1]
+        linked, name = "baseline", end.name
+    if last is not None:
+        folders = folders[-last:]
+    if len(folders) < 2:
+        where = (f"the series {name!r} has one run" if linked == "series"
+                 else f"run {name} has no --baseline to follow back")
+        raise SnapshotError(f"a trend needs at least two runs, and {where}",
+                            hint="Link monthly runs with 'reportgen run DATA --baseline latest', or name them with "
+                                 "--series NAME.")
+    return tuple(folders), linked, name
+
+
+def _series_of(folder: Path) -> str | None:
+    settings = (read_json(folder / MANIFEST) or {}).get("settings") or {}
+    value = settings.get("series") if isinstance(settings, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _linked_folder(link: Mapping[str, Any], root: Path) -> Path | None:
+    """The baseline a manifest names: under ``root`` by name (a copied or restored output folder follows its own
+    runs), else at the folder it recorded."""
+    run = str(link.get("run", ""))
+    recorded = Path(str(link.get("folder", "")))
+    for candidate in (root / recorded.name, root / run, recorded):
+        if candidate.name and (candidate / MANIFEST).is_file() and \
+                (read_json(candidate / MANIFEST) or {}).get("run") == run:
+            return candidate
+    return next((f for f in run_folders(root) if (read_json(f / MANIFEST) or {}).get("run") == run), None)
+
+
+# ----------------------------------------------------------------------------- the trend
+def build_trend(folders: Sequence[Path], *, linked_by: Literal["baseline", "series"] = "series",
+                series: str = "") -> Trend:
+    """The trend over the runs in ``folders`` (oldest first), from their run folders alone."""
+    from .compare import compare_runs
+
+    models = [load_baseline(folder) for folder in folders]  # each verified against its manifest
+    ids = [baseline_segments(model) for model in models]
+    numbering = [{n: n for n in models[0].numbers}]  # run number -> trend number, per period
+    used = set(models[0].numbers)
+    steps = []
+    for i in range(1, len(models)):
+        before, after = models[i - 1], models[i]
+        try:
+            comparison = compare_runs(before, after, before_ids=ids[i - 1], after_ids=ids[i])
+        except ConfigError as exc:
+            raise ConfigError(f"runs {before.run} and {after.run} cannot be in one trend: {exc.message}",
+                              hint="A trend follows runs made with the same --features; start a new --series.") \
+                from exc
+        mine: dict[int, int] = {}
+        for change in comparison.changes:
+            if change.status == "kept" and change.partner is not None:
+                mine[change.number] = numbering[-1][change.partner]
+        for number in after.numbers:  # largest first
+            if number not in mine:
+                mine[number] = number if number not in used else max(used) + 1
+                used.add(mine[number])
+        numbering.append(mine)
+        steps.append(_step(before, after, comparison.migration, numbering[-2], mine,
+                           comparison.shared_customers, comparison.entered, comparison.left))
+    periods = tuple(_period(folder, model, numbers) for folder, model, numbers in zip(folders, models, numbering,
+                                                                                         strict=True))
+    return Trend(series=series or models[-1].run, linked_by=linked_by, features=models[-1].features,
+                 periods=periods, steps=tuple(steps), segments=_identities(periods))
+
+
+def _period(folder: Path, model: BaselineModel, numbers: Mapping[int, int]) -> TrendPeriod:
+    manifest = read_manifest(folder)
+    total = sum(model.sizes) or 1
+    segments = tuple(sorted((TrendSegment(segment=numbers[n], run_segment=n, name=model.names[n], size=size,
+                                          share=size / total) for n, size in zip(model.numbers, model.sizes,
+                                                                                 strict=True)),
+                            key=lambda s: s.segment))
+    silhouette = manifest.get("silhouette")
+    return TrendPeriod(run=model.run, folder=folder, created=model.created, input_name=model.input_name,
+                       customers=sum(model.sizes), k=len(model.numbers),
+                       silhouette=float(silhouette) if isinstance(silhouette, int | float) else None,
+                       segments=segments)
+
+
+def _step(before: BaselineModel, after: BaselineModel, migration: pd.DataFrame | None,
+          numbers_before: Mapping[int, int], numbers_after: Mapping[int, int], shared: int, entered: int, left: int
+          ) -> TrendStep:
+    flows: dict[tuple[int, int], int] = {}
+    if migration is not None:
+        for b, row in migration.iterrows():
+            for a, count in row.items():
+                if count:
+                    key = (numbers_before[int(b)], numbers_after[int(a)])
+                    flows[key] = flows.get(key, 0) + int(count)
+    ordered = tuple(TrendFlow(s, t, c) for (s, t), c in sorted(flows.items(), key=lambda item: (-item[1], item[0])))
+    then, now = set(numbers_before.values()), set(numbers_after.values())
+    return TrendStep(before=before.run, after=after.run, shared=shared,
+                     stayed=sum(f.customers for f in ordered if f.source == f.target), entered=entered, left=left,
+                     flows=ordered, appeared=tuple(sorted(now - then)), vanished=tuple(sorted(then - now)))
+
+
+def _identities(periods: Sequence[TrendPeriod]) -> tuple[TrendIdentity, ...]:
+    numbers = sorted({s.segment for p in periods for s in p.segments})
+    out = []
+    for number in numbers:
+        present = [(i, s) for i, p in enumerate(periods) for s in p.segments if s.segment == number]
+        names = tuple(dict.fromkeys(s.name for _, s in present))
+        out.append(TrendIdentity(segment=number, name=present[-1][1].name, names=names, first=present[0][0],
+                                 last=present[-1][0], shares=tuple(p.share(number) for p in periods)))
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- what it says
+def highlights(trend: Trend) -> tuple[str, ...]:
+    """The sentences the report opens with: the biggest change in share, movement, what appeared or vanished."""
+    first, last = trend.periods[0], trend.periods[-1]
+    span = f"from {_label(first)} to {_label(last)}"
+    lines = [(f"{len(trend.periods)} periods {span}: {first.customers:,} customers in {first.k} segments, then "
+             f"{last.customers:,} in {last.k}.")]
+    both = [s for s in trend.segments if s.shares[0] is not None and s.shares[-1] is not None]
+    if both:
+        grew = max(both, key=lambda s: (s.shares[-1] or 0) - (s.shares[0] or 0))
+        shrank = min(both, key=lambda s: (s.shares[-1] or 0) - (s.shares[0] or 0))
+        for s, verb in ((grew, "grew"), (shrank, "shrank")):
+            change = (s.shares[-1] or 0) - (s.shares[0] or 0)
+            if (verb == "grew" and change > 0.005) or (verb == "shrank" and change < -0.005):
+                lines.append(f"Segment {s.segment} ({s.name}) {verb} from {s.shares[0]:.0%} to {s.shares[-1]:.0%} "
+                             f"of the customers.")
+        if len(lines) == 1:
+            lines.append("No segment's share changed by more than half a percentage point.")
+    for step in trend.steps:
+        if step.shared:
+            top = step.movers[0] if step.movers else None
+            text = (f"From {short_run(step.before)} to {short_run(step.after)}: {step.stayed / step.shared:.0%} of the "
+                    f"{step.shared:,} customers in both stayed in their segment")
+            if top is not None:
+                text += (f"; the largest move was {top.customers:,} from segment {top.source} to segment "
+                         f"{top.target}")
+            lines.append(text + ".")
+    for step in trend.steps:
+        for number in step.appeared:
+            lines.append(f"Segment {number} ({_name(trend, number)}) appeared in {short_run(step.after)}.")
+        for number in step.vanished:
+            lines.append(f"Segment {number} ({_name(trend, number)}) vanished in {short_run(step.after)}.")
+    return tuple(lines)
+
+
+def _name(trend: Trend, number: int) -> str:
+    return next(s.name for s in trend.segments if s.segment == number)
+
+
+def _label(period: TrendPeriod) -> str:
+    return short_run(period.run)
+
+
+def short_run(run: str) -> str:
+    """A run's name without its date-time prefix (``20261001-090000-october`` -> ``october``)."""
+    parts = run.split("-", 2)
+    return parts[2] if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() else run
+
+
+# ----------------------------------------------------------------------------- its files
+def trend_dict(trend: Trend) -> dict[str, Any]:
+    """trend.json (and ``reportgen trend --json``)."""
+    return {
+        "series": trend.series, "linked_by": trend.linked_by, "features": list(trend.features),
+        "periods": [{"run": p.run, "created": p.created, "input": p.input_name, "customers": p.customers, "k": p.k,
+                     "silhouette": sig(p.silhouette, 6),
+                     "segments": [{"segment": s.segment, "run_segment": s.run_segment, "name": s.name,
+                                   "size": s.size, "share": sig(s.share, 6)} for s in p.segments]}
+                    for p in trend.periods],
+        "steps": [{"from": s.before, "to": s.after, "shared": s.shared, "stayed": s.stayed, "moved": s.moved,
+                   "entered": s.entered, "left": s.left, "appeared": list(s.appeared), "vanished": list(s.vanished),
+                   "flows": [{"from_segment": f.source, "to_segment": f.target, "customers": f.customers}
+                             for f in s.flows]} for s in trend.steps],
+        "segments": [{"segment": s.segment, "name": s.name, "names": list(s.names),
+                      "first_run": trend.periods[s.first].run, "last_run": trend.periods[s.last].run,
+                      "shares": [sig(v, 6) for v in s.shares]} for s in trend.segments],
+        "highlights": list(highlights(trend)),
+    }
+
+
+def shares_table(trend: Trend) -> pd.DataFrame:
+    """shares.csv: a row per period, a column per segment (its share; empty where it is not there)."""
+    rows = [{"run": p.run, "created": p.created, "customers": p.customers, "k": p.k,
+             **{f"segment {s.segment}": p.share(s.segment) for s in trend.segments}} for p in trend.periods]
+    return pd.DataFrame(rows)
+
+
+def movers_table(trend: Trend) -> pd.DataFrame:
+    """flows.csv: every (period, segment before, segment after) with customers."""
+    rows = [{"from_run": s.before, "to_run": s.after, "from_segment": f.source, "from_name": _name(trend, f.source),
+             "to_segment": f.target, "to_name": _name(trend, f.target), "customers": f.customers,
+             "moved": f.source != f.target} for s in trend.steps for f in s.flows]
+    return pd.DataFrame(rows, columns=["from_run", "to_run", "from_segment", "from_name", "to_segment", "to_name",
+                                       "customers", "moved"])
+
+
+def steps_table(trend: Trend) -> pd.DataFrame:
+    """steps.csv: per step, the customers shared, stayed, moved, entered and left; segments appeared, vanished."""
+    return pd.DataFrame([{"from_run": s.before, "to_run": s.after, "shared": s.shared, "stayed": s.stayed,
+                          "moved": s.moved, "entered": s.entered, "left": s.left,
+                          "appeared": " ".join(map(str, s.appeared)), "vanished": " ".join(map(str, s.vanished))}
+                         for s in trend.steps])
+
+
+def trend_files(trend: Trend, charts: Sequence[Chart]) -> dict[str, FileData]:
+    """Every file of a trend's folder except the report and the manifest."""
+    return {"trend.json": json_bytes(trend_dict(trend)), "shares.csv": csv_bytes(shares_table(trend)),
+            "steps.csv": csv_bytes(steps_table(trend)), "flows.csv": csv_bytes(movers_table(trend)),
+            **{f"charts/{chart.name}.png": chart.png for chart in charts}}
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    """What :func:`reportgen.pipeline.run_trend` returns."""
+
+    folder: Path | None
+    trend: Trend
+    report: TrendReport
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrendReport:
+    """Everything the trend template reads, as ``r``."""
+
+    trend: Trend
+    title: str
+    generated_at: Any  # datetime
+    run_name: str
+    version: str
+    highlights: tuple[str, ...]
+    charts: Mapping[str, Chart]
+    embedded: tuple[str, ...] = ()
+    accent: str = "#1f4e79"
+    paper: str = "A4"
+    locale: str = "en"
+
+    def short(self, run: str) -> str:
+        return short_run(run)
+
+    def name_of(self, number: int) -> str:
+        return _name(self.trend, number)
+
+    def color(self, number: int) -> str:
+        return segment_color(number)
