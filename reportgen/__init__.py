@@ -17,10 +17,11 @@ from .settings import Settings
 __version__ = "0.1.0"
 
 __all__ = ["ConfigError", "InputError", "MailError", "OutputError", "ReportgenError", "Settings",
-           "SnapshotError", "__version__", "run"]
+           "SnapshotError", "__version__", "run", "trend"]
 
 if TYPE_CHECKING:
     from .model import RunResult
+    from .trend import TrendResult
 
 
 def run(*args: Any, **kwargs: Any) -> RunResult:
@@ -28,3 +29,10 @@ def run(*args: Any, **kwargs: Any) -> RunResult:
     from .pipeline import run as _run
 
     return _run(*args, **kwargs)
+
+
+def trend(*args: Any, **kwargs: Any) -> TrendResult:
+    """One report over every run of a series; see :func:`reportgen.pipeline.run_trend`."""
+    from .pipeline import run_trend
+
+    return run_trend(*args, **kwargs)

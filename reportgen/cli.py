@@ -578,7 +578,7 @@ def verify(target: str, output: Path | None, config: Path | None) -> None:
                    f"of run {check.run}{left}")
         return
     if not (path.is_file() and path.suffix.lower() == ".zip"):
-        path = resolve_run(target, _root(output, config))
+        path = resolve_run(target, _root(output, config), trend_ok=True)
     checked, problems = verify_files(path)
     if problems:
         raise SnapshotError(f"{path}: {_mismatches(problems, 'the manifest')}", hint=hint)
@@ -636,7 +636,8 @@ def archive(run_ref: str, output: Path | None, config: Path | None, zip_path: Pa
     from .runs import archive as archive_run
     from .runs import resolve_run
 
-    click.echo(str(archive_run(resolve_run(run_ref, _root(output, config)), zip_path, overwrite=force)))
+    click.echo(str(archive_run(resolve_run(run_ref, _root(output, config), trend_ok=True), zip_path,
+                               overwrite=force)))
 
 
 @cli.command(context_settings=CONTEXT)

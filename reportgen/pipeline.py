@@ -173,7 +173,7 @@ def _write_folder(output: Path, name: str, files: dict[str, snapshot.FileData],
     return folder
 
 
-def run_trend(root: Path, *, series: str | None = None, run: str = "latest", last: int | None = None,
+def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest", last: int | None = None,
               settings: Settings | None = None, title: str | None = None, now: datetime | None = None,
               progress: Progress | None = None, write: bool = True) -> TrendResult:
     """One report over every run of a series under ``root`` (:func:`reportgen.trend.series_folders`: the runs made
@@ -194,6 +194,7 @@ def run_trend(root: Path, *, series: str | None = None, run: str = "latest", las
         trend_files,
     )
 
+    root = Path(root)
     settings = settings or Settings(output=root)
     clock = Clock(progress or _quiet)
     now = now or datetime.now().astimezone()

@@ -66,8 +66,9 @@ def run_folders(root: Path) -> list[Path]:
     return [folder for _, folder in sorted(found)]
 
 
-def resolve_run(ref: str | Path, root: Path) -> Path:
-    """``latest``, a run folder path, or a run folder name under ``root`` -> the run folder."""
+def resolve_run(ref: str | Path, root: Path, *, trend_ok: bool = False) -> Path:
+    """``latest``, a run folder path, or a run folder name under ``root`` -> the run folder. A trend report's
+    folder ('reportgen trend') is refused unless ``trend_ok`` (verify and archive take one)."""
     text = str(ref)
     if text == "latest":
         folders = run_folders(root)
@@ -80,9 +81,19 @@ def resolve_run(ref: str | Path, root: Path) -> Path:
             if not (candidate / MANIFEST).is_file():
                 raise SnapshotError(f"{candidate} is not a run folder (it has no {MANIFEST})",
                                     hint="'reportgen history' lists the runs.")
+            if not trend_ok:
+                check_is_run(candidate)
             return candidate
     raise SnapshotError(f"no run {text!r} (not a folder, and not a run in {root})",
                         hint="'reportgen history' lists the runs; 'latest' is the newest.")
+
+
+def check_is_run(folder: Path) -> None:
+    """Refuse the folder of a trend report where a run is needed."""
+    manifest = read_json(folder / MANIFEST)
+    if isinstance(manifest, dict) and manifest.get("kind") == "trend":
+        raise SnapshotError(f"{folder} is a trend report ('reportgen trend'), not a run",
+                            hint="Pass a run folder; 'reportgen history' lists them.")
 
 
 def run_info(folder: Path) -> RunInfo:
@@ -215,6 +226,7 @@ def load_baseline(folder: Path) -> BaselineModel:
     """The portable model of an earlier run (model.json), checked: a run whose files no longer match the sha256
     its manifest recorded (edited, or missing since) is refused, as what it says was not what that run said."""
     manifest = read_manifest(folder)
+    check_is_run(folder)
     _, problems = verify(folder)
     altered = [(name, what) for name, what in problems if what != "not in the manifest"]
     if altered:

@@ -271,8 +271,8 @@ def highlights(trend: Trend) -> tuple[str, ...]:
             text = (f"From {short_run(step.before)} to {short_run(step.after)}: {step.stayed / step.shared:.0%} of the "
                     f"{step.shared:,} customers in both stayed in their segment")
             if top is not None:
-                text += (f"; the largest move was {top.customers:,} from segment {top.source} to segment "
-                         f"{top.target}")
+                text += (f"; the largest move was {top.customers:,} customer{'s' if top.customers != 1 else ''} "
+                         f"from segment {top.source} to segment {top.target}")
             lines.append(text + ".")
     for step in trend.steps:
         for number in step.appeared:

@@ -100,7 +100,7 @@ def test_trend_over_three_linked_months_counts_shares_and_movers(linked: Path, t
     shares = pd.read_csv(trend_folder / "shares.csv")
     assert shares.shape == (3, 4 + 5) and shares.filter(like="segment").sum(axis=1).round(3).tolist() == [1.0] * 3
     flows = pd.read_csv(trend_folder / "flows.csv")
-    assert flows.groupby("to_run")["customers"].sum().tolist() == [180, 182]
+    assert flows.groupby("to_run", sort=False)["customers"].sum().tolist() == [180, 182]
 
 
 def test_the_trend_report_is_written_and_verifies(linked: Path, trend_folder: Path, invoke) -> None:
@@ -131,8 +131,17 @@ def test_the_trend_report_is_written_and_verifies(linked: Path, trend_folder: Pa
     html = unescape((trend_folder / "report.html").read_text(encoding="utf-8"))
     assert html.count("<img ") == 3 and 'alt=""' not in html
     assert "Line chart of each segment's share of the customers in 3 periods" in html
-    # a trend's folder is not a run: history does not list it, --baseline latest does not pick it
+    # a trend's folder is not a run: history does not list it, --baseline latest does not pick it, and a command
+    # that needs a run says so
     assert trend_folder not in run_folders(linked) and len(run_folders(linked)) == 3
+    history = invoke("history", "-o", str(linked), "--json")
+    assert [r["folder"] for r in json.loads(history.stdout)] == [str(f) for f in run_folders(linked)]
+    for args in (("show", str(trend_folder)), ("compare", str(trend_folder), "latest", "-o", str(linked)),
+                 ("trend", str(trend_folder), "-q")):
+        refused = invoke(*args)
+        assert refused.exit_code == 1
+        assert refused.stderr == f"Error: {trend_folder} is a trend report ('reportgen trend'), not a run. Pass a " \
+                                 "run folder; 'reportgen history' lists them.\n"
 
 
 def test_the_trend_html_passes_axe_core(trend_folder: Path, tmp_path: Path) -> None:
