@@ -124,8 +124,8 @@ def test_the_trend_report_is_written_and_verifies(linked: Path, trend_folder: Pa
             (trend_folder / "trend.json").read_bytes()
     text = " ".join(" ".join(page.extract_text().split())
                     for page in PdfReader(io.BytesIO((trend_folder / "report.pdf").read_bytes())).pages)
-    for heading in ("Customer segments over 3 periods", "Segment shares over time", "Customers moving between "
-                    "segments", "The segments, appeared and vanished", "The runs"):
+    for heading in ("Customer segments over 3 periods", "Segment shares over time",
+                    "Customers moving between segments", "The segments, appeared and vanished", "The runs"):
         assert heading in text
     assert "Segment 2 (High income, high spending) grew from 20% to 34% of the customers." in text
     html = unescape((trend_folder / "report.html").read_text(encoding="utf-8"))
@@ -140,8 +140,8 @@ def test_the_trend_report_is_written_and_verifies(linked: Path, trend_folder: Pa
                  ("trend", str(trend_folder), "-q")):
         refused = invoke(*args)
         assert refused.exit_code == 1
-        assert refused.stderr == f"Error: {trend_folder} is a trend report ('reportgen trend'), not a run. Pass a " \
-                                 "run folder; 'reportgen history' lists them.\n"
+        assert refused.stderr == (f"Error: {trend_folder} is a trend report ('reportgen trend'), not a run. "
+                                  "Pass a run folder; 'reportgen history' lists them.\n")
 
 
 def test_the_trend_html_passes_axe_core(trend_folder: Path, tmp_path: Path) -> None:
