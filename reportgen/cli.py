@@ -7,6 +7,7 @@ else is an internal error: one line, and ``--debug`` shows the traceback. stdout
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -507,7 +508,7 @@ def compare(before: str, after: str, output: Path | None, config: Path | None, a
               help="Every run made with 'reportgen run --series NAME', instead of the --baseline links.")
 @click.option("--last", type=click.IntRange(2, None), metavar="N", help="Only the latest N runs of the series.")
 @runs_options
-@click.option("--name", help="Name of the trend report, appended to its folder name.  "
+@click.option("--name", help="Name of the trend report, appended to its folder name after 'trend-'.  "
                              "[default: trend-<series or last run>]")
 @click.option("--title", help="Title of the report.  [default: 'Customer segments over N periods']")
 @click.option("--format", "formats", metavar="html,pdf",
@@ -533,6 +534,8 @@ def trend(run_ref: str, series: str | None, last: int | None, output: Path | Non
     from .snapshot import jsonable
     from .trend import trend_dict
 
+    if series is not None and run_ref != "latest":
+        raise click.UsageError("give RUN (the last run of a chain of --baseline links) or --series NAME, not both")
     config = config or find_config(Path.cwd())
     flags = {"output": output, "name": name, "formats": formats}
     settings = resolve_settings(config=config, flags={k: v for k, v in flags.items() if v is not None})
@@ -575,7 +578,8 @@ def verify(target: str, output: Path | None, config: Path | None) -> None:
         left = "".join(f"; {name} is not embedded (too many customers), its sha256 is in the manifest"
                        for name in check.left_out)
         click.echo(f"OK: {path}: all {len(check.checked)} embedded files match the embedded manifest "
-                   f"of run {check.run}{left}")
+                   f"of run {check.run}{left} (the pages themselves are checked by seal.json in the run folder: "
+                   f"reportgen verify RUN)")
         return
     if not (path.is_file() and path.suffix.lower() == ".zip"):
         path = resolve_run(target, _root(output, config), trend_ok=True)
@@ -586,8 +590,11 @@ def verify(target: str, output: Path | None, config: Path | None) -> None:
 
 
 def _is_pdf(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return path.suffix.lower() == ".pdf" or handle.read(5) == b"%PDF-"
+    if path.suffix.lower() == ".pdf":
+        return True
+    with contextlib.suppress(OSError), path.open("rb") as handle:  # unreadable: verify says so
+        return handle.read(5) == b"%PDF-"
+    return False
 
 
 def _mismatches(problems: Any, against: str) -> str:
@@ -612,8 +619,8 @@ def extract(pdf: Path, folder: Path, unverified: bool) -> None:
     """
     from .pdffiles import extract as extract_files
 
-    check = extract_files(pdf, folder, unverified=unverified)
-    for name in sorted(check.files):
+    _, written = extract_files(pdf, folder, unverified=unverified)
+    for name in written:
         click.echo(str(folder / name))
 
 

@@ -47,12 +47,13 @@ def match_segments(baseline: BaselineModel, centroids_original: np.ndarray, numb
 
 def stable_numbers(baseline: BaselineModel, seg: Segmentation) -> tuple[dict[int, int], dict[int, SegmentStatus]]:
     """Renumbering ``{current number: stable number}``: a matched segment takes its baseline number, a new one
-    the next free number after the baseline's (largest first). Also ``{stable number: status}``."""
+    the next number after the highest the baseline and its own baselines ever gave (largest first), so that a
+    number never means two segments in one chain of runs. Also ``{stable number: status}``."""
     matches = match_segments(baseline, seg.centroids_original, seg.numbers,
                              seg.centroids[:, len(baseline.features):])
     mapping: dict[int, int] = {}
     statuses: dict[int, SegmentStatus] = {}
-    following = max(baseline.numbers, default=0) + 1
+    following = baseline.highest_number + 1  # never a number an earlier run of the chain gave another segment
     for number in seg.numbers:  # already largest first
         if number in matches:
             mapping[number] = matches[number]

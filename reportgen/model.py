@@ -402,6 +402,12 @@ class BaselineModel:
     id_column: str | None
     rows: int = 0
     categories: CategoricalEncoding | None = None  # the categorical columns clustered, and their levels
+    highest: int = 0  # the highest segment number of this run and every baseline before it (0: its own numbers')
+
+    @property
+    def highest_number(self) -> int:
+        """No later run linked to this one by --baseline gives a new segment a number up to this one."""
+        return max(self.highest, *self.numbers, 0)
 
 
 # --------------------------------------------------------------------------- compare

@@ -13,11 +13,12 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import OutputError, SnapshotError
 from .snapshot import MANIFEST, sha256_bytes
 
+CLASH = "the same name as"
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 
 
@@ -38,8 +39,19 @@ class PdfCheck:
         return str(self.manifest.get("run", "?"))
 
 
-def embedded_files(path: Path) -> dict[str, bytes]:
-    """Every file embedded in the PDF at ``path``, by its name in the PDF's attachments."""
+def shown(name: str) -> str:
+    """A file name from a PDF as it may be printed: control characters escaped, at most 80 characters."""
+    text = name.encode("unicode_escape").decode("ascii") if not name.isprintable() else name
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def writable(name: str) -> bool:
+    """Whether extract writes the embedded file ``name``: a plain name (no folder, not hidden)."""
+    return bool(_PLAIN_NAME.fullmatch(name))
+
+
+def embedded_files(path: Path | BinaryIO) -> dict[str, bytes]:
+    """Every file embedded in the PDF at ``path`` (or in a binary stream), by its name in the PDF's attachments."""
     import pikepdf
 
     try:
@@ -68,14 +80,21 @@ def verify_pdf(path: Path) -> PdfCheck:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise SnapshotError(f"the {MANIFEST} embedded in {path} is not a reportgen manifest")
     hashes: dict[str, Any] = manifest["files"]
-    listed = [str(n) for n in (manifest.get("pdf") or {}).get("embedded", []) if n != MANIFEST]
+    entry = manifest.get("pdf")
+    embedded = entry.get("embedded") if isinstance(entry, dict) else None
+    listed = [str(n) for n in embedded if n != MANIFEST] if isinstance(embedded, list) else []
     problems: list[tuple[str, str]] = []
     checked = []
+    folded: dict[str, str] = {}  # on a case-insensitive file system two names may be one file: the manifest's wins
+    for name in sorted(files, key=lambda n: (n not in hashes, n)):
+        folded.setdefault(name.casefold(), name)
     for name, data in sorted(files.items()):
         if name == MANIFEST:
             continue
         if not _PLAIN_NAME.fullmatch(name):
-            problems.append((name, "not a plain file name"))
+            problems.append((shown(name), "not a plain file name"))
+        elif folded[name.casefold()] != name:
+            problems.append((name, f"{CLASH} {folded[name.casefold()]} but for its case"))
         elif name not in hashes:
             problems.append((name, "not in the manifest"))
         else:
@@ -88,24 +107,30 @@ def verify_pdf(path: Path) -> PdfCheck:
                     left_out=left_out)
 
 
-def extract(path: Path, target: Path, *, unverified: bool = False) -> PdfCheck:
+def extract(path: Path, target: Path, *, unverified: bool = False) -> tuple[PdfCheck, tuple[str, ...]]:
     """Write the files a report.pdf embeds into the new folder ``target`` (or an empty one), after checking them
     (:func:`verify_pdf`; ``unverified`` writes them even if they do not match). The folder is filled under a
-    temporary name and renamed, so a failure leaves nothing behind, and nothing is ever overwritten."""
+    temporary name and renamed, so a failure leaves nothing behind, and nothing is ever overwritten. Returns the
+    check and the names written: never a name that is not plain, and of names that differ only by case the one in
+    the manifest."""
     check = verify_pdf(path)
+    written: list[str] = []
     if check.problems and not unverified:
         described = ", ".join(f"{name} {what}" for name, what in check.problems)
         raise SnapshotError(f"{path}: the embedded files do not match its manifest ({described})",
                             hint="Pass --unverified to write them out anyway.")
+    target = target.resolve()  # "." is the current folder, which has a name
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise OutputError(f"{target} already exists", hint="Choose a new folder; extract never overwrites.")
     temp = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temp.mkdir()
+        clashing = {name for name, what in check.problems if what.startswith(CLASH)}
         for name, data in check.files.items():
-            if _PLAIN_NAME.fullmatch(name):
+            if writable(name) and name not in clashing:
                 (temp / name).write_bytes(data)
+                written.append(name)
         if target.exists():
             target.rmdir()  # the empty folder that was given
         temp.rename(target)
@@ -115,4 +140,4 @@ def extract(path: Path, target: Path, *, unverified: bool = False) -> PdfCheck:
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
-    return check
+    return check, tuple(sorted(written))

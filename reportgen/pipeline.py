@@ -326,7 +326,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
         methods = agreement(matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k,
                             seed=settings.seed, n_init=settings.n_init, layout=layout) if not assign_only else None
         portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
-                                           rows=cleaned.account.rows_out, input_name=dataset.source.name)
+                                           rows=cleaned.account.rows_out, input_name=dataset.source.name,
+                                           highest=baseline.highest_number if baseline is not None else 0)
         comparison = None
         if baseline is not None:
             comparison = compare_runs(baseline, portable, before_ids=baseline_segments(baseline),

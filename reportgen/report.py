@@ -117,6 +117,8 @@ def reproduce_command(settings: Settings, source_name: str, features: tuple[str,
         parts += ["--baseline", settings.baseline] + (["--assign-only"] if settings.assign_only else [])
     if settings.rules:
         parts += ["--rules", str(settings.rules)]
+    if settings.series:
+        parts += ["--series", settings.series]
     return " ".join(shlex.quote(p) for p in parts)
 
 

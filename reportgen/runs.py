@@ -10,6 +10,7 @@ import contextlib
 import json
 import secrets
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pandas as pd
 from .cells import unescape_frame
 from .errors import OutputError, SnapshotError
 from .model import BaselineModel, CategoricalEncoding, KCandidate, KSelection, RunInfo, Scaler, Transform
-from .snapshot import MANIFEST, SEAL, sha256_bytes, sha256_file
+from .snapshot import MANIFEST, REPORT_PDF, SEAL, sha256_bytes, sha256_file
 
 
 def read_json(path: Path) -> Any:
@@ -142,29 +143,46 @@ def verify(path: Path) -> tuple[int, list[tuple[str, str]]]:
     if path.is_file() and zipfile.is_zipfile(path):
         manifest, contents = _zip_members(path)
         digests = {name: sha256_bytes(data) for name, data in contents.items()}
-        seal_text: bytes | None = contents.get(SEAL)
+        read: Callable[[str], bytes] = contents.__getitem__
     else:
         manifest = read_manifest(path)
         digests = {name: sha256_file(path / name) for name in relative_files(path)}
-        seal_text = (path / SEAL).read_bytes() if (path / SEAL).is_file() else None
+
+        def read(name: str) -> bytes:
+            return (path / name).read_bytes()
+    seal_text = read(SEAL) if SEAL in digests else None
     problems = []
     expected: dict[str, str] = dict(manifest.get("files", {}))
-    sealed = manifest.get("pdf") or {}
-    if sealed:  # schema 2: report.pdf's sha256 is in seal.json
+    sealed = manifest.get("pdf")
+    pdf_name = str(sealed.get("file", REPORT_PDF)) if isinstance(sealed, dict) else None
+    if pdf_name is not None and pdf_name not in expected:  # schema 2: report.pdf's sha256 is in seal.json
         seal = _seal(seal_text)
         if seal is None:
             problems.append((SEAL, "missing" if seal_text is None else "damaged"))
-        else:
-            expected.update(seal)
+        elif pdf_name in seal:
+            expected[pdf_name] = seal[pdf_name]  # seal.json vouches for the PDF only, never for a file above
     for name, digest in sorted(expected.items()):
         if name not in digests:
             problems.append((name, "missing"))
         elif digests[name] != digest:
             problems.append((name, "changed"))
     for name in sorted(set(digests) - set(expected) - KNOWN_EXTRA):
-        if not (sealed and name == sealed.get("file")):  # counted as seal.json's problem above
+        if name != pdf_name:  # counted as seal.json's problem above
             problems.append((name, "not in the manifest"))
+    intact = pdf_name is not None and pdf_name in expected and digests.get(pdf_name) == expected[pdf_name]
+    if intact and _embedded_manifest(read(str(pdf_name))) != read(MANIFEST):  # what the sealed PDF says it was
+        problems.append((MANIFEST, f"not the one {pdf_name} embeds"))
     return len(expected), problems
+
+
+def _embedded_manifest(pdf: bytes) -> bytes | None:
+    import io
+
+    from .pdffiles import embedded_files
+
+    with contextlib.suppress(SnapshotError):
+        return embedded_files(io.BytesIO(pdf)).get(MANIFEST)
+    return None
 
 
 def _seal(text: bytes | None) -> dict[str, str] | None:
@@ -277,6 +295,7 @@ def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str
             feature_stats=data.get("feature_stats", {}),
             id_column=data.get("id_column"),
             rows=int(data.get("rows", 0)),
+            highest=int(data.get("highest_segment", 0)),
             categories=_categories(data.get("categories")),
         )
     except (TypeError, KeyError, ValueError) as exc:

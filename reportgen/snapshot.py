@@ -331,7 +331,7 @@ def metrics(selection: KSelection, seg: Segmentation, *, features: tuple[str, ..
 
 def portable_model(seg: Segmentation, personas: Sequence[Persona], matrix: FeatureMatrix,
                    summary: Sequence[SummaryRow], *, id_column: str | None, rows: int, run: str = "this run",
-                   created: str = "", input_name: str = "") -> BaselineModel:
+                   created: str = "", input_name: str = "", highest: int = 0) -> BaselineModel:
     """This run's model as a later run reads it: scaler, centroids, names, sizes and the features' statistics
     (for drift); model.json is its serialisation."""
     names = {p.segment: p.name for p in personas}
@@ -342,7 +342,7 @@ def portable_model(seg: Segmentation, personas: Sequence[Persona], matrix: Featu
                          scaler=matrix.scaler, numbers=seg.numbers, names={n: names[n] for n in seg.numbers},
                          centroids=seg.centroids, centroids_original=seg.centroids_original, sizes=seg.sizes,
                          feature_stats={f: stats[f] for f in matrix.names if f in stats}, id_column=id_column,
-                         rows=rows, categories=matrix.categories)
+                         rows=rows, categories=matrix.categories, highest=max(highest, *seg.numbers, 0))
 
 
 def model_json(model: BaselineModel, algorithm: str = "kmeans") -> dict[str, Any]:
@@ -354,6 +354,7 @@ def model_json(model: BaselineModel, algorithm: str = "kmeans") -> dict[str, Any
         "features": list(model.features),
         "id_column": model.id_column,
         "rows": model.rows,
+        "highest_segment": model.highest_number,  # a later --baseline run numbers its new segments above it
         "feature_stats": {f: {k: sig(v) for k, v in stats.items()} for f, stats in model.feature_stats.items()},
         "scaler": {"method": model.scaler.method, "center": list(model.scaler.center),
                    "scale": list(model.scaler.scale), "transforms": list(model.scaler.transforms),

@@ -176,14 +176,15 @@ def build_trend(folders: Sequence[Path], *, linked_by: Literal["baseline", "seri
     from .compare import compare_runs
 
     models = [load_baseline(folder) for folder in folders]  # each verified against its manifest
-    ids = [baseline_segments(model) for model in models]
     numbering = [{n: n for n in models[0].numbers}]  # run number -> trend number, per period
     used = set(models[0].numbers)
     steps = []
-    for i in range(1, len(models)):
+    after_ids = baseline_segments(models[0])
+    for i in range(1, len(models)):  # two periods' customers in memory at a time
         before, after = models[i - 1], models[i]
+        before_ids, after_ids = after_ids, baseline_segments(after)
         try:
-            comparison = compare_runs(before, after, before_ids=ids[i - 1], after_ids=ids[i])
+            comparison = compare_runs(before, after, before_ids=before_ids, after_ids=after_ids)
         except ConfigError as exc:
             raise ConfigError(f"runs {before.run} and {after.run} cannot be in one trend: {exc.message}",
                               hint="A trend follows runs made with the same --features; start a new --series.") \

@@ -173,7 +173,7 @@ def test_unwritable_output_folder_without_root(invoke, tmp_path: Path, blobs_csv
 def test_failure_late_in_the_run_leaves_no_folder(invoke, tmp_path: Path, blobs_csv: Path, monkeypatch) -> None:
     from reportgen import errors, pipeline
 
-    def broken_pdf(html: str) -> bytes:
+    def broken_pdf(html: str, **options) -> bytes:
         raise errors.OutputError("cannot make the PDF: simulated failure")
 
     monkeypatch.setattr(pipeline, "write_pdf", broken_pdf)

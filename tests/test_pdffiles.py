@@ -101,17 +101,31 @@ def test_verify_names_an_embedded_file_that_is_gone_or_unknown(pdf_copy: Path, t
         del pdf.attachments["profiles.csv"]
         pdf.attachments["notes.txt"] = pikepdf.AttachedFileSpec(pdf, b"hello")
         pdf.attachments["../escape.csv"] = pikepdf.AttachedFileSpec(pdf, b"id\n")
+        pdf.attachments["bell\x07.csv"] = pikepdf.AttachedFileSpec(pdf, b"id\n")
+        pdf.attachments["Segments.csv"] = pikepdf.AttachedFileSpec(pdf, b"id\n")
         pdf.save(tmp_path / "odd.pdf")
     bad = invoke("verify", str(tmp_path / "odd.pdf"))
     assert bad.exit_code == 1
-    assert ("3 files do not match the manifest it embeds: ../escape.csv (not a plain file name); "
-            "notes.txt (not in the manifest); profiles.csv (missing)") in bad.stderr
+    assert ("5 files do not match the manifest it embeds: ../escape.csv (not a plain file name); Segments.csv (the "
+            "same name as segments.csv but for its case); bell\\x07.csv (not a plain file name); notes.txt (not in "
+            "the manifest); profiles.csv (missing)") in bad.stderr
+    assert "\x07" not in bad.stderr
     written = invoke("extract", str(tmp_path / "odd.pdf"), str(tmp_path / "out"), "--unverified")
     assert written.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "cleaning.csv", "manifest.json", "metrics.json", "model.json", "notes.txt", "rules.csv", "segments.csv",
-        "segments.sql", "summary.json"]
+    names = ["cleaning.csv", "manifest.json", "metrics.json", "model.json", "notes.txt", "rules.csv", "segments.csv",
+             "segments.sql", "summary.json"]  # of two names that differ by case, the manifest's; no other name
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+    assert written.stdout.splitlines() == [str(tmp_path / "out" / name) for name in names]
     assert not (tmp_path / "escape.csv").exists()
+
+
+def test_extract_into_the_current_empty_folder(pdf_copy: Path, tmp_path, monkeypatch, invoke) -> None:
+    here = tmp_path / "empty"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    done = invoke("extract", str(pdf_copy), ".")
+    assert done.exit_code == 0, done.output
+    assert len(list(here.iterdir())) == 9 and (here / "segments.csv").is_file()
 
 
 def test_extract_writes_the_embedded_files_and_never_overwrites(mall_folder: Path, pdf_copy: Path, tmp_path,
@@ -168,6 +182,30 @@ def test_verify_of_the_run_folder_checks_report_pdf_against_the_seal(mall_folder
     (folder / "report.pdf").write_bytes((folder / "report.pdf").read_bytes() + b"\n")
     edited = invoke("verify", str(folder))
     assert edited.exit_code == 1 and "report.pdf (changed)" in edited.stderr
+    shutil.copyfile(mall_folder / "report.pdf", folder / "report.pdf")
+
+
+def test_seal_json_vouches_for_the_pdf_only_and_the_manifest_must_be_the_embedded_one(mall_folder: Path, tmp_path,
+                                                                                    invoke) -> None:
+    """A review found that seal.json, hashed nowhere itself, could vouch for an edited segments.csv: it vouches
+    for report.pdf alone. And the manifest must be the one the sealed PDF embeds, so that a file edited together
+    with its hash in manifest.json is caught too."""
+    folder = tmp_path / mall_folder.name
+    shutil.copytree(mall_folder, folder)
+    segments = (folder / "segments.csv").read_bytes().replace(b",1,", b",2,", 1)
+    (folder / "segments.csv").write_bytes(segments)
+    seal = json.loads((folder / SEAL).read_text())
+    seal["files"]["segments.csv"] = hashlib.sha256(segments).hexdigest()
+    (folder / SEAL).write_text(json.dumps(seal))
+    forged = invoke("verify", str(folder))
+    assert forged.exit_code == 1 and "segments.csv (changed)" in forged.stderr
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"]["segments.csv"] = seal["files"]["segments.csv"]
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    rewritten = invoke("verify", str(folder))
+    assert rewritten.exit_code == 1
+    assert rewritten.stderr.startswith(f"Error: {folder}: 1 file does not match the manifest: manifest.json (not the "
+                                       "one report.pdf embeds)")
 
 
 def test_a_large_run_leaves_segments_csv_out_of_the_pdf_and_says_so(mall_csv: Path, tmp_path, monkeypatch,
@@ -182,7 +220,17 @@ def test_a_large_run_leaves_segments_csv_out_of_the_pdf_and_says_so(mall_csv: Pa
     assert "segments.csv" not in manifest["pdf"]["embedded"] and "segments.csv" in manifest["files"]
     ok = invoke("verify", str(result.folder / "report.pdf"))
     assert ok.exit_code == 0
-    assert ok.stdout.strip().endswith("; segments.csv is not embedded (too many customers), its sha256 is in the "
-                                      "manifest")
+    assert ("; segments.csv is not embedded (too many customers), its sha256 is in the manifest (the pages "
+            "themselves are checked by seal.json in the run folder: reportgen verify RUN)") in ok.stdout
     html = " ".join((result.folder / "report.html").read_text().split())
     assert "segments.csv, with all 200 customers, is in the run folder only" in html
+
+
+def test_a_strange_embedded_manifest_is_an_error_line_not_a_crash(pdf_copy: Path, tmp_path, invoke) -> None:
+    odd = reembedded(pdf_copy, MANIFEST, lambda d: b'{"files": {}, "pdf": "x"}', tmp_path / "odd.pdf")
+    got = invoke("verify", str(odd))
+    assert got.exit_code == 1 and "internal error" not in got.stderr
+    assert "8 files do not match the manifest it embeds: cleaning.csv (not in the manifest)" in got.stderr
+    junk = reembedded(pdf_copy, MANIFEST, lambda d: b"[1, 2]", tmp_path / "junk.pdf")
+    got = invoke("verify", str(junk))
+    assert got.exit_code == 1 and f"the manifest.json embedded in {junk} is not a reportgen manifest" in got.stderr

@@ -376,6 +376,9 @@ def test_the_pdf_is_pdf_a_3b_and_tagged(mall_result) -> None:
             assert meta.get("dc:title") == "Customer segmentation report"
         assert str(pdf.Root.Lang) == "en"
         assert bool(pdf.Root.MarkInfo.Marked) and "/OutputIntents" in pdf.Root
+        images = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"]
+        assert len(images) >= 10 and not [o for o in images if o.get("/Interpolate", False)]  # ISO 19005-2, 6.2.8
+        assert len(pdf.trailer.ID) == 2  # a file identifier
         tags: dict[str, int] = {}
         alts: list[str] = []
 

@@ -17,7 +17,7 @@ def test_json_is_strict_and_plain() -> None:
             "arr": np.array([1.0, np.nan]), "path": Path("a/b"), "when": datetime(2026, 1, 2, 3, 4, 5)}
     text = json_bytes(data).decode()
     assert json.loads(text) == {"nan": None, "inf": None, "np": 0.5, "int": 3, "arr": [1.0, None],
-                                "path": "a/b", "when": "2026-01-02T03:04:05"}
+                                "path": "a/b", "when": "2026-01-02T03:04:05.000"}
     assert text.endswith("}\n") and "NaN" not in text
 
 
@@ -34,6 +34,21 @@ def test_write_run_is_atomic_and_never_overwrites(tmp_path: Path) -> None:
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["files"] == {"a.txt": sha256_bytes(b"A"), "charts/b.png": sha256_bytes(b"B")}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["20260101-000000-x", "20260101-000000-x-2"]
+
+
+def test_runs_started_in_the_same_second_keep_their_order(tmp_path: Path) -> None:
+    """'latest' (and a trend's chain) is the run that started last, though two runs in one second have folder names
+    that sort the other way ("...-october" after "...-november"): the manifest's start has milliseconds."""
+    from datetime import timedelta
+
+    from reportgen.runs import resolve_run, run_folders
+
+    start = datetime(2026, 12, 2, 9, 0, 0, 100_000)
+    for offset, name in ((0, "october"), (300, "november")):
+        write_run(tmp_path, f"20261202-090000-{name}", {"a.txt": b"A"},
+                  {"run": name, "started": start + timedelta(milliseconds=offset)})
+    assert [f.name for f in run_folders(tmp_path)] == ["20261202-090000-october", "20261202-090000-november"]
+    assert resolve_run("latest", tmp_path).name == "20261202-090000-november"
 
 
 def test_write_run_cleans_up_after_a_failure(tmp_path: Path) -> None:

@@ -180,6 +180,24 @@ def test_a_series_without_baselines_matches_the_segments_itself(periods: dict[st
     assert data["steps"][0]["shared"] == len(without) and data["steps"][0]["stayed"] >= 0.95 * len(without)
 
 
+def test_a_new_segment_never_takes_the_number_of_one_that_vanished(mall_csv: Path, tmp_path, invoke) -> None:
+    """A review found run c of a chain k = 6, 5, 6 (--baseline) numbering its new segment 6, the number of a's
+    segment that vanished in b, while the trend called it 7: a number meant two segments. model.json now carries
+    the highest number of the chain, so a new segment is numbered above it, in the run and in the trend alike."""
+    out = tmp_path / "chain"
+    a = _month(mall_csv, out, "a", features=(INCOME, SCORE), k=6)
+    b = _month(mall_csv, out, "b", baseline="latest", k=5)
+    c = _month(mall_csv, out, "c", baseline="latest", k=6)
+    numbers = [sorted(pd.read_csv(f / "segments.csv")["segment"].unique().tolist()) for f in (a, b, c)]
+    assert numbers[0] == [1, 2, 3, 4, 5, 6] and len(numbers[1]) == 5
+    (gone,) = set(numbers[0]) - set(numbers[1])
+    assert max(numbers[2]) == 7 and gone not in numbers[2]  # the new segment is 7
+    assert json.loads((c / "model.json").read_text())["highest_segment"] == 7
+    data = json.loads(invoke("trend", "-o", str(out), "--json", "-q", "--format", "none").stdout)
+    assert all(s["segment"] == s["run_segment"] for p in data["periods"] for s in p["segments"])
+    assert data["steps"][0]["vanished"] == [gone] and data["steps"][1]["appeared"] == [7]
+
+
 def test_trend_errors_are_one_line(periods: dict[str, Path], linked: Path, tmp_path, invoke) -> None:
     one = tmp_path / "one"
     _month(periods["october"], one, "october", features=(INCOME, SCORE))
@@ -193,6 +211,8 @@ def test_trend_errors_are_one_line(periods: dict[str, Path], linked: Path, tmp_p
         got = invoke(*args)
         assert got.exit_code == 1 and got.stderr.startswith(start), got.stderr
         assert len(got.stderr.strip().splitlines()) == 1
+    both = invoke("trend", "20261201-000000-x", "--series", "x", "-q")
+    assert both.exit_code == 2 and "or --series NAME, not both" in both.stderr
     copied = tmp_path / "copied"
     shutil.copytree(linked, copied)
     middle = run_folders(copied)[1]
