@@ -266,7 +266,7 @@ def highlights(trend: Trend) -> tuple[str, ...]:
                              f"of the customers.")
         if len(lines) == 1:
             lines.append("No segment's share changed by more than half a percentage point.")
-    for step in trend.steps:
+    for step in _told_steps(trend):
         if step.shared:
             top = step.movers[0] if step.movers else None
             text = (f"From {short_run(step.before)} to {short_run(step.after)}: {step.stayed / step.shared:.0%} of the "
@@ -281,6 +281,21 @@ def highlights(trend: Trend) -> tuple[str, ...]:
         for number in step.vanished:
             lines.append(f"Segment {number} ({_name(trend, number)}) vanished in {short_run(step.after)}.")
     return tuple(lines)
+
+
+TOLD_STEPS = 3  # a longer series' summary tells of its latest step and the one that kept fewest customers
+
+
+def _told_steps(trend: Trend) -> tuple[TrendStep, ...]:
+    """The steps the summary tells of: all of a short series; of a longer one the latest and the one whose
+    customers stayed least, oldest first (the tables and steps.csv have every step)."""
+    if len(trend.steps) <= TOLD_STEPS:
+        return trend.steps
+    with_ids = [s for s in trend.steps if s.shared]
+    if not with_ids:
+        return ()
+    restless = min(with_ids, key=lambda s: s.stayed / s.shared)
+    return tuple(s for s in trend.steps if s is restless or s is trend.steps[-1])
 
 
 def _name(trend: Trend, number: int) -> str:
@@ -359,6 +374,9 @@ class TrendResult:
     files: tuple[str, ...]
 
 
+SHOWN_PERIODS = 6  # the summary's table shows the first period and the latest ones up to this many columns
+
+
 @dataclass(frozen=True)
 class TrendReport:
     """Everything the trend template reads, as ``r``."""
@@ -383,3 +401,12 @@ class TrendReport:
 
     def color(self, number: int) -> str:
         return segment_color(number)
+
+    @property
+    def shown(self) -> tuple[int, ...]:
+        """The periods (indices) that the summary's table has a column for: every one of a short series, else the
+        first and the latest :data:`SHOWN_PERIODS` - 1."""
+        count = len(self.trend.periods)
+        if count <= SHOWN_PERIODS:
+            return tuple(range(count))
+        return (0, *range(count - SHOWN_PERIODS + 1, count))

@@ -233,3 +233,49 @@ def test_labels_at_the_ends_of_lines_are_spread() -> None:
     assert spread([0.49, 0.5], gap=0.05, top=0.5) == pytest.approx([0.45, 0.5])
     placed = spread([0.1, 0.1, 0.1, 0.1], gap=0.02, top=1.0)
     assert sorted(placed) == pytest.approx([0.1, 0.12, 0.14, 0.16])
+
+
+def _synthetic(periods: int, tmp_path: Path):
+    """A trend of ``periods`` made-up monthly periods of two segments, without runs behind it."""
+    from reportgen.trend import Trend, TrendFlow, TrendIdentity, TrendPeriod, TrendSegment, TrendStep
+
+    runs = [f"20260{1 + i // 9}{1 + i % 9:02d}-060000-m{i + 1}" for i in range(periods)]
+    shares = [(0.6 - 0.01 * i, 0.4 + 0.01 * i) for i in range(periods)]
+    made = tuple(TrendPeriod(run=run, folder=tmp_path, created=f"2026-{1 + i % 12:02d}-01T06:00:00", input_name="c.csv",
+                             customers=100, k=2, silhouette=0.5,
+                             segments=(TrendSegment(1, 1, "Big", round(100 * a), a),
+                                       TrendSegment(2, 2, "Small", round(100 * b), b)))
+                 for i, (run, (a, b)) in enumerate(zip(runs, shares, strict=True)))
+    steps = tuple(TrendStep(before=runs[i], after=runs[i + 1], shared=90, stayed=90 - (i % 4), entered=10, left=10,
+                            flows=(TrendFlow(1, 1, 50), TrendFlow(2, 2, 40 - i % 4), TrendFlow(2, 1, i % 4)),
+                            appeared=(), vanished=()) for i in range(periods - 1))
+    identities = (TrendIdentity(1, "Big", ("Big",), 0, periods - 1, tuple(a for a, _ in shares)),
+                  TrendIdentity(2, "Small", ("Small",), 0, periods - 1, tuple(b for _, b in shares)))
+    return Trend(series="m", linked_by="series", features=("x",), periods=made, steps=steps, segments=identities)
+
+
+def test_a_long_series_keeps_its_summary_and_tables_readable(tmp_path: Path) -> None:
+    """13 monthly periods, looked at: the summary tells of the latest step and the one that kept fewest customers
+    (not of all twelve), its table has the first and the latest five periods, and the chart labels drop the dates."""
+    from datetime import datetime
+
+    from reportgen.charts import draw_phase
+    from reportgen.charts.trend import period_labels
+    from reportgen.render import render
+    from reportgen.trend import TrendReport, highlights
+
+    trend = _synthetic(13, tmp_path)
+    said = highlights(trend)
+    steps = [line for line in said if line.startswith("From ")]
+    assert len(steps) == 2 and steps[0].startswith("From m4 to m5: 97%") and steps[1].startswith("From m12 to m13")
+    charts = draw_phase("trend", trend)
+    assert [c.name for c in charts] == ["trend_shares", "trend_movement", "trend_flows"]
+    assert period_labels(trend)[0] == "m1" and "(between 48% and 60%)" in charts[0].alt
+    report = TrendReport(trend=trend, title="t", generated_at=datetime(2026, 12, 1), run_name="x", version="0",
+                         highlights=said, charts={c.name: c for c in charts})
+    assert report.shown == (0, 8, 9, 10, 11, 12)
+    html = " ".join(unescape(render("trend.html", r=report)).split())
+    assert "The first period and the latest 5 of 13 are shown" in html and 'aria-label="periods left out"' in html
+    assert _synthetic(3, tmp_path).periods and TrendReport(trend=_synthetic(3, tmp_path), title="t",
+                                                           generated_at=datetime(2026, 12, 1), run_name="x",
+                                                           version="0", highlights=(), charts={}).shown == (0, 1, 2)

@@ -14,11 +14,15 @@ if TYPE_CHECKING:
     from ..trend import Trend
 
 
+DATED_PERIODS = 6  # up to this many periods a label has the run's date below its name
+
+
 def period_labels(trend: Trend) -> list[str]:
-    """Each period's run name without its date-time prefix, and the date below it."""
+    """Each period's run name without its date-time prefix, and (for a few periods) the date below it."""
     from ..trend import short_run
 
-    return [f"{short(short_run(p.run), 18)}\n{p.created[:10]}" for p in trend.periods]
+    dated = len(trend.periods) <= DATED_PERIODS
+    return [f"{short(short_run(p.run), 18)}" + (f"\n{p.created[:10]}" if dated else "") for p in trend.periods]
 
 
 def shares(trend: Trend) -> Figure:
@@ -39,7 +43,8 @@ def shares(trend: Trend) -> Figure:
     for (x, _, text, color), y in zip(ends, spread([y for _, y, _, _ in ends], gap=0.055 * limit, top=limit),
                                       strict=True):
         ax.annotate(text, (x, y), xytext=(7, 0), textcoords="offset points", va="center", fontsize=7, color=color)
-    ax.set_xticks(xs, labels)
+    crowded = len(labels) > DATED_PERIODS and sum(len(label) for label in labels) > 6 * len(labels)
+    ax.set_xticks(xs, labels, rotation=45 if crowded else 0, ha="right" if crowded else "center")
     ax.set_xlim(-0.25, len(labels) - 1 + 0.45)
     ax.set_ylim(0, limit)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
@@ -71,10 +76,17 @@ def shares_alt(trend: Trend) -> str:
     from ..trend import short_run
 
     runs = ", ".join(short_run(p.run) for p in trend.periods)
+    if len(trend.periods) <= DATED_PERIODS:
+        told = [f"segment {s.segment} " + " then ".join("absent" if v is None else f"{v:.0%}" for v in s.shares)
+                for s in trend.segments]
+    else:  # first, last and range: the table below has every value
+        told = []
+        for s in trend.segments:
+            values = [v for v in s.shares if v is not None]
+            told.append(f"segment {s.segment} from {values[0]:.0%} to {values[-1]:.0%} (between {min(values):.0%} "
+                        f"and {max(values):.0%})")
     return (f"Line chart of each segment's share of the customers in {len(trend.periods)} periods ({runs}): "
-            + "; ".join(f"segment {s.segment} " + " then ".join("absent" if v is None else f"{v:.0%}"
-                                                               for v in s.shares)
-                        for s in trend.segments) + ".")
+            + "; ".join(told) + ".")
 
 
 def movement(trend: Trend) -> Figure:
