@@ -56,7 +56,8 @@ def embedded_files(path: Path | BinaryIO) -> dict[str, bytes]:
 
     try:
         with pikepdf.open(path) as pdf:
-            return {str(name): bytes(spec.get_file().read_bytes()) for name, spec in pdf.attachments.items()}
+            return {str(name): _contents(spec.get_file().obj, str(name), path)
+                    for name, spec in pdf.attachments.items()}
     except FileNotFoundError:
         raise SnapshotError(f"no file {path}", hint="Pass the path of a report.pdf made by 'reportgen run'.") from None
     except OSError as exc:
@@ -64,6 +65,34 @@ def embedded_files(path: Path | BinaryIO) -> dict[str, bytes]:
     except pikepdf.PdfError as exc:
         raise SnapshotError(f"{path} is not a readable PDF ({str(exc).splitlines()[0][:120]})",
                             hint="Pass a report.pdf made by 'reportgen run'.") from exc
+
+
+MAX_EMBEDDED_BYTES = 1 << 30  # a file embedded by reportgen is a few megabytes: a larger one is refused, unread
+
+
+def _contents(stream: Any, name: str, path: Path | BinaryIO) -> bytes:
+    """An embedded file's bytes, inflated at most up to :data:`MAX_EMBEDDED_BYTES` (a small stream can inflate
+    to gigabytes: a zip bomb). Only what reportgen writes is read: a stream stored as is, or Flate-compressed."""
+    import zlib
+
+    import pikepdf
+
+    filters = stream.get("/Filter")
+    names = [] if filters is None else [str(f) for f in filters] if isinstance(filters, pikepdf.Array) \
+        else [str(filters)]
+    if names not in ([], ["/FlateDecode"]) or "/DecodeParms" in stream:
+        raise SnapshotError(f"the embedded file {shown(name)} in {path} is encoded in a way reportgen never writes "
+                            f"({' '.join(names) or 'parameters'})", hint="This PDF was not made by reportgen.")
+    raw = bytes(stream.read_raw_bytes())
+    try:
+        data = zlib.decompressobj().decompress(raw, MAX_EMBEDDED_BYTES + 1) if names else raw
+    except zlib.error as exc:
+        raise SnapshotError(f"the embedded file {shown(name)} in {path} is damaged ({exc})") from exc
+    if len(data) > MAX_EMBEDDED_BYTES:
+        raise SnapshotError(f"the embedded file {shown(name)} in {path} is larger than "
+                            f"{MAX_EMBEDDED_BYTES >> 20:,} MiB, which reportgen never embeds",
+                            hint="This PDF was not made by reportgen.")
+    return data
 
 
 def verify_pdf(path: Path) -> PdfCheck:

@@ -234,3 +234,19 @@ def test_a_strange_embedded_manifest_is_an_error_line_not_a_crash(pdf_copy: Path
     junk = reembedded(pdf_copy, MANIFEST, lambda d: b"[1, 2]", tmp_path / "junk.pdf")
     got = invoke("verify", str(junk))
     assert got.exit_code == 1 and f"the manifest.json embedded in {junk} is not a reportgen manifest" in got.stderr
+
+
+def test_an_embedded_file_that_inflates_beyond_the_limit_is_refused_unread(pdf_copy: Path, tmp_path, monkeypatch,
+                                                                            invoke) -> None:
+    """A zip bomb: a small compressed stream that would inflate to gigabytes is inflated only up to the limit."""
+    import pikepdf
+
+    from reportgen import pdffiles
+
+    with pikepdf.open(pdf_copy) as pdf:
+        pdf.attachments["big.csv"] = pikepdf.AttachedFileSpec(pdf, b"0" * 50_000)
+        pdf.save(tmp_path / "big.pdf")
+    monkeypatch.setattr(pdffiles, "MAX_EMBEDDED_BYTES", 20_000)  # above every real file of the Mall run
+    got = invoke("verify", str(tmp_path / "big.pdf"))
+    assert got.exit_code == 1
+    assert got.stderr.startswith(f"Error: the embedded file big.csv in {tmp_path / 'big.pdf'} is larger than ")
