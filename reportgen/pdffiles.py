@@ -115,7 +115,7 @@ def verify_pdf(path: Path) -> PdfCheck:
     problems: list[tuple[str, str]] = []
     checked = []
     folded: dict[str, str] = {}  # on a case-insensitive file system two names may be one file: the manifest's wins
-    for name in sorted(files, key=lambda n: (n not in hashes, n)):
+    for name in sorted(files, key=lambda n: (n not in hashes and n != MANIFEST, n)):
         folded.setdefault(name.casefold(), name)
     for name, data in sorted(files.items()):
         if name == MANIFEST:
