@@ -45,11 +45,6 @@ def shown(name: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def writable(name: str) -> bool:
-    """Whether extract writes the embedded file ``name``: a plain name (no folder, not hidden)."""
-    return bool(_PLAIN_NAME.fullmatch(name))
-
-
 def embedded_files(path: Path | BinaryIO) -> dict[str, bytes]:
     """Every file embedded in the PDF at ``path`` (or in a binary stream), by its name in the PDF's attachments."""
     import pikepdf
@@ -157,7 +152,7 @@ def extract(path: Path, target: Path, *, unverified: bool = False) -> tuple[PdfC
         temp.mkdir()
         clashing = {name for name, what in check.problems if what.startswith(CLASH)}
         for name, data in check.files.items():
-            if writable(name) and name not in clashing:
+            if _PLAIN_NAME.fullmatch(name) and name not in clashing:  # no folder, not hidden
                 (temp / name).write_bytes(data)
                 written.append(name)
         if target.exists():

@@ -252,7 +252,7 @@ def _identities(periods: Sequence[TrendPeriod]) -> tuple[TrendIdentity, ...]:
 def highlights(trend: Trend) -> tuple[str, ...]:
     """The sentences the report opens with: the biggest change in share, movement, what appeared or vanished."""
     first, last = trend.periods[0], trend.periods[-1]
-    span = f"from {_label(first)} to {_label(last)}"
+    span = f"from {short_run(first.run)} to {short_run(last.run)}"
     lines = [(f"{len(trend.periods)} periods {span}: {first.customers:,} customers in {first.k} segments, then "
              f"{last.customers:,} in {last.k}.")]
     both = [s for s in trend.segments if s.shares[0] is not None and s.shares[-1] is not None]
@@ -277,9 +277,9 @@ def highlights(trend: Trend) -> tuple[str, ...]:
             lines.append(text + ".")
     for step in trend.steps:
         for number in step.appeared:
-            lines.append(f"Segment {number} ({_name(trend, number)}) appeared in {short_run(step.after)}.")
+            lines.append(f"Segment {number} ({segment_name(trend, number)}) appeared in {short_run(step.after)}.")
         for number in step.vanished:
-            lines.append(f"Segment {number} ({_name(trend, number)}) vanished in {short_run(step.after)}.")
+            lines.append(f"Segment {number} ({segment_name(trend, number)}) vanished in {short_run(step.after)}.")
     return tuple(lines)
 
 
@@ -298,12 +298,9 @@ def _told_steps(trend: Trend) -> tuple[TrendStep, ...]:
     return tuple(s for s in trend.steps if s is restless or s is trend.steps[-1])
 
 
-def _name(trend: Trend, number: int) -> str:
+def segment_name(trend: Trend, number: int) -> str:
+    """The latest name of the trend's segment ``number``."""
     return next(s.name for s in trend.segments if s.segment == number)
-
-
-def _label(period: TrendPeriod) -> str:
-    return short_run(period.run)
 
 
 def short_run(run: str) -> str:
@@ -340,10 +337,11 @@ def shares_table(trend: Trend) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def movers_table(trend: Trend) -> pd.DataFrame:
+def flows_table(trend: Trend) -> pd.DataFrame:
     """flows.csv: every (period, segment before, segment after) with customers."""
-    rows = [{"from_run": s.before, "to_run": s.after, "from_segment": f.source, "from_name": _name(trend, f.source),
-             "to_segment": f.target, "to_name": _name(trend, f.target), "customers": f.customers,
+    rows = [{"from_run": s.before, "to_run": s.after, "from_segment": f.source,
+             "from_name": segment_name(trend, f.source), "to_segment": f.target,
+             "to_name": segment_name(trend, f.target), "customers": f.customers,
              "moved": f.source != f.target} for s in trend.steps for f in s.flows]
     return pd.DataFrame(rows, columns=["from_run", "to_run", "from_segment", "from_name", "to_segment", "to_name",
                                        "customers", "moved"])
@@ -360,7 +358,7 @@ def steps_table(trend: Trend) -> pd.DataFrame:
 def trend_files(trend: Trend, charts: Sequence[Chart]) -> dict[str, FileData]:
     """Every file of a trend's folder except the report and the manifest."""
     return {"trend.json": json_bytes(trend_dict(trend)), "shares.csv": csv_bytes(shares_table(trend)),
-            "steps.csv": csv_bytes(steps_table(trend)), "flows.csv": csv_bytes(movers_table(trend)),
+            "steps.csv": csv_bytes(steps_table(trend)), "flows.csv": csv_bytes(flows_table(trend)),
             **{f"charts/{chart.name}.png": chart.png for chart in charts}}
 
 
@@ -395,9 +393,6 @@ class TrendReport:
 
     def short(self, run: str) -> str:
         return short_run(run)
-
-    def name_of(self, number: int) -> str:
-        return _name(self.trend, number)
 
     def color(self, number: int) -> str:
         return segment_color(number)

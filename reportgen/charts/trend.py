@@ -130,7 +130,7 @@ def flows(trend: Trend) -> Figure:
     """Where the customers of each segment went in the latest step (row percentages, with counts)."""
     import seaborn as sns
 
-    from ..trend import short_run
+    from ..trend import segment_name, short_run
 
     step = trend.steps[-1]
     sources = sorted({f.source for f in step.flows})
@@ -145,7 +145,7 @@ def flows(trend: Trend) -> Figure:
     ax = fig.add_subplot()
     sns.heatmap(row_shares, ax=ax, cmap="Blues", vmin=0, vmax=1, annot=texts, fmt="", annot_kws={"fontsize": 7},
                 cbar=False, xticklabels=[str(t) for t in targets],
-                yticklabels=[f"{s}. {short(_name_in(trend, s), 26)}" for s in sources], linewidths=0.5,
+                yticklabels=[f"{s}. {short(segment_name(trend, s), 26)}" for s in sources], linewidths=0.5,
                 linecolor="white")
     ax.set_xlabel(f"segment in {short(short_run(step.after), 30)}")
     ax.set_ylabel(f"segment in {short(short_run(step.before), 30)}")
@@ -153,10 +153,6 @@ def flows(trend: Trend) -> Figure:
     ax.tick_params(axis="y", labelrotation=0)
     ax.set_title(f"{step.shared:,} customers in both periods", color=MUTED, fontsize=8, fontweight="normal")
     return fig
-
-
-def _name_in(trend: Trend, number: int) -> str:
-    return next(s.name for s in trend.segments if s.segment == number)
 
 
 def flows_alt(trend: Trend) -> str:
