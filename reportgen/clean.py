@@ -30,6 +30,7 @@ import pandas as pd
 
 from .errors import InputError
 from .model import CleaningAccount, CleanResult, ColumnInfo, Dataset, MissingPolicy, StepCount
+from .values import parse_numbers, per_unique
 
 MISSING_LABEL = "(missing)"
 YES, NO = "yes", "no"  # the values of an indicator column
@@ -55,23 +56,6 @@ NEGATIVE_SENTINELS = (-1.0, -9.0, -99.0, -999.0, -9999.0)  # ... when every othe
 HIGH_SENTINELS = (999.0, 9999.0, 99999.0, 999999.0)  # ... when above twice every other value
 
 
-# ----------------------------------------------------------------------------- parsing, one distinct value at a time
-def _per_unique(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``function`` applied to the distinct values only, then spread back (a million rows of "Male"/"Female"
-    are two values to look at). ``function`` takes and returns a Series; missing values stay missing."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    result = function(pd.Series(uniques, dtype=values.dtype if len(uniques) else object)).to_numpy()
-    if isinstance(values.dtype, pd.CategoricalDtype) and result.dtype == object:  # texts stay categories
-        texts, levels = pd.factorize(pd.Series(result, dtype=object), use_na_sentinel=True)
-        spread = np.where(codes >= 0, texts[np.maximum(codes, 0)], -1) if len(texts) else np.full(len(codes), -1)
-        return pd.Series(pd.Categorical.from_codes(spread, pd.Index(levels, dtype=object)), index=values.index)
-    if codes.min(initial=0) >= 0 and len(uniques):
-        return pd.Series(result[codes], index=values.index)
-    padded = np.concatenate([result, np.array([None], dtype=object)]) if result.dtype == object else \
-        np.concatenate([result, np.array([np.nan])])
-    return pd.Series(padded[codes], index=values.index)
-
-
 def _is_text(values: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values))
 
@@ -92,26 +76,6 @@ def _text_in(values: pd.Series, vocabulary: frozenset[str]) -> pd.Series:
 def missing_markers(values: pd.Series) -> pd.Series:
     """True where a value is text that stands for a missing value: ``"?"``, ``"n/a"``, ``"NULL"``, ``"-"``..."""
     return _text_in(values, MARKERS)
-
-
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Read numbers stored as text: ``" 12 "``, ``"1,234"``, ``"$1,200.50"``, ``"45%"``, ``"3,5"``.
-
-    Returns ``(numbers, unreadable)``: floats (NaN where unreadable or missing) and a mask of the values that
-    were present but are not numbers (``"?"``, ``"abc"``).
-    """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype(float), pd.Series(False, index=values.index)
-
-    def parse(uniques: pd.Series) -> pd.Series:
-        text = uniques.astype("string").str.strip().str.replace(r"[\s$€£¥%]", "", regex=True)
-        for _ in range(3):  # 1,234,567: each pass removes one separator per group boundary
-            text = text.str.replace(r"([0-9])[,']([0-9]{3})\b", r"\1\2", regex=True)
-        text = text.str.replace(r"^(-?[0-9]+),([0-9]+)$", r"\1.\2", regex=True)
-        return pd.to_numeric(text, errors="coerce").astype(float)
-
-    numbers = _per_unique(values, parse).astype(float)
-    return numbers, (numbers.isna() & values.notna()).astype(bool)
 
 
 def valid_range(column: str) -> tuple[float, float, str] | None:
@@ -198,15 +162,17 @@ def _check_spreadsheet_errors(values: pd.Series, column: str, vocabulary: Vocabu
 
 
 def _check_numbers_as_text(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
+    """Numbers written as text that plain reading gets wrong or cannot read (``1.234,5``; ``1.234`` with a decimal
+    comma), read with the column's decimal mark (``vocabulary["decimal"]``, as :func:`decide_numbers` decided)."""
     if not _is_text(values):
         return Found(pd.Series(False, index=values.index), values)
-    numbers, _ = parse_numbers(values)
-    plain = _per_unique(values, lambda u: pd.to_numeric(u.astype("string").str.strip(), errors="coerce").astype(float))
-    return Found((plain.isna() & numbers.notna()).astype(bool), values)
+    numbers, _ = parse_numbers(values, vocabulary.get("decimal"))
+    plain = per_unique(values, lambda u: pd.to_numeric(u.astype("string").str.strip(), errors="coerce").astype(float))
+    return Found((numbers.notna() & (plain.isna() | (plain != numbers))).astype(bool), values)
 
 
 def _check_not_a_number(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
-    numbers, unreadable = parse_numbers(values)
+    numbers, unreadable = parse_numbers(values, vocabulary.get("decimal"))
     return Found(unreadable, numbers)
 
 
@@ -256,10 +222,10 @@ def learn_spellings(counts: ValueCounts) -> Vocabulary:
 
 
 def _check_spelling(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
-    unified = _per_unique(values, lambda u: u.astype("string").str.strip().map(vocabulary).astype(object))
+    unified = per_unique(values, lambda u: u.astype("string").str.strip().map(vocabulary).astype(object))
     unified = unified.astype(object).where(unified.notna(), None)
     # compared as text: a category of numbers (1, 2, 3) becomes text without being "respelled"
-    as_text = _per_unique(values, lambda u: u.astype("string").astype(object))
+    as_text = per_unique(values, lambda u: u.astype("string").astype(object))
     changed = values.notna() & unified.notna() & (unified != as_text)
     return Found(changed.astype(bool), unified)
 
@@ -361,10 +327,12 @@ def value_counts(values: pd.Series) -> ValueCounts:
 
 def plan_value_steps(numeric: Sequence[str], categorical: Sequence[str],
                      counts: Callable[[str], ValueCounts],
-                     steps: Sequence[CleaningStep] = CLEANING_STEPS) -> ValueStepPlan:
+                     steps: Sequence[CleaningStep] = CLEANING_STEPS, *,
+                     known: Mapping[str, Vocabulary] | None = None) -> ValueStepPlan:
     """Which value steps run on which column; a step that learns sees the column's distinct values as they
     reach it (the steps before it applied to the distinct values, which is the same as applying them to the
-    rows: value steps look at one value at a time). ``counts(column)`` gives the column's raw value counts."""
+    rows: value steps look at one value at a time). ``counts(column)`` gives the column's raw value counts;
+    ``known``: what every step knows of a column beforehand (its decimal mark, :func:`known_of`)."""
     _, values, _ = split_steps(steps)
     columns = []
     for scope, names in (("numeric", numeric), ("categorical", categorical)):
@@ -372,18 +340,25 @@ def plan_value_steps(numeric: Sequence[str], categorical: Sequence[str],
             chain = [s for s in values if scope in s.scopes and s.reason_for(column) is not None]
             learned: list[tuple[CleaningStep, Vocabulary]] = []
             distinct: ValueCounts | None = None
+            given = (known or {}).get(column, {}) if scope == "numeric" else {}  # a number's marks
             for s in chain:
-                vocabulary: Vocabulary = {}
+                vocabulary: Vocabulary = dict(given)
                 if s.learn is not None:
                     distinct = counts(column) if distinct is None else distinct
                     entering = distinct["value"]
                     for before, learned_before in learned:
                         assert before.check is not None
                         entering = before.check(entering, column, learned_before).values
-                    vocabulary = s.learn(distinct.assign(value=entering.astype(object)))
+                    vocabulary = {**given, **s.learn(distinct.assign(value=entering.astype(object)))}
                 learned.append((s, vocabulary))
             columns.append((column, tuple(learned)))
     return ValueStepPlan(tuple(columns))
+
+
+def known_of(dataset: Dataset) -> dict[str, Vocabulary]:
+    """What the value steps know of each column before they look: the decimal mark of its numbers written as
+    text (``{"decimal": ","}``), as the reader decided it for the file."""
+    return {column: {"decimal": mark} for column, mark in dataset.source.numbers.columns.items()}
 
 
 def shown(values: pd.Series) -> pd.Series:
@@ -766,7 +741,8 @@ def clean(dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy
     before, values, after = split_steps(steps)
     for entry in before:
         PANDAS_TABLE_STEPS[table_key(entry)](state, entry)
-    value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: value_counts(state.frame[c]), values)
+    value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: value_counts(state.frame[c]), values,
+                                  known=known_of(dataset))
     outcome = run_value_steps(state.frame, value_plan)
     for (entry, column), (rows, texts) in zip(value_plan.pairs(), outcome.findings, strict=True):
         state.account.add_found(entry, column, rows, texts)

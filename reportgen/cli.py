@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import ReportgenError
+from .errors import ReportgenError, ReportgenWarning
 from .settings import (
     ALGORITHMS,
     CATEGORICAL_MODES,
@@ -47,6 +47,11 @@ def _one_line(message: str, hint: str | None = None) -> str:
     return f"Error: {text}"
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """A warning as one ``Warning:`` line on stderr (no file and line: they mean nothing to a user)."""
+    click.echo("Warning: " + " ".join(str(message).split()), err=True)
+
+
 class ReportgenGroup(click.Group):
     """Turns every failure into one line on stderr and an exit code."""
 
@@ -58,6 +63,8 @@ class ReportgenGroup(click.Group):
             with warnings.catch_warnings():
                 if not debug:
                     warnings.simplefilter("ignore")
+                warnings.simplefilter("always", ReportgenWarning)  # what a user should know, even with -q
+                warnings.showwarning = _show_warning
                 rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
         except click.UsageError as exc:
@@ -118,6 +125,10 @@ analysis_options = _options(
     click.option("--sheet", metavar="NAME|N",
                  help="The sheet of an Excel or OpenDocument workbook: its name or number (1 is the first).  "
                       "[default: the first sheet with data]"),
+    click.option("--decimal", metavar="auto|.|,",
+                 help="The decimal mark of numbers written as text: '.' (1,234.5), ',' (1.234,5), or auto: decided "
+                      "from the values, file by file; a file whose values leave it open (only 1.234-like values "
+                      "in a file that is not comma-delimited) is refused until this says.  [default: auto]"),
     click.option("--table", metavar="NAME", help="With a database URL as DATA: the table of customers."),
     click.option("--query", metavar="SQL", help="With a database URL as DATA: a query that returns the customers."),
     click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -434,11 +445,13 @@ def history(output: Path | None, config: Path | None, as_json: bool) -> None:
 def show(run_ref: str, output: Path | None, config: Path | None, as_json: bool) -> None:
     """Print the summary of one run: segments, shares and headline recommendations.
 
-    RUN is a run folder, a run name in the output folder, or 'latest' (the default).
+    RUN is a run folder, a run folder's name in the output folder, the name it was given (what follows the date
+    and time: 'mall' for 20261125-093000-mall, when one run has it), or 'latest' (the default).
 
     \b
     Example:
         reportgen show latest
+        reportgen show mall
         reportgen show output/20261125-093000-mall --json
     """
     from .runs import read_json, read_manifest, resolve_run
@@ -475,30 +488,44 @@ def show(run_ref: str, output: Path | None, config: Path | None, as_json: bool) 
 def compare(before: str, after: str, output: Path | None, config: Path | None, as_json: bool) -> None:
     """Compare two runs: segments matched by centroid, sizes, centroid shifts, drift and migration.
 
-    Works from the run folders alone (model.json, segments.csv), without the data.
+    RUN_A is the earlier run, RUN_B the later one: each a run folder, a run folder's name in the output folder,
+    the name it was given (what follows the date and time: 'october' for 20261001-080000-october, when one run
+    has it), or 'latest'. Works from the run folders alone (model.json, segments.csv), without the data. Each
+    segment's number is shown as each run has it ('–': not in that run), and a customer kept its segment when it
+    is in the later run's segment matched to its earlier one, whatever the numbers.
 
     \b
     Example:
         reportgen compare output/20261001-080000-october output/20261101-080000-november
-        reportgen compare october-run latest --json
+        reportgen compare october latest --json
     """
     from .compare import compare_folders
     from .runs import resolve_run
     from .snapshot import comparison_dict
 
     root = _root(output, config)
-    result = compare_folders(resolve_run(before, root), resolve_run(after, root))
+    earlier, later = resolve_run(before, root), resolve_run(after, root)
+    result = compare_folders(earlier, later)
     if as_json:
         click.echo(json.dumps(comparison_dict(result), indent=2, ensure_ascii=False))
         return
-    rows = [[str(c.number), c.name, c.status, f"{c.size_before or 0:,} -> {c.size_now or 0:,}",
+
+    def number(value: int | None) -> str:
+        return "–" if value is None else str(value)
+
+    rows = [[number(c.number_before), number(c.number_now), c.name, c.status,
+             f"{c.size_before or 0:,} -> {c.size_now or 0:,}",
              f"{(c.share_before or 0):.1%} -> {(c.share_now or 0):.1%}",
              ", ".join(f"{f} {v:+.1f}" for f, v in c.shift.items())] for c in result.changes]
-    lines = [f"{result.baseline_run} -> {resolve_run(after, root).name}", "",
-             _table(rows, ["#", "segment", "status", "customers", "share", "centroid shift"], right={0})]
+    lines = [f"earlier run: {earlier.name}", f"later run:   {later.name}", "",
+             _table(rows, ["# earlier", "# later", "segment", "status", "customers", "share", "centroid shift"],
+                    right={0, 1}),
+             "", ("kept: matched to a segment of the earlier run by its centre; new: no match there; gone: no match "
+                  "in the later run.")]
     if result.shared_customers:
-        lines += ["", (f"{result.stayed / result.shared_customers:.0%} of {result.shared_customers:,} shared customers "
-                      f"kept their segment; {result.entered:,} entered, {result.left:,} left")]
+        lines += [(f"{result.stayed / result.shared_customers:.0%} of {result.shared_customers:,} shared customers "
+                   f"kept their segment (as matched in the table, whatever the numbers); {result.entered:,} entered, "
+                   f"{result.left:,} left")]
     click.echo("\n".join(lines))
 
 

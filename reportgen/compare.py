@@ -65,10 +65,15 @@ def stable_numbers(baseline: BaselineModel, seg: Segmentation) -> tuple[dict[int
     return mapping, statuses
 
 
-def migration_matrix(before: pd.DataFrame | None, after: pd.DataFrame | None) -> tuple[pd.DataFrame | None, int,
-                                                                                          int, int, int]:
+def migration_matrix(before: pd.DataFrame | None, after: pd.DataFrame | None, *, partners: Mapping[int, int]
+                     ) -> tuple[pd.DataFrame | None, int, int, int, int]:
     """Customers by (baseline segment, current segment) over the IDs in both runs; also shared, stayed, entered
-    and left counts. Frames are (id, segment); None when a run has no customer IDs."""
+    and left counts. Frames are (id, segment); None when a run has no customer IDs.
+
+    ``partners``: ``{current segment number: the baseline segment number it was matched to}``
+    (:func:`match_segments`). A customer stayed when its current segment is the one matched to its baseline
+    segment, whatever the two runs' numbers: two runs made without ``--baseline`` number their segments each by
+    size, so the same number may mean another segment."""
     if before is None or after is None:
         return None, 0, 0, 0, 0
     left_ids = before.set_axis(["id", "before"], axis=1).astype({"id": str}).drop_duplicates("id")
@@ -81,7 +86,8 @@ def migration_matrix(before: pd.DataFrame | None, after: pd.DataFrame | None) ->
         return None, 0, 0, entered, left
     matrix = pd.crosstab(both["before"].astype(int), both["after"].astype(int))
     matrix.index.name, matrix.columns.name = "baseline segment", "segment"
-    stayed = int((both["before"].astype(int) == both["after"].astype(int)).sum())
+    matched_to = both["after"].astype(int).map(partners)  # NaN: a segment matched to none of the baseline's
+    stayed = int((matched_to == both["before"].astype(int)).sum())
     return matrix, len(both), stayed, entered, left
 
 
@@ -139,7 +145,7 @@ def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.
                                          size_before=before.sizes[i], size_now=None,
                                          share_before=before.sizes[i] / total_before, share_now=None,
                                          shift={}, distance=None, partner=number))
-    matrix, shared, stayed, entered, left = migration_matrix(before_ids, after_ids)
+    matrix, shared, stayed, entered, left = migration_matrix(before_ids, after_ids, partners=matches)
     return Comparison(
         baseline_run=before.run, baseline_created=before.created, baseline_input=before.input_name,
         features=after.features, changes=tuple(changes),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import ConfigError, InputError
 from .model import Source, Table
+from .values import decide_numbers
 
 PASSWORD_ENV = "REPORTGEN_DB_PASSWORD"
 CONNECT_TIMEOUT = 10  # seconds before an unreachable server is reported
@@ -75,8 +76,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def read_database(source: DatabaseSource, *, password: str | None) -> Table:
-    """The rows of the table or the query, as a Table (row labels 1..n; ID-like columns as text, as from a CSV).
+def read_database(source: DatabaseSource, *, password: str | None, decimal: str | None = None) -> Table:
+    """The rows of the table or the query, as a Table (row labels 1..n; ID-like columns as text, as from a CSV;
+    ``decimal``: the decimal mark of numbers stored as text, else decided from the values).
 
     Raises :class:`InputError` for an unreachable database, a missing table or a failing query."""
     import pandas as pd
@@ -128,5 +130,6 @@ def read_database(source: DatabaseSource, *, password: str | None) -> Table:
     data = frame.to_csv(index=False).encode("utf-8")
     statement = source.statement
     facts = Source(name=source.table or "query", path=shown, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   format="sql", query=statement, query_sha256=hashlib.sha256(statement.encode("utf-8")).hexdigest())
+                   format="sql", query=statement, query_sha256=hashlib.sha256(statement.encode("utf-8")).hexdigest(),
+                   numbers=decide_numbers(frame, name=source.table or "the query", decimal=decimal))
     return Table(frame=frame, source=facts)

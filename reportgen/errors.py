@@ -42,3 +42,8 @@ class SnapshotError(ReportgenError):
 
 class MailError(ReportgenError):
     """The report could not be emailed: SMTP connect, login, recipients, send, attachment size."""
+
+
+class ReportgenWarning(UserWarning):
+    """Something a user should know that did not stop the run (a chart that could not be drawn and was left out
+    of the report). The command line prints each on stderr as one ``Warning:`` line, even with ``--quiet``."""

@@ -203,8 +203,10 @@ def _changes(content: ReportContent) -> list[str]:
         return []
     lines = []
     for segment in comparison.get("segments", []):
-        if segment["status"] in ("new", "gone"):
-            lines.append(f"Segment {segment['segment']} ({segment['name']}) is {segment['status']}.")
+        if segment["status"] == "gone":  # it has no number in this run: say whose number it is
+            lines.append(f"Segment {segment['segment']} of the baseline ({segment['name']}) is gone.")
+        elif segment["status"] == "new":
+            lines.append(f"Segment {segment['segment']} ({segment['name']}) is new.")
         elif segment.get("share_before") is not None and abs(segment["share_now"] - segment["share_before"]) >= 0.03:
             lines.append(f"Segment {segment['segment']} ({segment['name']}) went from "
                          f"{segment['share_before']:.0%} to {segment['share_now']:.0%} of customers.")

@@ -34,6 +34,20 @@ SegmentStatus = Literal["", "kept", "new", "gone"]
 
 # --------------------------------------------------------------------------- read
 @dataclass(frozen=True)
+class NumberFormat:
+    """How the input's numbers written as text are read (:func:`reportgen.values.decide_numbers`): the decimal mark
+    of each text column that holds numbers with a mark, and of the file."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)  # column -> "." or ","
+    decimal: str | None = None  # the file's decimal mark; None: no number with a mark, or columns that disagree
+    how: str = ""  # the decision in words, for the data quality account ("a decimal comma, as values such as ...")
+
+    def mark(self, column: str) -> str | None:
+        """The decimal mark of ``column`` (None: its values decide, see :func:`reportgen.values.parse_numbers`)."""
+        return self.columns.get(column)
+
+
+@dataclass(frozen=True)
 class Source:
     """Where the data came from: enough to find and verify it again."""
 
@@ -47,6 +61,7 @@ class Source:
     sheet: str | None = None  # a workbook's sheet
     query: str | None = None  # a database's SQL (for a table: SELECT * FROM it); path is then the URL
     query_sha256: str | None = None
+    numbers: NumberFormat = field(default_factory=NumberFormat)  # how numbers written as text are read
 
 
 @dataclass(frozen=True)
@@ -413,9 +428,12 @@ class BaselineModel:
 # --------------------------------------------------------------------------- compare
 @dataclass(frozen=True)
 class SegmentChange:
-    """One segment between a baseline run and this one."""
+    """One segment between a baseline run and this one. ``number`` is this run's number, except for a "gone"
+    segment, which has none: it carries the baseline's. Tables say which run's number they show with
+    ``number_before`` and ``number_now``."""
 
-    number: int  # this run's number (a kept segment keeps the baseline's)
+    number: int  # this run's number (in a run made with --baseline a kept segment has the baseline's); gone: the
+    # baseline's
     name: str
     status: Literal["kept", "new", "gone"]
     size_before: int | None
@@ -425,6 +443,16 @@ class SegmentChange:
     shift: Mapping[str, float]  # centroid now minus before, per feature, in the features' units
     distance: float | None  # centroid distance in the baseline's scaled space
     partner: int | None = None  # the baseline's number of the segment a kept one matched (a "gone" one's own)
+
+    @property
+    def number_before(self) -> int | None:
+        """Its number in the baseline run; None for a new segment."""
+        return self.partner
+
+    @property
+    def number_now(self) -> int | None:
+        """Its number in this run; None for a gone segment."""
+        return None if self.status == "gone" else self.number
 
 
 @dataclass(frozen=True)
@@ -451,7 +479,8 @@ class Comparison:
     drift: tuple[FeatureDrift, ...]
     migration: pd.DataFrame | None  # rows: baseline segment, columns: this run's segment, cells: customers
     shared_customers: int
-    stayed: int  # shared customers whose segment number did not change
+    stayed: int  # shared customers who kept their segment: now in the segment matched to their baseline segment
+    # (the partner of a kept SegmentChange), whatever its number; not those who merely kept a segment number
     entered: int  # customers in this run only
     left: int  # customers in the baseline only
 
@@ -465,6 +494,21 @@ class Chart:
     png: bytes
     section: Section = "segments"
     width_mm: float = 170.0
+
+
+@dataclass(frozen=True)
+class MissingChart:
+    """A chart that could not be drawn: the report leaves it out and says why (a fault in reportgen, never in the
+    data; the rest of the report is complete)."""
+
+    name: str
+    title: str
+    section: Section
+    why: str  # the error, on one line
+
+    def sentence(self) -> str:
+        """One line for stderr and the methodology."""
+        return f"the chart “{self.title}” could not be drawn ({self.why})"
 
 
 @dataclass(frozen=True)
@@ -557,6 +601,7 @@ class ReportModel:
     method_name: str = "K-means"  # the algorithm's short name ("K-means", "k-prototypes")
     categories: CategoricalEncoding | None = None  # categorical columns clustered beside the features
     unseen_levels: tuple[tuple[str, int], ...] = ()  # (column, customers) with a level the baseline had not seen
+    missing_charts: tuple[MissingChart, ...] = ()  # charts that could not be drawn (left out, said in the method)
 
     @property
     def clustered(self) -> tuple[str, ...]:

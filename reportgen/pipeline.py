@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -23,15 +24,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from . import snapshot
 from .agreement import agreement
 from .algorithms import ALGORITHMS, layout_of
-from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe
+from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe, split_drawn
 from .charts.exploration import exploration_data
 from .charts.segments import segment_data
 from .cluster import renumber
 from .compare import compare_runs, stable_numbers
 from .engines import Engine, here, open_engine
-from .errors import InputError
+from .errors import InputError, ReportgenWarning
 from .explain import rule_categories, segment_rules
-from .model import Analysis, Chart, KSelection, RunResult, SegmentStatus
+from .model import Analysis, Chart, KSelection, MissingChart, RunResult, SegmentStatus
 from .prepare import baseline_categories, choose_categories, choose_features, logged_features
 from .recommend import recommend
 from .render import check_templates, prepare_pdf, render_html, write_pdf
@@ -52,6 +53,14 @@ Source = Path | str | bytes | BinaryIO | None
 
 def _quiet(_: str) -> None:
     return None
+
+
+def warn_missing(missing: tuple[MissingChart, ...]) -> None:
+    """A :class:`ReportgenWarning` for each chart that could not be drawn (the CLI prints it on stderr)."""
+    for chart in missing:
+        text = chart.sentence()
+        warnings.warn(f"{text[0].upper()}{text[1:]} and is left out of the report; this is a bug in reportgen, "
+                      "please report it", ReportgenWarning, stacklevel=3)
 
 
 class Clock:
@@ -118,11 +127,13 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
             with clock.stage("pdf_setup", "Loading the PDF renderer while the segment charts are drawn"):
                 prepare_pdf()
         with clock.stage("charts", "Drawing the charts"):
-            charts = drawing.collect()
+            charts, missing = split_drawn(drawing.collect())
+        warn_missing(missing)
     else:
-        charts = ()
+        charts, missing = (), ()
     model = build_report_model(analysis, settings, charts=charts, now=now, timings=clock.times, logo=plan.logo,
-                               rules_source=str(settings.rules) if settings.rules else "packaged default.toml")
+                               rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
+                               missing_charts=missing)
     with clock.stage("files", "Preparing segments.csv and the other data files"):
         files: dict[str, snapshot.FileData] = snapshot.data_files(analysis, model, charts)
     if pdf:  # the report says which of them report.pdf carries
@@ -205,16 +216,18 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
         trend = build_trend(folders, linked_by=linked, series=name)
     clock.progress(f"{len(trend.periods)} periods: {', '.join(short_run(p.run) for p in trend.periods)}")
     charts: tuple[Chart, ...] = ()
+    missing: tuple[MissingChart, ...] = ()
     if settings.formats:
         with clock.stage("charts", "Drawing the charts"):
-            charts = draw_phase("trend", trend)
+            charts, missing = split_drawn(draw_phase("trend", trend))
+        warn_missing(missing)
     run_name = snapshot.folder_name(now, "trend-" + (settings.name or (series if series else short_run(name))))
     files = trend_files(trend, charts)
     found = versions()
     pdf = "pdf" in settings.formats
     report = TrendReport(trend=trend, title=title or f"Customer segments over {len(trend.periods)} periods",
                          generated_at=now, run_name=run_name, version=found["reportgen"], highlights=highlights(trend),
-                         charts={c.name: c for c in charts},
+                         charts={c.name: c for c in charts}, missing_charts=missing,
                          embedded=snapshot.embedded_names(files, 0) if pdf else (), accent=settings.accent,
                          paper=settings.paper, locale=settings.locale)
     html = None

@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .clean import parse_numbers
 from .errors import ConfigError, InputError
 from .model import (
     CategoricalEncoding,
@@ -37,6 +36,7 @@ from .model import (
     Transform,
     TransformPolicy,
 )
+from .values import parse_numbers
 
 SKEW_LIMIT = 1.0  # skewness above this (and no negative value): clustered on log(1 + x)
 FENCE_IQR = 3.0  # far-out values: beyond this many interquartile ranges from the quartiles (Tukey)
@@ -152,7 +152,8 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
             raise ConfigError(f"--features column {name!r} holds personal data, which reportgen never clusters",
                               hint="Numeric columns: " + (", ".join(numeric) or "none") + ".")
         if role not in ("numeric", "categorical") or (
-            role == "categorical" and parse_numbers(dataset.frame[name].dropna())[1].any()
+            role == "categorical"
+            and parse_numbers(dataset.frame[name].dropna(), dataset.source.numbers.mark(name))[1].any()
         ):
             raise ConfigError(f"--features column {name!r} is {role}, not numeric",
                               hint="Numeric columns: " + (", ".join(numeric) or "none") + ".")

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .model import Source, Table
+from .model import NumberFormat, Source, Table
+from .values import SAMPLE_ROWS, decide_numbers
 
 DELIMITERS = (",", "\t", ";", "|")
 ARROW_BYTES = 8 * 1024 * 1024  # CSV files this large are read with pyarrow when it is installed
@@ -42,6 +43,10 @@ def looks_like_id_name(name: str) -> bool:
     return bool(_ID_NAME.search(name) or _CAMEL_ID.search(name))
 
 
+# (column names, the first rows or None: every row) -> those columns of a text table again, as the text they hold
+TextColumns = Callable[[list[str], int | None], pd.DataFrame]
+
+
 @dataclass(frozen=True)
 class ReadResult:
     frame: pd.DataFrame
@@ -49,6 +54,8 @@ class ReadResult:
     delimiter: str | None = None
     malformed_lines: tuple[tuple[int, str], ...] = ()
     sheet: str | None = None  # the workbook sheet read
+    # a text table's columns as written: the parser read 1.234 as a number before the file's decimal mark was known
+    as_text: TextColumns | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class ReadOptions:
     """What the user said about how to read the input."""
 
     sheet: str | None = None  # a workbook's sheet: its name, or its 1-based number; None: the first with data
+    decimal: str | None = None  # the decimal mark of numbers written as text; None: decided from the values
 
 
 @dataclass(frozen=True)
@@ -409,7 +417,8 @@ def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()
     if len(data) >= ARROW_BYTES and fmt.encoding == "utf-8" and not preamble and "\r" not in text[:HEAD]:
         frame = _read_with_arrow(data, fmt, names, id_like)
         if frame is not None:
-            return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter)
+            return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter,
+                              as_text=_text_columns(lambda: io.BytesIO(data), fmt, names))
     bad = misfits(text, fmt, preamble)
     if bad.spans or bad.trimmed:
         text = without_lines(text, bad.spans, bad.trimmed, fmt.delimiter)
@@ -433,7 +442,21 @@ def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()
         raise InputError(f"{name}: none of its {len(bad.lines):,} data lines fits the header (line {line}: {why})",
                          hint="Check the delimiter and the quoting; a first column without a name in the header "
                               "(an index column) makes every line one field longer.")
-    return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter, bad.lines)
+    return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter, bad.lines,
+                      as_text=_text_columns(lambda: io.StringIO(text), fmt, names))
+
+
+def _text_columns(opened: Callable[[], io.BytesIO | io.StringIO], fmt: TextFormat, names: list[str]) -> TextColumns:
+    """Reads columns of the table again as text (the records the table was read from: misfits are left out)."""
+    def read(columns: list[str], rows: int | None) -> pd.DataFrame:
+        wanted = set(columns)
+        frame = pd.read_csv(opened(), sep=fmt.delimiter, header=0, names=names, index_col=False, dtype=str,
+                            usecols=lambda name: str(name).strip() in wanted, nrows=rows, skipinitialspace=True,
+                            keep_default_na=False, na_values=[""], low_memory=False)
+        frame.columns = [str(name).strip() for name in frame.columns]
+        return frame
+
+    return read
 
 
 def _read_large_utf8(data: bytes, name: str) -> ReadResult | None:
@@ -456,7 +479,8 @@ def _read_large_utf8(data: bytes, name: str) -> ReadResult | None:
     frame = _read_with_arrow(data, fmt, names, {col: "string" for col in names if looks_like_id_name(col)})
     if frame is None or any(_holds_bytes(frame[col]) for col in frame.columns):
         return None  # a byte that is not UTF-8 further down: pyarrow gives its column as bytes
-    return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter)
+    return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter,
+                      as_text=_text_columns(lambda: io.BytesIO(data), fmt, names))
 
 
 def _holds_bytes(values: pd.Series) -> bool:
@@ -665,6 +689,21 @@ def read_bytes(source: Path | bytes | BinaryIO, name: str | None) -> tuple[bytes
     return source.read(), name or "<stdin>", None
 
 
+def _numbers_of(frame: pd.DataFrame, result: ReadResult, name: str, decimal: str | None
+                ) -> tuple[pd.DataFrame, NumberFormat]:
+    """The file's decimal marks (:func:`~reportgen.values.decide_numbers`), and the frame with every column the
+    parser read as numbers with a decimal point, but which the file writes with a decimal comma (``1.234`` for
+    1234), as the text it is (cleaning reads it, and accounts for it)."""
+    parsed = [str(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    written = result.as_text(parsed, SAMPLE_ROWS) if result.as_text is not None and parsed else None
+    numbers = decide_numbers(frame, name=name, delimiter=result.delimiter, decimal=decimal, written=written)
+    misread = [c for c in parsed if numbers.mark(c) == ","]
+    if misread and result.as_text is not None:
+        text = result.as_text(misread, None)
+        frame = frame.assign(**{c: text[c].to_numpy(dtype=object) for c in misread})
+    return frame, numbers
+
+
 def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None,
                options: ReadOptions = ReadOptions()) -> Table:
     """Read a table (a path, the file's bytes, or a binary stream) with the reader its content or name calls for.
@@ -688,6 +727,8 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
         raise InputError(f"{display} has a header row but no data rows",
                          hint="Add one row per customer below the header.")
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame, numbers = _numbers_of(frame, result, display, options.decimal)
     facts = Source(name=display, path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   format=reader.name, encoding=result.encoding, delimiter=result.delimiter, sheet=result.sheet)
+                   format=reader.name, encoding=result.encoding, delimiter=result.delimiter, sheet=result.sheet,
+                   numbers=numbers)
     return Table(frame=frame, source=facts, malformed_lines=result.malformed_lines)

@@ -15,7 +15,7 @@ from .algorithms import ALGORITHMS
 from .charts import segment_color
 from .cluster import GAP, gap_rise
 from .indices import infos
-from .model import Analysis, Chart, ReportModel, SegmentView, Stability
+from .model import Analysis, Chart, MissingChart, ReportModel, SegmentView, Stability
 from .settings import Settings
 from .snapshot import folder_name
 from .stability import verdict_word
@@ -147,7 +147,8 @@ def versions() -> dict[str, str]:
 
 def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequence[Chart], now: datetime,
                        timings: Mapping[str, float], logo: str | None = None,
-                       rules_source: str = "packaged default.toml") -> ReportModel:
+                       rules_source: str = "packaged default.toml", missing_charts: Sequence[MissingChart] = ()
+                       ) -> ReportModel:
     """Assemble everything the templates read."""
     by_number = {p.segment: p for p in analysis.personas}
     statuses = analysis.statuses or {}
@@ -196,5 +197,5 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         stability_text=stability_text(analysis.stability), transactions=analysis.dataset.transactions,
         rfm=analysis.rfm, segment_rules=analysis.rules, agreement=analysis.agreement,
         method_name=ALGORITHMS[segmentation.algorithm].name, categories=matrix.categories,
-        unseen_levels=matrix.unseen_levels,
+        unseen_levels=matrix.unseen_levels, missing_charts=tuple(missing_charts),
     )

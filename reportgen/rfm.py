@@ -69,9 +69,11 @@ def rfm_of(frame: pd.DataFrame, labels: np.ndarray, segments: Segments = ()) -> 
     segments = segments or RFM_SEGMENTS
     if not {RECENCY, FREQUENCY, MONETARY} <= set(frame.columns) or len(frame) < 5:
         return None
-    r = quintile_scores(frame[RECENCY].astype(float), higher_is_better=False)
-    f = quintile_scores(frame[FREQUENCY].astype(float), higher_is_better=True)
-    m = quintile_scores(frame[MONETARY].astype(float), higher_is_better=True)
+    # as numbers: a log where every customer bought equally often has a constant frequency, a category by its role
+    rfm = frame[[RECENCY, FREQUENCY, MONETARY]].apply(lambda column: pd.to_numeric(column, errors="coerce"))
+    r = quintile_scores(rfm[RECENCY], higher_is_better=False)
+    f = quintile_scores(rfm[FREQUENCY], higher_is_better=True)
+    m = quintile_scores(rfm[MONETARY], higher_is_better=True)
     names = [segment_of(int(a), int(b), segments) for a, b in zip(r, f, strict=True)]
     order = list(dict.fromkeys(name for name, *_ in segments))
     table = pd.DataFrame({"r": r, "f": f, "m": m, "rfm_score": r.astype(str) + f.astype(str) + m.astype(str),
@@ -80,7 +82,7 @@ def rfm_of(frame: pd.DataFrame, labels: np.ndarray, segments: Segments = ()) -> 
     grid = pd.crosstab(table["f"], table["r"]).reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5]).fillna(0)
     crossing = pd.crosstab(pd.Series(labels, index=frame.index, name="segment"), table["rfm_segment"],
                            dropna=False).reindex(columns=order).fillna(0).astype(int)
-    means = frame[[RECENCY, FREQUENCY, MONETARY]].groupby(table["rfm_segment"], observed=False).mean()
+    means = rfm.groupby(table["rfm_segment"], observed=False).mean()
     return RfmResult(table=table, counts={k: int(v) for k, v in counts.items() if v}, grid=grid.astype(int),
                      crossing=crossing.loc[:, crossing.sum(axis=0) > 0], means=means.reindex(order).dropna(how="all"),
                      actions={name: action for name, _, _, action in segments}, segments=segments)

@@ -25,9 +25,10 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from .clean import find_sentinel, missing_markers, parse_numbers, value_counts
-from .model import ColumnInfo, Dataset, Role, Table
+from .clean import find_sentinel, missing_markers, value_counts
+from .model import ColumnInfo, Dataset, NumberFormat, Role, Table
 from .readers import looks_like_id_name
+from .values import DECIMAL_WORDS, parse_numbers
 
 MAX_CATEGORIES = 50
 MAX_CATEGORY_LENGTH = 100  # a value longer than this is text, not a category name a report can show
@@ -161,22 +162,23 @@ def sampled(values: pd.Series, size: int = ROLE_SAMPLE) -> pd.Series:
     return values.iloc[np.sort(np.random.default_rng(0).choice(len(values), size, replace=False))]
 
 
-def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool, distinct: int | None = None
-                 ) -> tuple[Role, str, bool]:
+def infer_column(name: str, values: pd.Series, *, n_rows: int, have_id: bool, distinct: int | None = None,
+                 decimal: str | None = None) -> tuple[Role, str, bool]:
     """One column's role, the reason, and whether it is clustered by default (``distinct``: the number of distinct
-    present values, when the caller has counted them)."""
-    role, why = infer_role(name, values, n_rows=n_rows, have_id=have_id, distinct=distinct)
+    present values, when the caller has counted them; ``decimal``: the decimal mark of its numbers written as
+    text)."""
+    role, why = infer_role(name, values, n_rows=n_rows, have_id=have_id, distinct=distinct, decimal=decimal)
     if role != "numeric":
         return role, why, False
     present = values.dropna()
     present = present[~missing_markers(present)]
-    numbers = present if pd.api.types.is_numeric_dtype(present) else parse_numbers(present)[0].dropna()
+    numbers = present if pd.api.types.is_numeric_dtype(present) else parse_numbers(present, decimal)[0].dropna()
     numbers = sampled(numbers)
     aside = _profiled_only(numbers.astype(float), n_rows, int(len(values) - len(present)))
     return ("numeric", f"{why}; {aside}", False) if aside else ("numeric", why, True)
 
 
-def _large_id(name: str, values: pd.Series, distinct: int) -> bool:
+def _large_id(name: str, values: pd.Series, distinct: int, decimal: str | None = None) -> bool:
     """A column named like an identifier in a table above ROLE_SAMPLE rows whose values are (nearly) all distinct
     and, on a fixed-seed sample, whole numbers or text: an ID, known without parsing ten million distinct values
     (a missing marker such as "?" is one value, and cannot change "nearly all distinct")."""
@@ -187,17 +189,18 @@ def _large_id(name: str, values: pd.Series, distinct: int) -> bool:
     sample = sample[~missing_markers(sample)]
     if pd.api.types.is_numeric_dtype(values):
         return _is_integer_valued(sample)
-    parsed = parse_numbers(sample)[0]
+    parsed = parse_numbers(sample, decimal)[0]
     return parsed.notna().sum() < NUMERIC_SHARE * len(sample) or _is_integer_valued(parsed.dropna())
 
 
-def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, distinct: int | None = None
-               ) -> tuple[Role, str]:
+def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, distinct: int | None = None,
+               decimal: str | None = None) -> tuple[Role, str]:
     """One column's role and the reason, from its name and values (``distinct``: the number of distinct present
-    values, when the caller has counted them: hashing ten million texts takes a second)."""
+    values, when the caller has counted them: hashing ten million texts takes a second; ``decimal``: the decimal
+    mark of its numbers written as text, as :func:`reportgen.values.decide_numbers` decided)."""
     if distinct is None:
         distinct = int(values.nunique(dropna=True))
-    if _large_id(name, values, distinct):
+    if _large_id(name, values, distinct, decimal):
         return "id", "named like an identifier and (nearly) unique"
     present = values.dropna()
     markers = missing_markers(present)  # "?", "n/a" ... are missing values written as text
@@ -215,7 +218,7 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, dist
     numeric = pd.api.types.is_numeric_dtype(values)
     numbers = present if numeric else None
     if not numeric:
-        parsed, _ = parse_numbers(present)
+        parsed, _ = parse_numbers(present, decimal)
         if parsed.notna().sum() >= NUMERIC_SHARE * len(present) and parsed.notna().any():
             numeric, numbers = True, parsed.dropna()
     if looks_like_id_name(name) and unique_ratio >= 0.8 and (numbers is None or _is_integer_valued(numbers)):
@@ -232,7 +235,9 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, dist
         codes = _codes(name, numbers.astype(float), unique)
         if codes:
             return "categorical", codes
-        return "numeric", "numbers" if pd.api.types.is_numeric_dtype(values) else "numbers stored as text"
+        if pd.api.types.is_numeric_dtype(values):
+            return "numeric", "numbers"
+        return "numeric", "numbers stored as text" + (f", with {DECIMAL_WORDS[decimal]}" if decimal == "," else "")
     if _looks_like_dates(present):
         return "date", "dates (not used for clustering)"
     lengths = present.astype(str).str.len()
@@ -261,16 +266,20 @@ class DistinctCounts:
         return self._counts[column]
 
 
-def infer_roles(frame: pd.DataFrame, counts: DistinctCounts | None = None) -> tuple[ColumnInfo, ...]:
-    """Roles of every column (``counts``: the frame's distinct counts, when the caller has some already). At most
-    the first ID-like column is inferred from values alone."""
+def infer_roles(frame: pd.DataFrame, counts: DistinctCounts | None = None, numbers: NumberFormat | None = None
+                ) -> tuple[ColumnInfo, ...]:
+    """Roles of every column (``counts``: the frame's distinct counts, when the caller has some already;
+    ``numbers``: the decimal marks of the text columns). At most the first ID-like column is inferred from values
+    alone."""
+    numbers = numbers or NumberFormat()
     counts = counts or DistinctCounts(frame)
     infos: list[ColumnInfo] = []
     have_id = False
     for name in frame.columns:
         values = frame[name]
         distinct = counts[name]
-        role, why, feature = infer_column(name, values, n_rows=len(frame), have_id=have_id, distinct=distinct)
+        role, why, feature = infer_column(name, values, n_rows=len(frame), have_id=have_id, distinct=distinct,
+                                          decimal=numbers.mark(str(name)))
         have_id = have_id or role == "id"
         infos.append(ColumnInfo(name=name, role=role, dtype=str(values.dtype), missing=int(values.isna().sum()),
                                 unique=distinct, why=why, feature=feature))
@@ -279,7 +288,8 @@ def infer_roles(frame: pd.DataFrame, counts: DistinctCounts | None = None) -> tu
 
 def with_roles(table: Table, counts: DistinctCounts | None = None) -> Dataset:
     """A table as read, with the role of every column."""
-    return Dataset(frame=table.frame, source=table.source, columns=infer_roles(table.frame, counts),
+    return Dataset(frame=table.frame, source=table.source,
+                   columns=infer_roles(table.frame, counts, table.source.numbers),
                    rows=len(table.frame), malformed_lines=table.malformed_lines)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 import zipfile
 from collections.abc import Callable
@@ -67,9 +68,26 @@ def run_folders(root: Path) -> list[Path]:
     return [folder for _, folder in sorted(found)]
 
 
+RUN_FOLDER = re.compile(r"\d{8}-\d{6}-(?P<name>.+)")  # snapshot.folder_name: <YYYYmmdd-HHMMSS>-<name>
+LISTED_RUNS = 5  # the run folders an ambiguous run name lists at most
+
+
+def runs_named(name: str, root: Path) -> list[Path]:
+    """The run folders under ``root`` (oldest first) whose name is ``<date>-<time>-<name>``: the runs given
+    ``name`` (``--name``, or the input file's name)."""
+    found = []
+    for folder in run_folders(root):
+        match = RUN_FOLDER.fullmatch(folder.name)
+        if match is not None and match["name"] == name:
+            found.append(folder)
+    return found
+
+
 def resolve_run(ref: str | Path, root: Path, *, trend_ok: bool = False) -> Path:
-    """``latest``, a run folder path, or a run folder name under ``root`` -> the run folder. A trend report's
-    folder ('reportgen trend') is refused unless ``trend_ok`` (verify and archive take one)."""
+    """``latest``, a run folder path, a run folder name under ``root``, or the name a run was given (what follows
+    the date and time in its folder's name, ``20261207-202549-<name>``) when exactly one run under ``root`` has
+    it -> the run folder. A name that several runs have is refused, with their folders. A trend report's folder
+    ('reportgen trend') is refused unless ``trend_ok`` (verify and archive take one)."""
     text = str(ref)
     if text == "latest":
         folders = run_folders(root)
@@ -85,7 +103,16 @@ def resolve_run(ref: str | Path, root: Path, *, trend_ok: bool = False) -> Path:
             if not trend_ok:
                 check_is_run(candidate)
             return candidate
-    raise SnapshotError(f"no run {text!r} (not a folder, and not a run in {root})",
+    named = runs_named(text, root)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        shown = named[-LISTED_RUNS:]
+        more = f" and {len(named) - len(shown)} older" if len(named) > len(shown) else ""
+        raise SnapshotError(f"{len(named)} runs in {root} are named {text!r}: "
+                            f"{', '.join(folder.name for folder in shown)}{more}",
+                            hint=f"Give the whole folder name, such as {shown[-1].name} (the latest).")
+    raise SnapshotError(f"no run {text!r} (not a folder, not a run in {root}, and no run there is named so)",
                         hint="'reportgen history' lists the runs; 'latest' is the newest.")
 
 

@@ -36,6 +36,7 @@ Engine = Literal["pandas", "spark"]
 Algorithm = Literal["kmeans", "ward", "gmm", "kprototypes"]
 CategoricalMode = Literal["auto", "profile", "cluster"]  # auto: cluster with k-prototypes, profile otherwise
 TransactionMode = Literal["auto", "yes", "no"]
+DecimalMark = Literal["auto", ".", ","]  # auto: decided from the values (reportgen.values.decide_numbers)
 
 CONFIG_NAME = "reportgen.toml"
 SCALINGS: tuple[str, ...] = get_args(Scaling)
@@ -49,6 +50,8 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 CATEGORICAL_MODES: tuple[str, ...] = get_args(CategoricalMode)
 TRANSACTION_MODES: tuple[str, ...] = get_args(TransactionMode)
+DECIMAL_MARKS: tuple[str, ...] = get_args(DecimalMark)
+DECIMAL_NAMES = {"point": ".", "dot": ".", "comma": ","}  # words --decimal accepts too
 
 Source = Path | str | bytes | BinaryIO | None
 
@@ -61,6 +64,7 @@ class Settings:
     # [run]
     features: tuple[str, ...] | None = None
     sheet: str | None = None  # a workbook's sheet: its name or 1-based number (default: the first with data)
+    decimal: DecimalMark = "auto"  # the decimal mark of numbers written as text; auto: decided from the values
     table: str | None = None  # a database input's table ...
     query: str | None = None  # ... or query
     password_file: Path | None = None  # a database password, else REPORTGEN_DB_PASSWORD
@@ -201,6 +205,15 @@ def _sheet(key: str, value: Any, where: str, base: Path) -> str:
     return str(value).strip()
 
 
+def _decimal(key: str, value: Any, where: str, base: Path) -> str:
+    """The decimal mark: ``.`` or ``,`` (or the words point, dot, comma), or ``auto``."""
+    text = str(value).strip().lower()
+    text = DECIMAL_NAMES.get(text, text)
+    if text not in DECIMAL_MARKS:
+        raise _fail(key, value, where, "'.' (a decimal point, 1,234.5), ',' (a decimal comma, 1.234,5) or auto")
+    return text
+
+
 def _iso_date(key: str, value: Any, where: str, base: Path) -> str:
     from datetime import date
 
@@ -308,6 +321,7 @@ class Field:
 FIELDS: dict[str, Field] = {
     "features": Field("run", _optional(_features)),
     "sheet": Field("run", _optional(_sheet)),
+    "decimal": Field("run", _decimal),
     "table": Field("run", _optional(_text)),
     "query": Field("run", _optional(_text)),
     "password_file": Field("run", _optional(_path)),

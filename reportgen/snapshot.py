@@ -407,7 +407,9 @@ def summary(model: ReportModel) -> dict[str, Any]:
 
 
 def comparison_dict(comparison: Comparison) -> dict[str, Any]:
-    """comparison.json."""
+    """comparison.json. A segment's ``segment`` is its number in this run (a gone one's: in the baseline);
+    ``segment_before`` and ``segment_now`` are its numbers in each run (null where it has none). ``same_segment``
+    counts the shared customers now in the segment matched to their baseline segment, whatever its number."""
     migration = None
     if comparison.migration is not None:
         migration = {str(b): {str(a): int(v) for a, v in row.items()} for b, row in comparison.migration.iterrows()}
@@ -416,7 +418,8 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
                      "input": comparison.baseline_input},
         "features": list(comparison.features),
         "segments": [
-            {"segment": c.number, "name": c.name, "status": c.status, "size_before": c.size_before,
+            {"segment": c.number, "segment_before": c.number_before, "segment_now": c.number_now,
+             "name": c.name, "status": c.status, "size_before": c.size_before,
              "size_now": c.size_now, "share_before": sig(c.share_before, 6), "share_now": sig(c.share_now, 6),
              "centroid_shift": {f: sig(v, 6) for f, v in c.shift.items()}, "distance": sig(c.distance, 6)}
             for c in comparison.changes
@@ -483,6 +486,8 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
             "sha256": model.source.sha256, "format": model.source.format, "encoding": model.source.encoding,
             "delimiter": model.source.delimiter, "sheet": model.source.sheet, "query": model.source.query,
             "query_sha256": model.source.query_sha256, "rows": model.rows_read,
+            "numbers": {"decimal": model.source.numbers.decimal, "how": model.source.numbers.how,
+                        "columns": dict(model.source.numbers.columns)},
             "columns": len(model.columns),
             "column_roles": {c.name: c.role for c in model.columns},
             "columns_detail": [{"column": c.name, "role": c.role, "clustered": c.name in model.features,
@@ -511,6 +516,8 @@ def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any]
         "finished": datetime.now().astimezone(),
         "timings": dict(timings),
     }
+    if model.missing_charts:  # a chart that could not be drawn: the auditor sees which, and why
+        data["missing_charts"] = [{"chart": c.name, "title": c.title, "why": c.why} for c in model.missing_charts]
     if analysis.baseline is not None:
         data["baseline"] = {"run": analysis.baseline.run, "folder": str(analysis.baseline.folder),
                             "assign_only": bool(settings.get("assign_only"))}

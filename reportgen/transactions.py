@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .model import Dataset, StepCount, Table, TransactionSummary
+from .model import Dataset, NumberFormat, StepCount, Table, TransactionSummary
 from .readers import looks_like_id_name
 from .roles import DistinctCounts, sampled
 
@@ -90,10 +90,11 @@ class CustomerTable:
     log: pd.DataFrame  # one row per line left out: row, column, action, reason, value
 
 
-def _numeric(values: pd.Series) -> pd.Series:
-    from .clean import parse_numbers
+def _numeric(values: pd.Series, numbers: NumberFormat) -> pd.Series:
+    """A column of the log as numbers, read with its decimal mark."""
+    from .values import parse_numbers
 
-    return parse_numbers(values)[0]
+    return parse_numbers(values, numbers.mark(str(values.name)))[0]
 
 
 def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.Series, str]:
@@ -151,9 +152,12 @@ def detect(frame: pd.DataFrame, *, customer: str | None = None, date: str | None
 
 def recognise(frame: pd.DataFrame, *, customer: str | None = None, date: str | None = None,
               amount: str | None = None, quantity: str | None = None, price: str | None = None,
-              counts: DistinctCounts | None = None) -> tuple[TransactionColumns | None, str]:
+              counts: DistinctCounts | None = None, numbers: NumberFormat | None = None
+              ) -> tuple[TransactionColumns | None, str]:
     """:func:`detect`, and what is missing when ``frame`` is not a log (for the error message); ``counts``: the
-    distinct values of the columns, when the caller keeps them."""
+    distinct values of the columns, when the caller keeps them; ``numbers``: the decimal marks of its text
+    columns."""
+    numbers = numbers or NumberFormat()
     names = [str(c) for c in frame.columns]
     if customer is None:
         ids = [c for c in names if looks_like_id_name(c) or _CUSTOMER_NAME.search(c)]
@@ -168,7 +172,7 @@ def recognise(frame: pd.DataFrame, *, customer: str | None = None, date: str | N
     if date is None:
         return None, "no column of dates (name it with --date, and its format with --date-format)"
     rest = [c for c in names if c not in (customer, date)]
-    numeric = [c for c in rest if _numeric(frame[c].head(500)).notna().mean() >= 0.9]
+    numeric = [c for c in rest if _numeric(frame[c].head(500), numbers).notna().mean() >= 0.9]
     amount = amount or _first(numeric, _AMOUNT_NAME)
     quantity = quantity or _first(numeric, _QUANTITY_NAME, (amount,))
     price = price or _first(numeric, _PRICE_NAME, (amount, quantity))
@@ -190,8 +194,10 @@ def _step(key: str, column: str | None, rows: pd.Index, action: str, reason: str
 
 
 def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.Timestamp | None = None,
-                 date_format: str | None = None) -> CustomerTable:
-    """One row per customer from a log (``frame.index``: the log's 1-based line numbers)."""
+                 date_format: str | None = None, numbers: NumberFormat | None = None) -> CustomerTable:
+    """One row per customer from a log (``frame.index``: the log's 1-based line numbers; ``numbers``: the decimal
+    marks of its text columns)."""
+    numbers = numbers or NumberFormat()
     c = columns
     found: list[tuple[StepCount, pd.DataFrame]] = []
     lines = len(frame)
@@ -212,7 +218,7 @@ def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.
         found.append(_step("duplicate_lines", None, copies, "left out lines", "exact copy of an earlier line"))
     keep &= ~log.index.isin(copies)
     if c.amount is not None:
-        value = _numeric(log[c.amount])
+        value = _numeric(log[c.amount], numbers)
         nothing = log.index[(value == 0) & keep]
         if len(nothing):
             found.append(_step("zero_amount", c.amount, nothing, "left out lines",
@@ -220,13 +226,13 @@ def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.
         keep &= ~log.index.isin(nothing)
     else:
         assert c.quantity is not None and c.price is not None
-        price = _numeric(log[c.price])
+        price = _numeric(log[c.price], numbers)
         free = log.index[(price <= 0) & keep]
         if len(free):
             found.append(_step("zero_price", c.price, free, "left out lines",
                                "zero or negative price (a correction or a free item, not a sale)", log[c.price]))
         keep &= ~log.index.isin(free)
-        value = _numeric(log[c.quantity]) * price
+        value = _numeric(log[c.quantity], numbers) * price
     no_value = log.index[value.isna() & keep]
     if len(no_value):
         found.append(_step("unreadable_amount", c.amount or c.quantity, no_value, "left out lines",
@@ -304,7 +310,7 @@ def customers_of(table: Table, settings: Settings, counts: DistinctCounts | None
         if column is not None and column not in table.frame.columns:
             raise InputError(f"--{option} names a column that is not in {table.source.name}: {column!r}",
                              hint="Columns: " + ", ".join(map(str, table.frame.columns)) + ".")
-    columns, missing = recognise(table.frame, **named, counts=counts)
+    columns, missing = recognise(table.frame, **named, counts=counts, numbers=table.source.numbers)
     if columns is None:
         if settings.transactions == "yes" or any(v is not None for v in named.values()):
             raise InputError(f"{table.source.name} is not a transaction log: it has {missing}",
@@ -312,7 +318,8 @@ def customers_of(table: Table, settings: Settings, counts: DistinctCounts | None
                                   "a price); or leave out --transactions yes.")
         return None
     as_of = pd.Timestamp(settings.as_of) if settings.as_of else None
-    built = to_customers(table.frame, columns, as_of=as_of, date_format=settings.date_format)
+    built = to_customers(table.frame, columns, as_of=as_of, date_format=settings.date_format,
+                         numbers=table.source.numbers)
     return Dataset(frame=built.frame, source=table.source, columns=infer_roles(built.frame), rows=len(built.frame),
                    malformed_lines=table.malformed_lines, transactions=summary_of(built), prepared=built.steps,
                    prepared_log=built.log)

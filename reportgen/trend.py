@@ -21,7 +21,7 @@ import pandas as pd
 
 from .charts.style import segment_color
 from .errors import ConfigError, SnapshotError
-from .model import BaselineModel, Chart
+from .model import BaselineModel, Chart, MissingChart
 from .runs import baseline_segments, load_baseline, read_json, read_manifest, resolve_run, run_folders
 from .snapshot import MANIFEST, FileData, csv_bytes, json_bytes, sig
 
@@ -390,6 +390,7 @@ class TrendReport:
     accent: str = "#1f4e79"
     paper: str = "A4"
     locale: str = "en"
+    missing_charts: tuple[MissingChart, ...] = ()  # charts that could not be drawn (left out, said in the summary)
 
     def short(self, run: str) -> str:
         return short_run(run)

@@ -3,15 +3,22 @@ gives the same charts as this process, and its death never fails a run."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from click.testing import CliRunner
+from matplotlib.figure import Figure
 
 from reportgen import Settings
-from reportgen.charts import CHARTS, Drawing, draw_phase
+from reportgen.charts import CHARTS, Drawing, chart_columns, draw_phase
 from reportgen.charts.exploration import exploration_data as make_exploration_data
 from reportgen.clean import clean
-from reportgen.model import ExplorationData
+from reportgen.cli import cli
+from reportgen.model import Chart, ExplorationData
 from reportgen.pipeline import run
 from reportgen.prepare import choose_features
 from reportgen.roles import read_dataset
@@ -166,14 +173,18 @@ def test_the_command_line_loads_no_heavy_library_before_it_starts_the_chart_proc
     assert done.stdout.strip() == "[]"
 
 
-def _chart_processes() -> set[int]:
-    """Processes of multiprocessing on this machine (forkservers and their chart processes)."""
+def _session_processes(session: int, marker: bytes = b"") -> set[int]:
+    """The live processes of the session ``session`` (from /proc/PID/stat) whose command line holds ``marker``: not
+    the zombies, which have ended and hold nothing open, and wait only for init to reap them. Linux gives no new
+    process the number of a session that still has a process, so an orphan is still found."""
     found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if b"multiprocessing.forkserver" in cmdline.read_bytes():
-                found.add(int(cmdline.parent.name))
-        except OSError:
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()  # after "pid (name)": state ppid pgrp session
+            if int(fields[3]) == session and fields[0] not in (b"Z", b"X") \
+                    and marker in (stat.parent / "cmdline").read_bytes():
+                found.add(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):  # gone meanwhile
             continue
     return found
 
@@ -182,27 +193,98 @@ def _chart_processes() -> set[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_no_chart_process_outlives_the_command(mall_csv: Path, tmp_path: Path) -> None:
     """The command's output pipes close when it ends (a chart process left waiting would hold them open and hang
-    `reportgen run ... | tee log`), and a killed run's chart processes end by themselves."""
+    `reportgen run ... | tee log`), and a killed run's chart processes end by themselves.
+
+    The command leads a session of its own, and only that session's processes are counted: another reportgen (or any
+    multiprocessing program) running meanwhile is not the command's. Its forkserver and chart processes stay in its
+    session (they never call setsid), also once the command is killed and they are orphans."""
+    import contextlib
+    import os
     import signal
     import subprocess
     import sys
     import time
 
-    before = _chart_processes()
     command = [sys.executable, "-m", "reportgen", "run", str(mall_csv), "-q", "-o", str(tmp_path / "out")]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)  # waits for the pipes to close
-    assert done.returncode == 0, done.stderr
-    time.sleep(0.5)
-    assert _chart_processes() - before == set()
+    sessions = []
+    try:
+        done = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        sessions.append(done.pid)
+        _, stderr = done.communicate(timeout=120)  # waits for the pipes to close
+        assert done.returncode == 0, stderr
+        time.sleep(0.5)
+        assert _session_processes(done.pid) == set()  # nothing the command started is left
 
-    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(_chart_processes() - before) < 3 and time.monotonic() < deadline:  # the server and two processes
-        time.sleep(0.1)
-    assert len(_chart_processes() - before) >= 3
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    deadline = time.monotonic() + 10
-    while _chart_processes() - before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _chart_processes() - before == set()
+        killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        sessions.append(killed.pid)
+        deadline = time.monotonic() + 60
+        while len(_session_processes(killed.pid, b"multiprocessing.forkserver")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_session_processes(killed.pid, b"multiprocessing.forkserver")) >= 3  # the server, two processes
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        deadline = time.monotonic() + 10
+        while _session_processes(killed.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_processes(killed.pid) == set()
+    finally:  # a failure leaves no process of the commands behind
+        for session in sessions:
+            for pid in _session_processes(session):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def test_a_table_wider_than_the_charts_draws_its_violins(tmp_path: Path) -> None:
+    """Issue 26: 18 features and a 3-level category crashed the violin chart (it drew every feature; the
+    exploration frame holds the charted columns only). The violins show the charted features."""
+    rng = np.random.default_rng(1)
+    n = 600
+    frame = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(n)], "plan": rng.choice(["a", "b", "c"], n),
+                          **{f"feature {i}": rng.normal(i, 1 + i % 3, n).round(2) for i in range(18)}})
+    data = make_exploration_data(frame, numeric=chart_columns(tuple(frame.columns[2:]), tuple(frame.columns[2:])),
+                            categorical=("plan",), features=tuple(frame.columns[2:]), customers=n, seed=1)
+    charts = {c.name: c for c in draw_phase("exploration", data)}
+    violins = charts["by_category"]
+    assert isinstance(violins, Chart) and violins.png.startswith(b"\x89PNG")
+    assert "feature 11" in violins.alt and "feature 12" not in violins.alt  # the twelve charted ones
+
+
+def test_a_chart_that_fails_is_left_out_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  blobs_csv: Path) -> None:
+    """A chart that raises in a user's run costs the chart, not the report: the methodology names it and why, the
+    manifest lists it, stderr warns once. (The tests set REPORTGEN_STRICT=1, under which it raises: unset here.)"""
+    import reportgen.charts as charts
+
+    def broken(data: object) -> Figure:
+        raise ValueError("a planted fault\nover two lines")
+
+    monkeypatch.setenv("REPORTGEN_STRICT", "0")
+    monkeypatch.setitem(charts.BY_NAME, "pairs", replace(charts.BY_NAME["pairs"], draw=broken))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(blobs_csv), "-q", "-o", str(out), "--format", "html",
+                                      "--stability-resamples", "0", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    warning = ("Warning: The chart “Pairwise relationships” could not be drawn (ValueError: a planted fault over two "
+               "lines) and is left out of the report; this is a bug in reportgen, please report it")
+    assert result.stderr.strip() == warning
+    folder = Path(result.stdout.strip())
+    html = (folder / "report.html").read_text()
+    said = "A chart is missing:</b> the chart “Pairwise relationships” could not be drawn (ValueError: a planted fault"
+    assert said + " over two lines)" in " ".join(html.split())
+    assert not (folder / "charts" / "pairs.png").exists() and (folder / "charts" / "correlation.png").exists()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["missing_charts"] == [{"chart": "pairs", "title": "Pairwise relationships",
+                                           "why": "ValueError: a planted fault over two lines"}]
+
+
+def test_a_chart_that_fails_raises_under_strict(monkeypatch: pytest.MonkeyPatch, mall_csv: Path) -> None:
+    import reportgen.charts as charts
+
+    def broken(data: object) -> Figure:
+        raise ValueError("a planted fault")
+
+    monkeypatch.setitem(charts.BY_NAME, "pairs", replace(charts.BY_NAME["pairs"], draw=broken))
+    with pytest.raises(ValueError, match="a planted fault"):
+        charts.draw_charts(("pairs",), exploration_data(mall_csv))

@@ -31,10 +31,21 @@ def counts(result) -> dict[tuple[str, str | None], int]:
 
 
 def test_parse_numbers() -> None:
-    values = pd.Series([" 12 ", "1,234", "1,234,567", "$1,200.50", "45%", "3,5", "abc", None])
+    values = pd.Series([" 12 ", "1,234", "1,234,567", "$1,200.50", "45%", "1'234.5", "abc", None])
     numbers, bad = parse_numbers(values)
-    assert numbers.tolist()[:6] == [12.0, 1234.0, 1234567.0, 1200.5, 45.0, 3.5]
+    assert numbers.tolist()[:6] == [12.0, 1234.0, 1234567.0, 1200.5, 45.0, 1234.5]
     assert bad.tolist() == [False] * 6 + [True, False]
+
+
+def test_parse_numbers_with_a_decimal_comma_its_values_show() -> None:
+    numbers, bad = parse_numbers(pd.Series(["3,5", "1.234,5", "€ 12", "1.234", None]))
+    assert numbers.tolist()[:4] == [3.5, 1234.5, 12.0, 1234.0] and not bad.any()
+
+
+def test_parse_numbers_of_mixed_conventions_follows_the_majority() -> None:
+    """A column whose values disagree is read with the mark most of them show; the others are not numbers."""
+    numbers, bad = parse_numbers(pd.Series(["1,234.5", "$1,200.50", "3,5"]))
+    assert numbers.tolist()[:2] == [1234.5, 1200.5] and bad.tolist() == [False, False, True]
 
 
 def test_missing_markers() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.compare import match_segments, migration_matrix
+from reportgen.compare import compare_folders, match_segments, migration_matrix
 from reportgen.model import BaselineModel, Scaler
 
 from .conftest import INCOME, SCORE, run_folders
@@ -187,9 +189,12 @@ def test_matching_is_an_optimal_assignment_with_a_distance_limit() -> None:
 def test_migration_matrix() -> None:
     before = pd.DataFrame({"id": ["a", "b", "c", "d"], "segment": [1, 1, 2, 2]})
     after = pd.DataFrame({"id": ["a", "b", "c", "e"], "segment": [1, 2, 2, 1]})
-    matrix, shared, stayed, entered, left = migration_matrix(before, after)
+    matrix, shared, stayed, entered, left = migration_matrix(before, after, partners={1: 1, 2: 2})
     assert (shared, stayed, entered, left) == (3, 2, 1, 1)
     assert matrix.loc[1, 2] == 1 and matrix.loc[2, 2] == 1 and matrix.loc[1, 1] == 1
+    # numbered the other way round: b (1 -> 2, and 2 is matched to 1) kept its segment; a and c did not
+    assert migration_matrix(before, after, partners={1: 2, 2: 1})[2] == 1
+    assert migration_matrix(before, after, partners={2: 2})[2] == 1  # segment 1 now is matched to none: a moved
 
 
 def test_latest_without_any_run_means_no_baseline(invoke, mall_csv: Path, tmp_path: Path) -> None:
@@ -213,3 +218,124 @@ def test_a_baseline_feature_that_drifted_is_cleaned_not_refused(invoke, october:
     assert result.exit_code == 0, result.stderr
     log = (tmp_path / result.stdout.strip() / "cleaning.csv").read_text()
     assert log.count(f",{INCOME},set to missing,not a number,unknown") == 80
+
+
+# ----------------------------------------------------------------------------- issue 26: kept customers, run names
+def sample_run(output: Path, k: int, **settings) -> Path:
+    """A run of the bundled sample at ``k`` segments, without the report or the stability check (fast)."""
+    from reportgen import Settings, run
+
+    result = run(None, Settings(output=output, k=k, name=f"k{k}", formats="none", stability_resamples=0, **settings))
+    assert result.folder is not None and result.model.segmentation.k == k
+    return result.folder
+
+
+def table(lines: list[str]) -> list[dict[str, str]]:
+    """The rows of a table the CLI prints (header, a line of dashes per column, rows up to a blank line)."""
+    spans = [m.span() for m in re.finditer(r"-+", lines[1])]
+    rows = [[line[a:b if i < len(spans) - 1 else None].strip() for i, (a, b) in enumerate(spans)]
+            for line in [lines[0], *itertools.takewhile(str.strip, lines[2:])]]
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def kept_by_matches(first: Path, second: Path, partners: dict[int, int]) -> tuple[int, int, int]:
+    """From the two segments.csv files: the customers in both, those now in the segment matched to their earlier
+    one (``partners``: later number -> earlier number), and those whose segment number stayed the same."""
+    before = pd.read_csv(first / "segments.csv")[["CustomerID", "segment"]]
+    after = pd.read_csv(second / "segments.csv")[["CustomerID", "segment"]]
+    both = before.merge(after, on="CustomerID", suffixes=("_before", "_after"))
+    kept = int((both["segment_after"].map(partners) == both["segment_before"]).sum())
+    return len(both), kept, int((both["segment_after"] == both["segment_before"]).sum())
+
+
+def test_compare_counts_kept_customers_by_matched_segments(invoke, tmp_path: Path) -> None:
+    """Two runs made without --baseline number their segments each by size: 'kept their segment' counted those whose
+    segment *number* stayed the same, and the sample's k = 6 and k = 5 runs said 19% where about three customers in
+    four stayed in their matched segment."""
+    from reportgen.snapshot import comparison_dict
+    from reportgen.trend import build_trend
+
+    first, second = sample_run(tmp_path / "output", 6), sample_run(tmp_path / "output", 5)
+    shown = invoke("compare", "k6", "k5")  # the names the runs were given
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:2] == [f"earlier run: {first.name}", f"later run:   {second.name}"]
+    rows = table(lines[3:])
+    assert list(rows[0])[:4] == ["# earlier", "# later", "segment", "status"]
+    kept = {int(r["# later"]): int(r["# earlier"]) for r in rows if r["status"] == "kept"}
+    gone = [r for r in rows if r["status"] == "gone"]
+    assert len(rows) == 6 and len(kept) == 5 and len(gone) == 1
+    assert gone[0]["# later"] == "–" and int(gone[0]["# earlier"]) not in kept.values()  # the earlier run's
+    assert sorted(int(r["# earlier"]) for r in rows) == [1, 2, 3, 4, 5, 6]  # no number shown twice in a column
+    assert kept != {n: n for n in kept}  # the sample's runs number the matched segments differently
+
+    shared, expected, same_number = kept_by_matches(first, second, kept)
+    data = json.loads(invoke("compare", "k6", "k5", "--json").stdout)
+    assert data["customers"]["shared"] == shared == 297
+    assert data["customers"]["same_segment"] == expected
+    assert {s["segment_now"]: s["segment_before"] for s in data["segments"] if s["status"] == "kept"} == kept
+    assert expected / shared > 0.6 and same_number / shared < 0.25  # 76%, where counting numbers said 19%
+    assert f"{expected / shared:.0%} of {shared} shared customers kept their segment" in shown.stdout
+    assert comparison_dict(compare_folders(first, second))["customers"]["same_segment_share"] == \
+        pytest.approx(expected / shared, abs=1e-6)
+    assert build_trend([first, second]).steps[0].stayed == expected  # the trend counts by matched segments too
+
+
+def test_a_run_with_a_baseline_counts_kept_customers_as_before(tmp_path: Path) -> None:
+    """With --baseline the segments keep the baseline's numbers, so kept customers are those whose number stayed."""
+    first = sample_run(tmp_path / "output", 6)
+    second = sample_run(tmp_path / "output", 5, baseline=str(first))
+    data = json.loads((second / "comparison.json").read_text())
+    kept = {s["segment_now"]: s["segment_before"] for s in data["segments"] if s["status"] == "kept"}
+    assert kept == {n: n for n in kept} and len(kept) == 5
+    shared, expected, same_number = kept_by_matches(first, second, kept)
+    assert data["customers"]["same_segment"] == expected == same_number and shared == 297
+    gone = [s for s in data["segments"] if s["status"] == "gone"]
+    assert len(gone) == 1 and gone[0]["segment_now"] is None and gone[0]["segment_before"] == gone[0]["segment"]
+
+
+def fake_run(root: Path, folder: str) -> Path:
+    """A folder that the run list takes for a run (a manifest with its start time), for finding runs by name."""
+    path = root / folder
+    path.mkdir(parents=True)
+    started = f"{folder[:4]}-{folder[4:6]}-{folder[6:8]}T{folder[9:11]}:{folder[11:13]}:{folder[13:15]}"
+    (path / "manifest.json").write_text(json.dumps({"run": folder, "started": started, "files": {}}))
+    return path
+
+
+def test_a_run_is_found_by_the_name_after_its_date_and_time(tmp_path: Path) -> None:
+    from reportgen.errors import SnapshotError
+    from reportgen.runs import resolve_run
+
+    root = tmp_path / "output"
+    k5 = fake_run(root, "20261207-202549-k5")
+    many = [fake_run(root, f"2026120{day}-080000-monthly") for day in range(1, 8)]
+    fake_run(root, "20261207-202550-k5-extra")
+    assert resolve_run("k5", root) == k5  # not k5-extra: the whole name after the date and time
+    assert resolve_run("20261207-202549-k5", root) == k5
+    assert resolve_run("k5-extra", root).name == "20261207-202550-k5-extra"
+    with pytest.raises(SnapshotError) as ambiguous:
+        resolve_run("monthly", root)
+    message = ambiguous.value.message
+    assert message.startswith(f"7 runs in {root} are named 'monthly': ")
+    assert [f.name in message for f in many] == [False, False, True, True, True, True, True]  # the latest five
+    assert "and 2 older" in message and "Give the whole folder name" in (ambiguous.value.hint or "")
+    with pytest.raises(SnapshotError, match="no run 'k6'"):
+        resolve_run("k6", root)
+    with pytest.raises(SnapshotError, match="no run '2026'"):
+        resolve_run("2026", root)  # the date is no name
+
+
+@pytest.mark.parametrize("ref, message", [
+    ("monthly", ("Error: 2 runs in output are named 'monthly': 20261101-080000-monthly, 20261201-080000-monthly. "
+                 "Give the whole folder name, such as 20261201-080000-monthly (the latest).")),
+    ("weekly", ("Error: no run 'weekly' (not a folder, not a run in output, and no run there is named so). "
+                "'reportgen history' lists the runs; 'latest' is the newest.")),
+])
+def test_a_run_name_that_is_ambiguous_or_unknown_is_one_error_line(invoke, tmp_path: Path, ref: str,
+                                                                  message: str) -> None:
+    for folder in ("20261101-080000-monthly", "20261201-080000-monthly"):
+        fake_run(tmp_path / "output", folder)
+    for command in (["show", ref], ["compare", ref, "latest"], ["verify", ref]):
+        result = invoke(*command)
+        assert result.exit_code == 1 and result.stdout == "" and result.stderr.splitlines() == [message]

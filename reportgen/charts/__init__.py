@@ -13,6 +13,7 @@ starting the chart processes costs the command line nothing.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -20,14 +21,14 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
-from ..model import Chart, Section, first_of
+from ..model import Chart, MissingChart, Section, first_of
 from . import comparison, exploration, segments, trend
 from .style import chart_style, segment_color, to_png, width_mm
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["CHARTS", "ChartSpec", "Drawing", "chart_columns", "draw_phase", "segment_color"]
+__all__ = ["CHARTS", "ChartSpec", "Drawing", "chart_columns", "draw_phase", "segment_color", "split_drawn"]
 
 MAX_CHART_COLUMNS = 12  # numeric columns a chart shows at most: the clustered ones first
 MAX_CHART_CATEGORIES = 6  # categorical columns the exploration charts look at
@@ -99,13 +100,44 @@ CHARTS: tuple[ChartSpec[Any], ...] = (
 )
 
 
-def draw(spec: ChartSpec[Any], data: Any) -> Chart:
-    with chart_style():
-        fig = spec.draw(data)
-        png = to_png(fig)
-    title = spec.title(data) if callable(spec.title) else spec.title
-    return Chart(name=spec.name, title=title, alt=spec.alt(data), png=png, section=spec.section,
-                 width_mm=width_mm(fig))
+STRICT = "REPORTGEN_STRICT"  # set (not "0"): a chart that fails raises instead of being left out (the tests set it)
+WHY_LENGTH = 300  # characters of the error a missing chart's note keeps
+
+
+def strict() -> bool:
+    """Whether a fault reportgen can survive (a chart that cannot be drawn) raises instead: the tests set
+    ``REPORTGEN_STRICT=1`` so that a chart bug never hides behind a complete-looking report."""
+    return os.environ.get(STRICT, "") not in ("", "0")
+
+
+def _title(spec: ChartSpec[Any], data: Any) -> str:
+    return spec.title(data) if callable(spec.title) else spec.title
+
+
+def draw(spec: ChartSpec[Any], data: Any) -> Chart | MissingChart:
+    """The chart, or, when drawing it raises (a bug in reportgen, on a table nobody tried), a
+    :class:`~reportgen.model.MissingChart` that the report names: a chart never costs a user the report."""
+    try:
+        with chart_style():
+            fig = spec.draw(data)
+            png = to_png(fig)
+        return Chart(name=spec.name, title=_title(spec, data), alt=spec.alt(data), png=png, section=spec.section,
+                     width_mm=width_mm(fig))
+    except Exception as exc:
+        if strict():
+            raise
+        try:
+            title = _title(spec, data)
+        except Exception:
+            title = spec.name.replace("_", " ")
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return MissingChart(name=spec.name, title=title, section=spec.section,
+                            why=why if len(why) <= WHY_LENGTH else why[:WHY_LENGTH - 1] + "…")
+
+
+def split_drawn(drawn: tuple[Chart | MissingChart, ...]) -> tuple[tuple[Chart, ...], tuple[MissingChart, ...]]:
+    """(the charts drawn, those that could not be)."""
+    return (tuple(c for c in drawn if isinstance(c, Chart)), tuple(c for c in drawn if isinstance(c, MissingChart)))
 
 
 def charts_of(phase: Phase, data: Any, charts: tuple[ChartSpec[Any], ...] = CHARTS) -> tuple[str, ...]:
@@ -113,14 +145,15 @@ def charts_of(phase: Phase, data: Any, charts: tuple[ChartSpec[Any], ...] = CHAR
     return tuple(spec.name for spec in charts if spec.phase == phase and spec.applies(data))
 
 
-def draw_charts(names: tuple[str, ...], data: Any) -> tuple[Chart, ...]:
-    """The named charts, drawn from one phase's data: the pure job a chart process runs."""
+def draw_charts(names: tuple[str, ...], data: Any) -> tuple[Chart | MissingChart, ...]:
+    """The named charts, drawn from one phase's data (a :class:`~reportgen.model.MissingChart` for each that
+    could not be): the pure job a chart process runs."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the chart process has no --debug; its warnings would reach the terminal
         return tuple(draw(BY_NAME[name], data) for name in names)
 
 
-def draw_phase(phase: Phase, data: Any) -> tuple[Chart, ...]:
+def draw_phase(phase: Phase, data: Any) -> tuple[Chart | MissingChart, ...]:
     """Every chart of ``phase`` that applies to ``data``, here and now (what a notebook or a test calls)."""
     return draw_charts(charts_of(phase, data), data)
 
@@ -152,7 +185,8 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-Job = tuple[tuple[str, ...], Any, Future[Future[tuple[Chart, ...]]] | None]  # chart names, data, the handover
+# chart names, data, the handover
+Job = tuple[tuple[str, ...], Any, Future[Future[tuple[Chart | MissingChart, ...]]] | None]
 
 
 def _watch(parent: int) -> None:
@@ -245,9 +279,9 @@ class Drawing:
 
         return result
 
-    def collect(self) -> tuple[Chart, ...]:
-        """Every submitted chart, in the order of CHARTS."""
-        drawn: dict[str, Chart] = {}
+    def collect(self) -> tuple[Chart | MissingChart, ...]:
+        """Every submitted chart, in the order of CHARTS (a MissingChart for each that could not be drawn)."""
+        drawn: dict[str, Chart | MissingChart] = {}
         order: list[str] = []
         for names, data, handed in self.jobs:
             order += names

@@ -11,13 +11,26 @@ from .style import FULL_WIDTH_IN, INK, MUTED, new_figure, segment_color, short
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..model import Comparison
+    from ..model import Comparison, SegmentChange
+
+
+def segment_label(change: SegmentChange, name_width: int = 40, *, sep: str = "\n") -> str:
+    """A segment as the share chart names it: its number now; a gone one has none, so it says that its number is
+    the baseline's, and so does a kept one whose baseline number differs. ``sep`` comes before what it says."""
+    name = short(change.name, name_width)
+    if change.status == "gone":
+        return f"{name}{sep}(gone; no. {change.number_before} in the baseline)"
+    if change.status == "new":
+        return f"{change.number_now}. {name} (new)"
+    if change.number_before != change.number_now:
+        return f"{change.number_now}. {name}{sep}(no. {change.number_before} in the baseline)"
+    return f"{change.number_now}. {name}"
 
 
 def share_change(comparison: Comparison) -> Figure:
     """Share of customers per segment in the baseline run and now."""
     changes = list(comparison.changes)
-    labels = [f"{c.number}. {short(c.name, 40)}" + ("" if c.status == "kept" else f" ({c.status})") for c in changes]
+    labels = [segment_label(c) for c in changes]
     before = [c.share_before or 0.0 for c in changes]
     now = [c.share_now or 0.0 for c in changes]
     fig = new_figure(FULL_WIDTH_IN, 0.8 + 0.42 * len(changes))
@@ -34,13 +47,13 @@ def share_change(comparison: Comparison) -> Figure:
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("share of customers")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)  # above the bars, not on them
     return fig
 
 
 def share_change_alt(comparison: Comparison) -> str:
     return "Bar chart of each segment's share of customers in the baseline run and now: " + "; ".join(
-        f"segment {c.number} {(c.share_before or 0):.0%} then, {(c.share_now or 0):.0%} now"
+        f"{segment_label(c, 1000, sep=' ')}: {(c.share_before or 0):.0%} then, {(c.share_now or 0):.0%} now"
         for c in comparison.changes) + "."
 
 
@@ -68,5 +81,6 @@ def migration(comparison: Comparison) -> Figure:
 
 def migration_alt(comparison: Comparison) -> str:
     stayed = comparison.stayed / comparison.shared_customers if comparison.shared_customers else 0
-    return (f"Migration heatmap of the {comparison.shared_customers:,} customers in both runs: rows are baseline "
-            f"segments, columns today's; {stayed:.0%} kept their segment.")
+    return (f"Migration heatmap of the {comparison.shared_customers:,} customers in both runs: rows are the "
+            f"baseline's segments by their numbers there, columns today's by their numbers now; {stayed:.0%} kept "
+            f"their segment (they are in the segment matched to their baseline segment).")

@@ -151,12 +151,21 @@ def categories_alt(data: ExplorationData) -> str:
 
 # ----------------------------------------------------------------------------- features by a category
 def violin_category(data: ExplorationData) -> str | None:
-    """The first categorical column with 2 to 8 values: the one the violins split by."""
+    """The first categorical column with 2 to 8 values: the one the violins split by (None: no violins, also
+    when no feature is among the charted columns)."""
+    if not violin_features(data):
+        return None
     return next((c for c in data.categorical if 2 <= data.distinct[c] <= MAX_VIOLIN_GROUPS), None)
 
 
+def violin_features(data: ExplorationData) -> tuple[str, ...]:
+    """The features the violins show: those among the charted numeric columns (at most
+    :data:`~reportgen.charts.MAX_CHART_COLUMNS`; the frame holds no other), in table order."""
+    return tuple(column for column in data.features if column in data.numeric)
+
+
 def by_category(data: ExplorationData) -> Figure:
-    """Violin plot of every feature split by the values of one categorical column (quartiles dashed)."""
+    """Violin plot of each charted feature split by the values of one categorical column (quartiles dashed)."""
     import seaborn as sns
 
     category = violin_category(data)
@@ -165,7 +174,7 @@ def by_category(data: ExplorationData) -> Figure:
     order = frame[category].astype(str).value_counts().index.tolist()[:MAX_VIOLIN_GROUPS]
     frame = frame.assign(**{category: frame[category].astype(str)})
     frame = frame[frame[category].isin(order)]
-    features = list(data.features)
+    features = list(violin_features(data))
     fig = new_figure(FULL_WIDTH_IN, 2.0 * (-(-len(features) // 3)) + 0.2)
     for ax, column in zip(grid(fig, len(features)), features, strict=True):
         sns.violinplot(data=frame, x=category, y=column, order=order, inner="quart", cut=0, density_norm="width",
@@ -187,7 +196,7 @@ def by_category_title(data: ExplorationData) -> str:
 
 
 def by_category_alt(data: ExplorationData) -> str:
-    return (f"Violin plots of {', '.join(data.features)} for each value of {violin_category(data)}"
+    return (f"Violin plots of {', '.join(violin_features(data))} for each value of {violin_category(data)}"
             f"{sampled_note(min(len(data.frame), EXPLORE_SAMPLE), data.customers)}.")
 
 

@@ -89,9 +89,11 @@ class PandasEngine:
         from ..transactions import customers_of
 
         if isinstance(plan.source, DatabaseSource):
-            table = read_database(plan.source, password=read_password(dict(os.environ), plan.settings.password_file))
+            table = read_database(plan.source, password=read_password(dict(os.environ), plan.settings.password_file),
+                                  decimal=decimal_of(plan.settings))
         else:
-            table = read_table(plan.source, name=plan.source_name, options=ReadOptions(sheet=plan.settings.sheet))
+            table = read_table(plan.source, name=plan.source_name,
+                               options=ReadOptions(sheet=plan.settings.sheet, decimal=decimal_of(plan.settings)))
         counts = DistinctCounts(table.frame)  # the ID's distinct values, counted once for both questions
         return customers_of(table, plan.settings, counts) or with_roles(table, counts)
 
@@ -162,6 +164,11 @@ class PandasEngine:
 
     def close(self) -> None:
         return None
+
+
+def decimal_of(settings: Settings) -> str | None:
+    """The decimal mark ``--decimal`` gives (None: auto, decided from the values)."""
+    return None if settings.decimal == "auto" else settings.decimal
 
 
 def assignments_of(cleaned: CleanResult, labels: np.ndarray) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from ..clean import (
     check_malformed_share,
     finish,
     indicators,
+    known_of,
     percent,
     plan_columns,
     plan_value_steps,
@@ -84,7 +85,8 @@ from ..readers import TextFormat, choose_reader, decode_head, looks_like_id_name
 from ..roles import infer_roles
 from ..settings import RunPlan, Settings
 from ..transactions import detect
-from . import Runner, here
+from ..values import decide_numbers
+from . import Runner, decimal_of, here
 
 DRIVER_SAMPLE = 20_000  # rows pulled to the driver: the first ones for the roles, a sample for the charts
 ROW = "__reportgen_row"
@@ -396,8 +398,11 @@ class SparkEngine:
         spark = self._session()
         encoding = delimiter = None
         malformed: tuple[tuple[int, str], ...] = ()
+        texts: set[str] | None = None  # the columns that hold text (of a CSV: every one)
         if reader.name == "parquet":
             frame = spark.read.parquet(str(path))
+            texts = {f.name.strip().lstrip("\ufeff") for f in frame.schema.fields
+                     if f.dataType.typeName() == "string"}
             frame = frame.select([_col(c).cast("string").alias(c) for c in frame.columns])
         elif reader.name == "csv":
             text, encoding = decode_head(head)
@@ -427,12 +432,16 @@ class SparkEngine:
                              hint="Add one row per customer below the header.")
         probe = _as_pandas_reads([r[:-1] for r in self.raw.limit(DRIVER_SAMPLE).collect()], columns)
         probe.index = pd.RangeIndex(1, len(probe) + 1, name="row")
+        numbers = decide_numbers(probe[[c for c in probe.columns if texts is None or c in texts]], name=path.name,
+                                 delimiter=delimiter, decimal=decimal_of(self.settings))
         source = Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size,
-                        sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter)
+                        sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter,
+                        numbers=numbers)
         if self.settings.transactions != "no" and detect(probe) is not None:
             raise ConfigError(f"{path.name} is a transaction log; turning it into customers runs on the pandas "
                               "engine only", hint="Run without --engine spark, or pass --transactions no.")
-        return Dataset(frame=probe, source=source, columns=infer_roles(probe), rows=rows, malformed_lines=malformed)
+        return Dataset(frame=probe, source=source, columns=infer_roles(probe, numbers=numbers), rows=rows,
+                       malformed_lines=malformed)
 
     def _without_misfits(self, frame: Any, path: Path, fmt: TextFormat) -> tuple[Any, tuple[tuple[int, str], ...]]:
         """The CSV records without those that do not fit the header (Spark pads a short line with nulls and cuts a
@@ -466,7 +475,7 @@ class SparkEngine:
         for entry in before:
             SPARK_TABLE_STEPS[table_key(entry)](state, entry)
         value_plan = plan_value_steps(plan.numeric, plan.categorical, lambda c: self._value_counts(state.frame, c),
-                                      values)
+                                      values, known=known_of(dataset))
         state.frame, kept = self._run_value_steps(state, value_plan, numeric=plan.numeric)
         for entry in after:
             if entry.policy is None or entry.policy == missing:
