@@ -205,11 +205,12 @@ def quote_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def condition_sql(condition: Condition) -> str:
+def condition_sql(condition: Condition, written: Mapping[str, str] | None = None) -> str:
     """A condition as SQL. A categorical value is compared as text, trimmed and in lower case, as cleaning merged
     its spellings ("Female ", "FEMALE"); a column of codes (1, 2, 3) compares as it was written. "None of" lets a
-    missing value (NULL or empty) through, as the tree does."""
-    column = quote_identifier(condition.feature)
+    missing value (NULL or empty) through, as the tree does. ``written``: the input's own names of columns whose
+    names it writes with spaces around them."""
+    column = quote_identifier((written or {}).get(condition.feature, condition.feature))
     if condition.levels:
         value = f"LOWER(TRIM(CAST({column} AS TEXT)))"
         listed = ", ".join(quote_text(v.strip().lower()) for v in condition.levels)
@@ -269,9 +270,11 @@ def _text(paths: Sequence[tuple[Condition, ...]], integer: Mapping[str, bool]) -
 
 
 def segment_rules(X: np.ndarray, labels: np.ndarray, names: Sequence[str], *, seed: int,
-                  max_depth: int = MAX_DEPTH, categories: Categories | None = None) -> SegmentRules:
+                  max_depth: int = MAX_DEPTH, categories: Categories | None = None,
+                  written: Mapping[str, str] | None = None) -> SegmentRules:
     """The rules of the segments ``labels`` of the customers ``X`` (features ``names``, in their own units), and
     of the clustered ``categories`` (a 0/1 column per level for the tree; one condition per column in a rule).
+    ``written``: column names as the input writes them, where they differ (the SQL names the input's columns).
 
     One tree for all segments partitions the customers (segments.sql applies it); a segment that no leaf of it
     predicts (a small one between others) gets its own rule from a tree of the same depth that tells it from
@@ -323,7 +326,8 @@ def segment_rules(X: np.ndarray, labels: np.ndarray, names: Sequence[str], *, se
         picked = holds(chosen)  # the rule as it reads, whatever the CASE's order
         rules.append(SegmentRule(
             segment=segment, paths=chosen, text=_text(chosen, integer) or "no rule (no leaf of the tree)",
-            sql=" OR ".join("(" + " AND ".join(condition_sql(c) for c in path) + ")" for path in chosen) or "1 = 0",
+            sql=" OR ".join("(" + " AND ".join(condition_sql(c, written) for c in path) + ")" for path in chosen)
+            or "1 = 0",
             size=int(mine.sum()), covered=int((mine & picked).sum()), picked=int(picked.sum()),
             wrong=int((picked & ~mine).sum()), in_sql=not alone or in_sql, first=alone))
     return SegmentRules(rules=tuple(rules), agreement=float(np.mean(predicted == labels)), customers=len(X),

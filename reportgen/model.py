@@ -62,6 +62,9 @@ class Source:
     query: str | None = None  # a database's SQL (for a table: SELECT * FROM it); path is then the URL
     query_sha256: str | None = None
     numbers: NumberFormat = field(default_factory=NumberFormat)  # how numbers written as text are read
+    # the columns whose names the input writes with spaces around them: name as read -> as written (" spend");
+    # segments.sql names them as written, so that it runs on a table loaded from the input
+    written_names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -335,7 +335,8 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                                              rfm_segment=rfm.table["rfm_segment"].to_numpy())
         rules = segment_rules(cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation.labels,
                               matrix.names, seed=settings.seed,
-                              categories=rule_categories(cleaned.frame, matrix.categories))
+                              categories=rule_categories(cleaned.frame, matrix.categories),
+                              written=dataset.source.written_names)
         methods = agreement(matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k,
                             seed=settings.seed, n_init=settings.n_init, layout=layout) if not assign_only else None
         portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,

@@ -17,7 +17,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,6 +54,7 @@ class ReadResult:
     delimiter: str | None = None
     malformed_lines: tuple[tuple[int, str], ...] = ()
     sheet: str | None = None  # the workbook sheet read
+    written_names: dict[str, str] = field(default_factory=dict)  # {name: as written} for names with spaces around
     # a text table's columns as written: the parser read 1.234 as a number before the file's decimal mark was known
     as_text: TextColumns | None = None
 
@@ -81,8 +82,13 @@ class TextFormat:
 
     encoding: str
     delimiter: str
-    header: tuple[str, ...]
+    header: tuple[str, ...]  # the column names, stripped of spaces
     name: str = ""  # the file's display name, for messages
+    written: tuple[str, ...] = ()  # the column names as the header writes them
+
+    def written_names(self) -> dict[str, str]:
+        """{name: as written} for the names the header writes with spaces around them."""
+        return {name: raw for name, raw in zip(self.header, self.written, strict=False) if name and raw != name}
 
 
 def utf16_without_bom(head: bytes) -> str | None:
@@ -180,7 +186,8 @@ def sniff_text(text: str, encoding: str, name: str) -> TextFormat:
     delimiter = sniff_delimiter(text[:65536])
     first_line = text[:max(65536, text.find("\n") + 1)]  # the whole header, however long its line
     with _field_limit():
-        header = tuple(col.strip() for col in next(csv.reader(io.StringIO(first_line), delimiter=delimiter), []))
+        written = tuple(next(csv.reader(io.StringIO(first_line), delimiter=delimiter), []))
+    header = tuple(col.strip() for col in written)
     long = next((place for place, col in enumerate(header, 1) if len(col) > MAX_NAME_LENGTH), None)
     if long is not None:
         raise long_name(name, long, header[long - 1])
@@ -188,7 +195,8 @@ def sniff_text(text: str, encoding: str, name: str) -> TextFormat:
     if dupes:
         raise InputError(f"{name} has duplicate column names: {', '.join(dupes)}",
                          hint="Give every column a unique name in the header row.")
-    return TextFormat(encoding=encoding, delimiter=delimiter, header=header)
+    return TextFormat(encoding=encoding, delimiter=delimiter, header=header,
+                      written=tuple(col.lstrip("\ufeff") for col in written))
 
 
 def is_text(head: bytes) -> bool:
@@ -418,6 +426,7 @@ def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()
         frame = _read_with_arrow(data, fmt, names, id_like)
         if frame is not None:
             return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter,
+                              written_names=fmt.written_names(),
                               as_text=_text_columns(lambda: io.BytesIO(data), fmt, names))
     bad = misfits(text, fmt, preamble)
     if bad.spans or bad.trimmed:
@@ -443,7 +452,7 @@ def read_text_table(data: bytes, name: str, options: ReadOptions = ReadOptions()
                          hint="Check the delimiter and the quoting; a first column without a name in the header "
                               "(an index column) makes every line one field longer.")
     return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter, bad.lines,
-                      as_text=_text_columns(lambda: io.StringIO(text), fmt, names))
+                      written_names=fmt.written_names(), as_text=_text_columns(lambda: io.StringIO(text), fmt, names))
 
 
 def _text_columns(opened: Callable[[], io.BytesIO | io.StringIO], fmt: TextFormat, names: list[str]) -> TextColumns:
@@ -480,7 +489,7 @@ def _read_large_utf8(data: bytes, name: str) -> ReadResult | None:
     if frame is None or any(_holds_bytes(frame[col]) for col in frame.columns):
         return None  # a byte that is not UTF-8 further down: pyarrow gives its column as bytes
     return ReadResult(_without_empty_unnamed(frame, fmt.header), fmt.encoding, fmt.delimiter,
-                      as_text=_text_columns(lambda: io.BytesIO(data), fmt, names))
+                      written_names=fmt.written_names(), as_text=_text_columns(lambda: io.BytesIO(data), fmt, names))
 
 
 def _holds_bytes(values: pd.Series) -> bool:
@@ -615,6 +624,7 @@ def read_workbook(data: bytes, name: str, options: ReadOptions = ReadOptions()) 
     sheet, raw = picked
     top = _header_row(raw)
     header = [str(v).strip() if pd.notna(v) else f"column {i + 1}" for i, v in enumerate(raw.iloc[top])]
+    written = {h: str(v) for h, v in zip(header, raw.iloc[top], strict=True) if pd.notna(v) and str(v) != h and h}
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise InputError(f"{name}, sheet {sheet!r}, has duplicate column names: {', '.join(dupes)}",
@@ -625,7 +635,7 @@ def read_workbook(data: bytes, name: str, options: ReadOptions = ReadOptions()) 
     ids = [c for c in frame.columns if looks_like_id_name(c)]
     for column in ids:  # as the CSV reader reads them: text, whole numbers without ".0"
         frame[column] = frame[column].map(_id_text).astype("string")
-    return ReadResult(frame, encoding=None, delimiter=None, sheet=sheet)
+    return ReadResult(frame, encoding=None, delimiter=None, sheet=sheet, written_names=written)
 
 
 def _id_text(value: object) -> object:
@@ -719,6 +729,8 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
                          hint="Leave --sheet out, or pass an Excel or OpenDocument workbook.")
     result = reader.read(data, display, options)
     frame = result.frame
+    written = {**result.written_names, **{str(col).strip(): str(col) for col in frame.columns
+                                           if str(col).strip() != str(col) and str(col).strip()}}
     frame.columns = [str(col).strip() for col in frame.columns]
     long = next((place for place, col in enumerate(frame.columns, 1) if len(col) > MAX_NAME_LENGTH), None)
     if long is not None:
@@ -730,5 +742,5 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
     frame, numbers = _numbers_of(frame, result, display, options.decimal)
     facts = Source(name=display, path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                    format=reader.name, encoding=result.encoding, delimiter=result.delimiter, sheet=result.sheet,
-                   numbers=numbers)
+                   numbers=numbers, written_names=written)
     return Table(frame=frame, source=facts, malformed_lines=result.malformed_lines)

@@ -103,3 +103,29 @@ def test_a_rule_of_its_own_goes_first_in_the_sql_when_it_helps(mall_csv) -> None
     assert np.mean(found == labels) == pytest.approx(rules.agreement) and rules.agreement >= 0.9
     assert sql.index(f"THEN {own[0].segment}\n") < min(sql.index(f"THEN {r.segment}\n") for r in rules.rules
                                                          if not r.first)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_segments_sql_names_columns_as_the_input_writes_them(tmp_path: Path, suffix: str) -> None:
+    """Issue 26 (generated tables): a header written ' spend' (a space before it) was named "spend" in
+    segments.sql, which a database reads as another column (SQLite: the text 'spend'), so the rules put half the
+    customers in the wrong segment while the file's header claimed all of them."""
+    from reportgen import Settings, run
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"id": [f"C{i:03d}" for i in range(100)],
+                          " spend": np.r_[rng.normal(100, 10, 50), rng.normal(500, 10, 50)].round(2),
+                          "visits ": np.r_[rng.normal(5, 1, 50), rng.normal(20, 1, 50)].round(1)})
+    path = tmp_path / f"t{suffix}"
+    table.to_csv(path, index=False) if suffix == ".csv" else table.to_excel(path, index=False)
+    result = run(path, Settings(output=tmp_path / "out", formats=(), stability_resamples=0, k=2))
+    assert result.folder is not None
+    sql = (result.folder / "segments.sql").read_text()
+    assert '" spend"' in sql or '"visits "' in sql
+    assert "100.0% of the" in sql
+    assert {c.name for c in result.model.columns} == {"id", "spend", "visits"}  # read with the spaces stripped
+    with sqlite3.connect(tmp_path / "crm.db") as connection:
+        table.to_sql("t", connection, index=False)
+        labelled = pd.read_sql(sql, connection)
+    segments = pd.read_csv(result.folder / "segments.csv")
+    assert (labelled["segment"].to_numpy() == segments["segment"].to_numpy()).all()

@@ -283,3 +283,20 @@ def test_a_k_prototypes_baseline_on_changed_data(invoke, mall_csv: Path, tmp_pat
     assert other.exit_code == 0, other.stderr
     compared = invoke("compare", str(first.stdout.strip()), str(other.stdout.strip()))
     assert compared.exit_code == 0, compared.stderr
+
+
+def test_k_prototypes_unscaled_draws_the_customers_by_segment(tmp_path: Path) -> None:
+    """Issue 26 (generated tables): with --scale none the scatter's PCA ran over the one-hot category columns too
+    and named its axes from the numeric features only (IndexError). It projects the numeric features."""
+    from reportgen import Settings, run
+
+    rng = np.random.default_rng(0)
+    n = 200
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": rng.normal(1000, 300, n), "b": rng.normal(50, 10, n), "c": rng.normal(50, 10, n),
+                  "region": rng.choice(["North", "South", "East"], n)}).round(1).to_csv(path, index=False)
+    result = run(path, Settings(output=tmp_path / "out", formats=("html",), algorithm="kprototypes", scale="none",
+                                workers=1, stability_resamples=0))
+    scatter = result.model.charts["segments_scatter"]
+    assert scatter.png.startswith(b"\x89PNG") and "PCA projection of the 3 features" in scatter.alt
+    assert not result.model.missing_charts

@@ -97,11 +97,13 @@ def silhouette_by_k_alt(selection: KSelection) -> str:
 
 # ----------------------------------------------------------------------------- the segments
 def _projection(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, str]:
-    """2-D coordinates of the rows and of the centroids (scikit-learn's PCA of the scaled features), the
-    axis labels, and a note on the projection."""
+    """2-D coordinates of the rows and of the centroids (scikit-learn's PCA of the scaled numeric features: the
+    columns of ``data.X`` after them encode clustered categories, k-prototypes', which the names do not cover),
+    the axis labels, and a note on the projection."""
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=2).fit(data.X)
+    numeric = len(data.names)
+    pca = PCA(n_components=2).fit(data.X[:, :numeric])
     shares = pca.explained_variance_ratio_
     labels = []
     for i, component in enumerate(pca.components_):
@@ -110,7 +112,8 @@ def _projection(data: SegmentData) -> tuple[np.ndarray, np.ndarray, str, str, st
         labels.append(f"PC{i + 1} ({shares[i]:.0%} of variance): " + ", ".join(parts))
     scaled = {"standard": "standardized ", "minmax": "rescaled (0 to 1) ", "none": ""}[data.scaling]
     note = f"PCA projection of the {len(data.names)} {scaled}features ({shares.sum():.0%} of the variance shown)"
-    return pca.transform(data.X), pca.transform(data.segmentation.centroids), labels[0], labels[1], note
+    return (pca.transform(data.X[:, :numeric]), pca.transform(data.segmentation.centroids[:, :numeric]), labels[0],
+            labels[1], note)
 
 
 def segment_data(X: np.ndarray, original: np.ndarray, seg: Segmentation, profiles: Profiles, *,

@@ -419,6 +419,8 @@ class SparkEngine:
         else:
             raise ConfigError(f"--engine spark reads CSV and Parquet files; {path.name} is {reader.name}",
                               hint="Convert it to Parquet, or use the default engine.")
+        written = {c.strip().lstrip("\ufeff"): c.lstrip("\ufeff") for c in frame.columns
+                   if c.strip().lstrip("\ufeff") != c.lstrip("\ufeff") and c.strip()}
         self.raw = _numbered(frame.toDF(*[c.strip().lstrip("\ufeff") for c in frame.columns])).cache()
         columns = [c for c in self.raw.columns if c != ROW]
         rows = self.raw.count()
@@ -436,7 +438,7 @@ class SparkEngine:
                                  delimiter=delimiter, decimal=decimal_of(self.settings))
         source = Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size,
                         sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter,
-                        numbers=numbers)
+                        numbers=numbers, written_names=written)
         if self.settings.transactions != "no" and detect(probe) is not None:
             raise ConfigError(f"{path.name} is a transaction log; turning it into customers runs on the pandas "
                               "engine only", hint="Run without --engine spark, or pass --transactions no.")
