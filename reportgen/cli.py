@@ -526,6 +526,9 @@ def compare(before: str, after: str, output: Path | None, config: Path | None, a
         lines += [(f"{result.stayed / result.shared_customers:.0%} of {result.shared_customers:,} shared customers "
                    f"kept their segment (as matched in the table, whatever the numbers); {result.entered:,} entered, "
                    f"{result.left:,} left")]
+        if result.in_gone and result.stayed_where_kept is not None:
+            lines += [(f"{result.in_gone:,} of them were in a segment that is gone; of the others, "
+                       f"{result.stayed_where_kept:.0%} kept theirs")]
     click.echo("\n".join(lines))
 
 

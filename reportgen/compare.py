@@ -146,11 +146,13 @@ def compare_runs(before: BaselineModel, after: BaselineModel, *, before_ids: pd.
                                          share_before=before.sizes[i] / total_before, share_now=None,
                                          shift={}, distance=None, partner=number))
     matrix, shared, stayed, entered, left = migration_matrix(before_ids, after_ids, partners=matches)
+    gone = [c.number for c in changes if c.status == "gone"]
+    in_gone = int(matrix.loc[matrix.index.isin(gone)].to_numpy().sum()) if matrix is not None else 0
     return Comparison(
         baseline_run=before.run, baseline_created=before.created, baseline_input=before.input_name,
         features=after.features, changes=tuple(changes),
         drift=drift(before.feature_stats, after.feature_stats, after.features),
-        migration=matrix, shared_customers=shared, stayed=stayed, entered=entered, left=left,
+        migration=matrix, shared_customers=shared, stayed=stayed, entered=entered, left=left, in_gone=in_gone,
     )
 
 

@@ -486,6 +486,13 @@ class Comparison:
     # (the partner of a kept SegmentChange), whatever its number; not those who merely kept a segment number
     entered: int  # customers in this run only
     left: int  # customers in the baseline only
+    in_gone: int = 0  # shared customers whose baseline segment is gone (they could not keep it)
+
+    @property
+    def stayed_where_kept(self) -> float | None:
+        """The share of the shared customers who kept their segment, of those whose baseline segment is kept."""
+        could = self.shared_customers - self.in_gone
+        return self.stayed / could if could > 0 else None
 
 
 # --------------------------------------------------------------------------- charts, report

@@ -430,7 +430,8 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
         "customers": {"shared": comparison.shared_customers, "same_segment": comparison.stayed,
                       "same_segment_share": sig(comparison.stayed / comparison.shared_customers, 6)
                       if comparison.shared_customers else None,
-                      "entered": comparison.entered, "left": comparison.left},
+                      "entered": comparison.entered, "left": comparison.left,
+                      "in_gone_segments": comparison.in_gone},
         "migration": migration,
     }
 

@@ -279,6 +279,11 @@ def test_compare_counts_kept_customers_by_matched_segments(invoke, tmp_path: Pat
     assert comparison_dict(compare_folders(first, second))["customers"]["same_segment_share"] == \
         pytest.approx(expected / shared, abs=1e-6)
     assert build_trend([first, second]).steps[0].stayed == expected  # the trend counts by matched segments too
+    # the customers of the gone segment could not keep theirs: the others nearly all did
+    in_gone = data["customers"]["in_gone_segments"]
+    assert in_gone == int(gone[0]["customers"].split(" -> ")[0])
+    others = f"of the others, {expected / (shared - in_gone):.0%} kept theirs"
+    assert f"{in_gone} of them were in a segment that is gone; {others}" in shown.stdout
 
 
 def test_a_run_with_a_baseline_counts_kept_customers_as_before(tmp_path: Path) -> None:
