@@ -40,7 +40,7 @@ def theirs(numeric: np.ndarray, codes: np.ndarray, k: int, seed: int) -> tuple[f
 
 
 def ours(numeric: np.ndarray, codes: np.ndarray, k: int, seed: int) -> tuple[float, float]:
-    from reportgen.algorithms import ALGORITHMS, Layout
+    from reportgen.segmentation.algorithms import ALGORITHMS, Layout
 
     weight = np.sqrt(GAMMA / 2)
     onehot = [np.eye(width)[codes[:, j]] * weight for j, width in enumerate((3, 2))]

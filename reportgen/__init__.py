@@ -21,7 +21,7 @@ __all__ = ["ConfigError", "InputError", "MailError", "OutputError", "ReportgenEr
 
 if TYPE_CHECKING:
     from .model import RunResult
-    from .trend import TrendResult
+    from .report.trend import TrendResult
 
 
 def run(*args: Any, **kwargs: Any) -> RunResult:

@@ -21,29 +21,38 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import snapshot
-from .agreement import agreement
-from .algorithms import ALGORITHMS, layout_of
-from .charts import MAX_CHART_CATEGORIES, Drawing, chart_columns, processes_are_safe, split_drawn
-from .charts.exploration import exploration_data
-from .charts.segments import segment_data
-from .cluster import renumber
-from .compare import compare_runs, stable_numbers
-from .engines import Engine, here, open_engine
+from .archive import contents
+from .archive import manifest as manifests
+from .archive.compare import compare_runs, stable_numbers
+from .archive.files import FileData
+from .archive.folder import Sealed, write_run
+from .archive.manifest import REPORT_PDF, SEAL
+from .archive.runs import baseline_segments, baseline_selection
+from .describe.personas import recommend
+from .describe.rfm import rfm_of
+from .describe.rules import rule_categories, segment_rules
+from .engines import open_engine
+from .engines.base import Engine, here
 from .errors import InputError, ReportgenWarning
-from .explain import rule_categories, segment_rules
+from .inputs.base import sha256_file
 from .model import Analysis, Chart, KSelection, MissingChart, RunResult, SegmentStatus
-from .prepare import baseline_categories, choose_categories, choose_features, logged_features
-from .recommend import recommend
-from .render import check_templates, prepare_pdf, render_html, write_pdf
-from .report import build_report_model
-from .rfm import rfm_of
-from .runs import baseline_segments, baseline_selection
-from .settings import RunPlan, Settings, clusters_categories, validate
-from .stability import bootstrap_stability
+from .plan import RunPlan, validate
+from .report.charts import Drawing, processes_are_safe, split_drawn
+from .report.charts.exploration import exploration_data
+from .report.charts.segments import segment_data
+from .report.charts.style import MAX_CHART_CATEGORIES, chart_columns
+from .report.names import folder_name
+from .report.render import check_templates, prepare_pdf, render_html, write_pdf
+from .report.structure import build_report_model
+from .segmentation.agreement import agreement
+from .segmentation.algorithms import ALGORITHMS, layout_of
+from .segmentation.cluster import renumber
+from .segmentation.features import baseline_categories, choose_categories, choose_features, logged_features
+from .segmentation.stability import bootstrap_stability
+from .settings import Settings, clusters_categories
 
 if TYPE_CHECKING:
-    from .trend import TrendResult
+    from .report.trend import TrendResult
 
 Progress = Callable[[str], None]
 LATER_MODULES = ("sklearn.cluster", "sklearn.metrics")  # imported while the data are read (:func:`importing`)
@@ -135,9 +144,9 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
                                rules_source=str(settings.rules) if settings.rules else "packaged default.toml",
                                missing_charts=missing)
     with clock.stage("files", "Preparing segments.csv and the other data files"):
-        files: dict[str, snapshot.FileData] = snapshot.data_files(analysis, model, charts)
+        files: dict[str, FileData] = contents.data_files(analysis, model, charts)
     if pdf:  # the report says which of them report.pdf carries
-        model = replace(model, embedded=snapshot.embedded_names(files, analysis.cleaned.account.rows_out))
+        model = replace(model, embedded=manifests.embedded_names(files, analysis.cleaned.account.rows_out))
     html = None
     if report:
         with clock.stage("html", "Rendering the report"):
@@ -147,15 +156,15 @@ def _run(plan: RunPlan, engine: Engine, drawing: Drawing, clock: Clock, *, now: 
     folder = None  # a run that is not written makes no PDF (it would embed a manifest that is never written)
     if write:
         def manifest(timings: dict[str, float]) -> dict[str, Any]:
-            return snapshot.manifest(model, analysis, settings.to_dict(), started=now, timings=timings)
+            return manifests.manifest(model, analysis, settings.to_dict(), started=now, timings=timings)
 
         folder = _write_folder(settings.output, model.run_name, files, manifest, html=html if pdf else None,
                                embedded=model.embedded, now=now, clock=clock)
     return RunResult(folder=folder, model=model,
-                     files=tuple(sorted({*files, *([snapshot.REPORT_PDF, snapshot.SEAL] if pdf and write else [])})))
+                     files=tuple(sorted({*files, *([REPORT_PDF, SEAL] if pdf and write else [])})))
 
 
-def _write_folder(output: Path, name: str, files: dict[str, snapshot.FileData],
+def _write_folder(output: Path, name: str, files: dict[str, FileData],
                   manifest: Callable[[dict[str, float]], dict[str, Any]], *, html: str | None,
                   embedded: tuple[str, ...], now: datetime, clock: Clock) -> Path:
     """Write the run folder: the files, then the manifest (with the time that took), then, given the report's
@@ -166,19 +175,19 @@ def _write_folder(output: Path, name: str, files: dict[str, snapshot.FileData],
 
         def content() -> dict[str, Any]:  # once the data files are written
             data = manifest({**clock.times, "write": round(time.perf_counter() - writing, 4)})
-            return {**data, "pdf": snapshot.pdf_entry(embedded)} if html is not None else data
+            return {**data, "pdf": manifests.pdf_entry(embedded)} if html is not None else data
 
         def report_pdf(made: Path) -> bytes:  # the manifest is written: the PDF embeds it and the data files
             started = time.perf_counter()
-            data = write_pdf(html or "", attachments=snapshot.attachments(made, embedded), when=now)
+            data = write_pdf(html or "", attachments=manifests.attachments(made, embedded), when=now)
             times["pdf"] = round(time.perf_counter() - started, 4)
             return data
 
         def seal() -> dict[str, Any]:
             return {"timings": {**times, "write": round(time.perf_counter() - writing, 4)}}
 
-        sealed = snapshot.Sealed({snapshot.REPORT_PDF: report_pdf}, seal) if html is not None else None
-        folder = snapshot.write_run(output, name, files, content, sealed=sealed)
+        sealed = Sealed({REPORT_PDF: report_pdf}, seal) if html is not None else None
+        folder = write_run(output, name, files, content, sealed=sealed)
     if html is not None:
         clock.times["pdf"] = times.get("pdf", 0.0)
     return folder
@@ -191,19 +200,12 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
     with ``--series series``, or else the runs linked by ``--baseline`` up to ``run``), written as a folder of its
     own under ``settings.output`` (trend.json, shares.csv, steps.csv, flows.csv, the charts, report.html and
     report.pdf). ``settings`` gives the report's formats, name, templates, paper, accent and locale."""
-    from .charts import draw_phase
-    from .render import render
-    from .report import versions
-    from .trend import (
-        TREND_KIND,
-        TrendReport,
-        TrendResult,
-        build_trend,
-        highlights,
-        series_folders,
-        short_run,
-        trend_files,
-    )
+    from .archive.trend import TREND_KIND, build_trend, highlights, series_folders, trend_files
+    from .report.charts import draw_phase
+    from .report.names import short_run
+    from .report.render import render
+    from .report.structure import versions
+    from .report.trend import TrendReport, TrendResult
 
     root = Path(root)
     settings = settings or Settings(output=root)
@@ -221,14 +223,14 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
         with clock.stage("charts", "Drawing the charts"):
             charts, missing = split_drawn(draw_phase("trend", trend))
         warn_missing(missing)
-    run_name = snapshot.folder_name(now, "trend-" + (settings.name or (series if series else short_run(name))))
+    run_name = folder_name(now, "trend-" + (settings.name or (series if series else short_run(name))))
     files = trend_files(trend, charts)
     found = versions()
     pdf = "pdf" in settings.formats
     report = TrendReport(trend=trend, title=title or f"Customer segments over {len(trend.periods)} periods",
                          generated_at=now, run_name=run_name, version=found["reportgen"], highlights=highlights(trend),
                          charts={c.name: c for c in charts}, missing_charts=missing,
-                         embedded=snapshot.embedded_names(files, 0) if pdf else (), accent=settings.accent,
+                         embedded=manifests.embedded_names(files, 0) if pdf else (), accent=settings.accent,
                          paper=settings.paper, locale=settings.locale)
     html = None
     if settings.formats:
@@ -239,11 +241,11 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
     folder = None
     if write:
         def manifest(timings: dict[str, float]) -> dict[str, Any]:
-            return {"schema_version": snapshot.SCHEMA_VERSION, "kind": TREND_KIND, "run": run_name,
+            return {"schema_version": manifests.SCHEMA_VERSION, "kind": TREND_KIND, "run": run_name,
                     "reportgen": found["reportgen"], "versions": found, "series": trend.series,
                     "linked_by": trend.linked_by, "features": list(trend.features),
                     "runs": [{"run": p.run, "folder": str(p.folder),
-                              "manifest_sha256": snapshot.sha256_file(p.folder / snapshot.MANIFEST)}
+                              "manifest_sha256": sha256_file(p.folder / manifests.MANIFEST)}
                              for p in trend.periods],
                     "settings": {"formats": list(settings.formats), "title": report.title, "last": last},
                     "started": now, "finished": datetime.now().astimezone(), "timings": timings}
@@ -251,7 +253,7 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
         folder = _write_folder(settings.output, run_name, files, manifest, html=html if pdf else None,
                                embedded=report.embedded, now=now, clock=clock)
     return TrendResult(folder=folder, trend=trend, report=report,
-                       files=tuple(sorted({*files, *([snapshot.REPORT_PDF, snapshot.SEAL] if pdf and write else [])})))
+                       files=tuple(sorted({*files, *([REPORT_PDF, SEAL] if pdf and write else [])})))
 
 
 def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Clock) -> Analysis:
@@ -339,7 +341,7 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
                               written=dataset.source.written_names)
         methods = agreement(matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k,
                             seed=settings.seed, n_init=settings.n_init, layout=layout) if not assign_only else None
-        portable = snapshot.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
+        portable = contents.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
                                            rows=cleaned.account.rows_out, input_name=dataset.source.name,
                                            highest=baseline.highest_number if baseline is not None else 0)
         comparison = None

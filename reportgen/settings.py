@@ -19,15 +19,14 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError
 from .model import MissingPolicy, OutlierPolicy, Scaling, TransformPolicy
 
 if TYPE_CHECKING:
-    from .database import DatabaseSource
-    from .model import BaselineModel
-    from .recommend import Rules
+    pass
+
 
 Format = Literal["html", "pdf"]
 Paper = Literal["A4", "letter"]
@@ -52,8 +51,6 @@ CATEGORICAL_MODES: tuple[str, ...] = get_args(CategoricalMode)
 TRANSACTION_MODES: tuple[str, ...] = get_args(TransactionMode)
 DECIMAL_MARKS: tuple[str, ...] = get_args(DecimalMark)
 DECIMAL_NAMES = {"point": ".", "dot": ".", "comma": ","}  # words --decimal accepts too
-
-Source = Path | str | bytes | BinaryIO | None
 
 
 @dataclass(frozen=True)
@@ -487,21 +484,6 @@ def email_section(config: Path | None) -> dict[str, Any]:
     return section
 
 
-# ----------------------------------------------------------------------------- validation before the run
-@dataclass(frozen=True)
-class RunPlan:
-    """A checked run: the settings, and what was loaded to check them (rules, baseline, logo)."""
-
-    settings: Settings
-    source: Path | bytes | BinaryIO | DatabaseSource
-    source_name: str | None
-    rules: Rules
-    baseline: BaselineModel | None
-    scaling: Scaling  # the one asked for, else the baseline's, else standard
-    features: tuple[str, ...] | None  # the ones asked for, or the baseline's
-    logo: str | None  # data URI
-
-
 def check_values(settings: Settings) -> Settings:
     """Every field through its parser (a Settings built in a notebook is judged like a flag)."""
     values = {}
@@ -509,95 +491,3 @@ def check_values(settings: Settings) -> Settings:
         value = getattr(settings, item.name)
         values[item.name] = FIELDS[item.name].parse(item.name, value, "in Settings", Path())
     return _check_combination(replace(settings, **values))
-
-
-def validate(settings: Settings, source: Source = None, *, source_name: str | None = None,
-             write: bool = True, progress: Callable[[str], None] | None = None) -> RunPlan:
-    """Check everything that can be checked before the data is read, and return the plan of the run.
-
-    Raises :class:`ConfigError` (a setting, the rules file, templates, logo, baseline against the settings) or
-    :class:`InputError` / :class:`~reportgen.errors.OutputError` (the input path, the output folder)."""
-    from . import runs, snapshot
-    from .database import database_source, is_database_url
-    from .recommend import load_rules
-    from .render import check_templates, logo_data_uri
-    from .sample import sample_path
-
-    settings = check_values(settings)
-    if source is None:
-        source = sample_path()
-    checked: Path | bytes | BinaryIO | DatabaseSource
-    if is_database_url(source):
-        assert isinstance(source, str)
-        if settings.engine == "spark":
-            raise ConfigError("--engine spark reads files, not databases", hint="Leave out --engine spark.")
-        checked = database_source(source, table=settings.table, query=settings.query)
-    elif settings.table is not None or settings.query is not None:
-        raise ConfigError("--table and --query read a database; the input is a file",
-                          hint='Pass a database URL such as "sqlite:///crm.db" as DATA, or leave them out.')
-    else:
-        checked = Path(source) if isinstance(source, str) else source
-    if isinstance(checked, Path):
-        if not checked.exists():
-            raise InputError(f"no such file: {checked}", hint="Check the path and the file name.")
-        if checked.is_dir():
-            raise InputError(f"{checked} is a folder, not a file", hint="Pass the data file itself.")
-    elif settings.engine == "spark":
-        raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
-    if settings.engine == "spark" and settings.algorithm != "kmeans":
-        raise ConfigError(f"--engine spark clusters with K-means only, not --algorithm {settings.algorithm}",
-                          hint="Leave out --algorithm, or use the default engine.")
-    rules = load_rules(settings.rules)
-    check_templates(settings.templates, locale=settings.locale)
-    logo = logo_data_uri(settings.logo)
-    if write:
-        snapshot.check_output_root(settings.output)
-    baseline = None
-    if settings.baseline == "latest" and not runs.run_folders(settings.output):
-        if progress is not None:
-            progress(f"No earlier run in {settings.output}: this run has no baseline")  # the first month
-    elif settings.baseline:
-        baseline = runs.load_baseline(runs.resolve_run(settings.baseline, settings.output))
-    check_baseline_categories(baseline, clusters_categories(settings))
-    return RunPlan(settings=settings, source=checked, source_name=source_name, rules=rules, baseline=baseline,
-                   scaling=resolve_scale(settings.scale, baseline),
-                   features=check_baseline_features(baseline, settings.features), logo=logo)
-
-
-def resolve_scale(scale: Scaling | None, baseline: BaselineModel | None) -> Scaling:
-    """The scaling to use: the one asked for, else the baseline's, else standard. A baseline with another
-    scaling is an error (its segments would not mean the same)."""
-    if baseline is None:
-        return scale or "standard"
-    if scale is not None and scale != baseline.scaler.method:
-        raise ConfigError(f"the baseline run {baseline.run} scales its features with {baseline.scaler.method!r}; "
-                          f"this run asks for --scale {scale}",
-                          hint=f"Leave out --scale (or use --scale {baseline.scaler.method}) to compare with it.")
-    return baseline.scaler.method
-
-
-def check_baseline_categories(baseline: BaselineModel | None, clustered: bool) -> None:
-    """A baseline clustered on categorical columns needs this run to cluster them too, and the other way round."""
-    if baseline is None or (baseline.categories is not None) == clustered:
-        return
-    if baseline.categories is not None:
-        raise ConfigError(f"the baseline run {baseline.run} clusters on the categorical columns "
-                          f"{', '.join(baseline.categories.columns)} too; this run clusters numbers only",
-                          hint="Add --algorithm kprototypes, or choose another baseline.")
-    raise ConfigError(f"the baseline run {baseline.run} clusters on numeric columns only; this run clusters "
-                      "categorical columns too", hint="Leave out --algorithm kprototypes, or choose another baseline.")
-
-
-def check_baseline_features(baseline: BaselineModel | None, requested: tuple[str, ...] | None
-                            ) -> tuple[str, ...] | None:
-    """The features of the run: the baseline's (which a different --features contradicts), or those asked for."""
-    if baseline is None:
-        return requested
-    clustered = (*baseline.features, *(baseline.categories.columns if baseline.categories else ()))
-    if requested is not None and sorted(r.casefold() for r in requested) != sorted(f.casefold() for f in clustered):
-        raise ConfigError(
-            f"the baseline run {baseline.run} clusters on {', '.join(clustered)}; this run asks for "
-            f"{', '.join(requested)}",
-            hint="Leave out --features to use the baseline's, or choose another baseline.")
-    return baseline.features
-

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -218,3 +218,93 @@ def parse_numbers(values: pd.Series, decimal: str | None = None) -> tuple[pd.Ser
     mark = decimal or column_decimal(values)
     numbers = per_unique(values, lambda uniques: _read(uniques, mark)).astype(float)
     return numbers, (numbers.isna() & values.notna()).astype(bool)
+
+
+MISSING_LABEL = "(missing)"
+MARKERS = frozenset({"?", "-", "--", "n/a", "na", "n.a.", "null", "none", "nan", "#n/a", "missing", ".", "nil"})
+SPREADSHEET_ERRORS = frozenset({"#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#spill!", "#calc!"})
+SENTINEL_SHARE = 0.01  # a sentinel stands in at least this share of the rows
+# values that stand for "not applicable" when they lie apart from the column's other values
+NEGATIVE_SENTINELS = (-1.0, -9.0, -99.0, -999.0, -9999.0)  # ... when every other value is >= 0
+HIGH_SENTINELS = (999.0, 9999.0, 99999.0, 999999.0)  # ... when above twice every other value
+
+
+def holds_text(values: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values))
+
+
+def text_in(values: pd.Series, vocabulary: frozenset[str]) -> pd.Series:
+    """True where a text value, stripped and lower-cased, is in ``vocabulary``."""
+    if not holds_text(values):
+        return pd.Series(False, index=values.index)
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = np.zeros(len(uniques) + 1, dtype=bool)  # the last place: missing values (code -1), never in it
+    if len(uniques):
+        found[:-1] = pd.Series(uniques, dtype=object).astype("string").str.strip().str.lower() \
+            .isin(vocabulary).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(found[codes], index=values.index)
+
+
+def missing_markers(values: pd.Series) -> pd.Series:
+    """True where a value is text that stands for a missing value: ``"?"``, ``"n/a"``, ``"NULL"``, ``"-"``..."""
+    return text_in(values, MARKERS)
+
+
+def find_sentinel(counts: ValueCounts) -> float | None:
+    """The value that stands for "not applicable" in a numeric column, from its distinct values and counts: one
+    of :data:`NEGATIVE_SENTINELS` when every other value is >= 0, or of :data:`HIGH_SENTINELS` when above twice
+    every other value, in at least :data:`SENTINEL_SHARE` of the rows. None when there is none."""
+    values = pd.to_numeric(counts["value"], errors="coerce")
+    present = counts.assign(value=values)[values.notna()]
+    total = int(present["count"].sum())
+    if total == 0:
+        return None
+    best: tuple[int, float] | None = None
+    for value, count in zip(present["value"], present["count"], strict=True):
+        if count < max(2, SENTINEL_SHARE * total) or (best is not None and count <= best[0]):
+            continue
+        others = present["value"][present["value"] != value]
+        if others.empty:
+            continue
+        if (value in NEGATIVE_SENTINELS and others.min() >= 0) or (value in HIGH_SENTINELS
+                                                                     and value > 2 * others.max()):
+            best = (int(count), float(value))
+    return None if best is None else best[1]
+
+
+# (distinct value, rows with it, first row) of a column, as the values enter a step: what ``learn`` sees
+ValueCounts: TypeAlias = pd.DataFrame
+
+
+def value_counts(values: pd.Series) -> ValueCounts:
+    """(value, count, first row) of the distinct values of a column (rows numbered by the index)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    present = codes >= 0
+    counts = np.bincount(codes[present], minlength=len(uniques))
+    if values.index.is_monotonic_increasing:  # factorize numbers values as they first appear: no group-by
+        rising = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+        first = pd.Series(values.index.to_numpy()[rising])
+    else:
+        first = pd.Series(values.index.to_numpy()[present]).groupby(codes[present]).min()
+    first = first.reindex(range(len(uniques)))
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    kept = pd.Series(uniques, dtype=values.dtype if numeric else object)  # numbers stay numbers: no text checks
+    return pd.DataFrame({"value": kept, "count": counts, "first": first.to_numpy()})
+
+
+def level_text(values: object) -> np.ndarray:
+    """A categorical column's values as the text of its levels: whole numbers as integers (a Parquet or database
+    column of codes with gaps holds 1.0, 2.0: levels "1", "2", as a CSV writes them); missing values, and the
+    label cleaning gave them, None."""
+    import pandas as pd
+
+    from .values import MISSING_LABEL
+
+    series = pd.Series(values)
+    if pd.api.types.is_float_dtype(series.dtype):
+        whole = series.dropna()
+        if len(whole) and bool((whole == np.round(whole)).all()):
+            series = series.astype("Int64")
+    text = series.astype(str)
+    return np.asarray(np.where(series.isna() | (text == MISSING_LABEL), None, text), dtype=object)

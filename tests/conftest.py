@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from reportgen.cli import cli
+from reportgen.cli.group import cli
 
 # A chart that cannot be drawn is left out of a user's report with a warning; in the tests it raises, so that a
 # chart bug never hides behind a complete-looking report (the chart processes inherit this too).

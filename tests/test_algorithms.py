@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from reportgen.agreement import agreement
-from reportgen.algorithms import ALGORITHMS, WARD_SAMPLE
+from reportgen.segmentation.agreement import agreement
+from reportgen.segmentation.algorithms import ALGORITHMS, WARD_SAMPLE
 
 from .conftest import INCOME, SCORE
 

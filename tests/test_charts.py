@@ -14,14 +14,15 @@ from click.testing import CliRunner
 from matplotlib.figure import Figure
 
 from reportgen import Settings
-from reportgen.charts import CHARTS, Drawing, chart_columns, draw_phase
-from reportgen.charts.exploration import exploration_data as make_exploration_data
-from reportgen.clean import clean
-from reportgen.cli import cli
+from reportgen.cleaning.pandas import clean
+from reportgen.cli.group import cli
+from reportgen.inputs.roles import read_dataset
 from reportgen.model import Chart, ExplorationData
 from reportgen.pipeline import run
-from reportgen.prepare import choose_features
-from reportgen.roles import read_dataset
+from reportgen.report.charts import CHARTS, Drawing, draw_phase
+from reportgen.report.charts.exploration import exploration_data as make_exploration_data
+from reportgen.report.charts.style import chart_columns
+from reportgen.segmentation.features import choose_features
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,10 +122,10 @@ def test_one_and_two_workers_give_the_same_run(mall_csv: Path, tmp_path: Path, n
 
 
 def test_the_segment_mix_shows_each_segment_and_all_customers(mall_csv: Path) -> None:
-    from reportgen.charts.segments import _mix_rows, segment_data, segment_mix_alt
-    from reportgen.cluster import fit_segments
-    from reportgen.prepare import build_features
-    from reportgen.profiles import profile
+    from reportgen.describe.profiles import profile
+    from reportgen.report.charts.segments import _mix_rows, segment_data, segment_mix_alt
+    from reportgen.segmentation.cluster import fit_segments
+    from reportgen.segmentation.features import build_features
 
     ds = read_dataset(mall_csv)
     cleaned = clean(ds, features=("Annual Income (k$)", "Spending Score (1-100)"))
@@ -167,7 +168,7 @@ def test_the_command_line_loads_no_heavy_library_before_it_starts_the_chart_proc
     import subprocess
     import sys
 
-    code = ("import sys; import reportgen.cli; from reportgen.charts import Drawing; "
+    code = ("import sys; import reportgen.cli; from reportgen.report.charts import Drawing; "
             "print(sorted(m for m in ('pandas', 'matplotlib', 'seaborn', 'sklearn', 'scipy') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
@@ -255,7 +256,7 @@ def test_a_chart_that_fails_is_left_out_and_named(tmp_path: Path, monkeypatch: p
                                                   blobs_csv: Path) -> None:
     """A chart that raises in a user's run costs the chart, not the report: the methodology names it and why, the
     manifest lists it, stderr warns once. (The tests set REPORTGEN_STRICT=1, under which it raises: unset here.)"""
-    import reportgen.charts as charts
+    import reportgen.report.charts as charts
 
     def broken(data: object) -> Figure:
         raise ValueError("a planted fault\nover two lines")
@@ -280,7 +281,7 @@ def test_a_chart_that_fails_is_left_out_and_named(tmp_path: Path, monkeypatch: p
 
 
 def test_a_chart_that_fails_raises_under_strict(monkeypatch: pytest.MonkeyPatch, mall_csv: Path) -> None:
-    import reportgen.charts as charts
+    import reportgen.report.charts as charts
 
     def broken(data: object) -> Figure:
         raise ValueError("a planted fault")

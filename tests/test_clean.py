@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.clean import clean, missing_markers, parse_numbers, valid_range
+from reportgen.cleaning.pandas import clean
+from reportgen.cleaning.steps import valid_range
 from reportgen.errors import InputError
-from reportgen.roles import read_dataset
+from reportgen.inputs.roles import read_dataset
+from reportgen.values import missing_markers, parse_numbers
 
 DIRTY = (
     "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100),Note\n"
@@ -113,7 +115,7 @@ def test_max_drop_imputes_only_the_columns_it_must() -> None:
 
 
 def test_too_many_to_drop_takes_the_worst_columns_first() -> None:
-    from reportgen.clean import too_many_to_drop
+    from reportgen.cleaning.account import too_many_to_drop
 
     gaps = {"a": range(0, 30), "b": range(0, 3), "c": range(50, 54)}
     assert too_many_to_drop(gaps, 100, 0.05) == {"a": "30%", "c": "4%"}  # b and c together: 7 rows, over 5
@@ -157,8 +159,9 @@ def test_clean_data_has_empty_account(mall_csv) -> None:
 
 
 def test_every_table_step_has_an_implementation_in_both_engines() -> None:
-    from reportgen.clean import CLEANING_STEPS, PANDAS_TABLE_STEPS, split_steps, table_key
-    from reportgen.engines.spark import SPARK_TABLE_STEPS
+    from reportgen.cleaning.pandas import PANDAS_TABLE_STEPS
+    from reportgen.cleaning.steps import CLEANING_STEPS, split_steps, table_key
+    from reportgen.engines.spark.cleaning import SPARK_TABLE_STEPS
 
     before, values, after = split_steps()
     table_steps = {table_key(s) for s in (*before, *after)}
@@ -172,9 +175,10 @@ def test_no_cleaning_reason_is_written_in_an_engine() -> None:
     import ast
     from pathlib import Path
 
-    from reportgen.clean import CLEANING_STEPS
+    from reportgen.cleaning.steps import CLEANING_STEPS
 
-    source = (Path(__file__).resolve().parents[1] / "reportgen" / "engines" / "spark.py").read_text(encoding="utf-8")
+    engines = Path(__file__).resolve().parents[1] / "reportgen" / "engines"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sorted(engines.rglob("*.py")))
     texts = [node.value for node in ast.walk(ast.parse(source))
              if isinstance(node, ast.Constant) and isinstance(node.value, str)]
     words = [s.reason for s in CLEANING_STEPS if isinstance(s.reason, str)]
@@ -185,7 +189,8 @@ def test_no_cleaning_reason_is_written_in_an_engine() -> None:
 def test_value_steps_give_the_same_answer_in_batches() -> None:
     """What lets the Spark engine run the pandas functions on each batch of rows: the value steps look at one
     value at a time, so a table cleaned in pieces is the table cleaned whole."""
-    from reportgen.clean import plan_value_steps, run_value_steps, value_counts
+    from reportgen.cleaning.steps import plan_value_steps, run_value_steps
+    from reportgen.values import value_counts
 
     frame = read_dataset(DIRTY.encode()).frame.iloc[:-2]
     numeric, categorical = FEATURES, ("Gender",)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reportgen import __version__
-from reportgen.cli import cli
+from reportgen.cli.group import cli
 
 from .conftest import INCOME, ROOT, SCORE, make_blobs_frame, run_folders
 
@@ -184,7 +184,7 @@ def test_failure_late_in_the_run_leaves_no_folder(invoke, tmp_path: Path, blobs_
 
 def test_failure_while_writing_leaves_no_temporary_folder(invoke, tmp_path: Path, blobs_csv: Path,
                                                           monkeypatch) -> None:
-    from reportgen import snapshot
+    from reportgen.archive import folder as snapshot
 
     real = snapshot.json_bytes
     calls = {"n": 0}
@@ -202,7 +202,7 @@ def test_failure_while_writing_leaves_no_temporary_folder(invoke, tmp_path: Path
 
 
 def test_internal_errors_are_one_line_unless_debug(invoke, blobs_csv: Path, monkeypatch) -> None:
-    from reportgen import profiles
+    from reportgen.describe import profiles
 
     def boom(*args, **kwargs):
         raise ZeroDivisionError("simulated bug")
@@ -227,7 +227,7 @@ def test_sample_command(invoke, tmp_path: Path) -> None:
 
 
 def test_rules_command_prints_valid_rules(invoke, tmp_path: Path) -> None:
-    from reportgen.recommend import load_rules
+    from reportgen.describe.personas import load_rules
 
     result = invoke("rules")
     (tmp_path / "r.toml").write_text(result.stdout, encoding="utf-8")

@@ -5,9 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from reportgen.cluster import canonical_numbers, choose_k, find_elbow, fit_segments, sample_rows, select_k
 from reportgen.errors import ConfigError, InputError
 from reportgen.model import FeatureMatrix, KCandidate, Scaler
+from reportgen.segmentation.cluster import canonical_numbers, choose_k, find_elbow, fit_segments, select_k
+from reportgen.segmentation.indices import sample_rows
 
 
 def matrix(X: np.ndarray) -> FeatureMatrix:
@@ -86,7 +87,7 @@ def test_fixed_k_is_used_and_explained() -> None:
 
 
 def test_segments_are_numbered_by_size() -> None:
-    from reportgen.prepare import apply_scaler, fit_scaler
+    from reportgen.segmentation.features import apply_scaler, fit_scaler
 
     raw = blobs((10, 40, 20, 30)) * [3.0, 0.5] + [100.0, -7.0]  # units far from the scaled space
     scaler = fit_scaler(raw, "standard")

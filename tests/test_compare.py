@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.compare import compare_folders, match_segments, migration_matrix
+from reportgen.archive.compare import compare_folders, match_segments, migration_matrix
 from reportgen.model import BaselineModel, Scaler
 
 from .conftest import INCOME, SCORE, run_folders
@@ -252,8 +252,8 @@ def test_compare_counts_kept_customers_by_matched_segments(invoke, tmp_path: Pat
     """Two runs made without --baseline number their segments each by size: 'kept their segment' counted those whose
     segment *number* stayed the same, and the sample's k = 6 and k = 5 runs said 19% where about three customers in
     four stayed in their matched segment."""
-    from reportgen.snapshot import comparison_dict
-    from reportgen.trend import build_trend
+    from reportgen.archive.contents import comparison_dict
+    from reportgen.archive.trend import build_trend
 
     first, second = sample_run(tmp_path / "output", 6), sample_run(tmp_path / "output", 5)
     shown = invoke("compare", "k6", "k5")  # the names the runs were given
@@ -309,8 +309,8 @@ def fake_run(root: Path, folder: str) -> Path:
 
 
 def test_a_run_is_found_by_the_name_after_its_date_and_time(tmp_path: Path) -> None:
+    from reportgen.archive.runs import resolve_run
     from reportgen.errors import SnapshotError
-    from reportgen.runs import resolve_run
 
     root = tmp_path / "output"
     k5 = fake_run(root, "20261207-202549-k5")

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.explain import Condition, condition_text, quote_identifier, segment_rules
+from reportgen.describe.rules import condition_text, quote_identifier, segment_rules
+from reportgen.model import Condition
 
 from .conftest import INCOME, SCORE
 
@@ -66,7 +67,7 @@ def test_a_segment_no_leaf_predicts_gets_a_rule_of_its_own() -> None:
     """A small segment in the middle of two big ones: no leaf of the shared depth-3 tree predicts it, so a tree that
     tells it from everyone else gives its rule; segments.sql leaves that rule out when it would put fewer customers
     in their own segment (here it takes in twice as many customers of the big segments as it covers)."""
-    from reportgen.explain import segment_rules, segments_sql
+    from reportgen.describe.rules import segment_rules, segments_sql
 
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 100, (3000, 2))
@@ -86,8 +87,8 @@ def test_a_rule_of_its_own_goes_first_in_the_sql_when_it_helps(mall_csv) -> None
     tree; its own rule, first in the CASE, puts more customers in their own segment than leaving it out."""
     import sqlite3
 
-    from reportgen.algorithms import ALGORITHMS
-    from reportgen.explain import segment_rules, segments_sql
+    from reportgen.describe.rules import segment_rules, segments_sql
+    from reportgen.segmentation.algorithms import ALGORITHMS
 
     frame = pd.read_csv(mall_csv)
     columns = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]

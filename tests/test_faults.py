@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.runs import resolve_run, run_folders, verify
-from reportgen.snapshot import GRACE_SECONDS
+from reportgen.archive.folder import GRACE_SECONDS
+from reportgen.archive.runs import resolve_run, run_folders, verify
 
 from .conftest import make_blobs_frame
 
@@ -111,7 +111,7 @@ def test_a_run_killed_at_any_moment_leaves_nothing_listed(blobs: Path, tmp_path:
 def test_a_leftover_of_a_live_run_is_not_cleared(tmp_path: Path) -> None:
     """The next run clears the folders nobody holds (their writer is gone), older than the grace period; a run
     still writing (another process holding the folder's lock) keeps its folder, and so does a fresh one."""
-    from reportgen.snapshot import clear_leftovers
+    from reportgen.archive.folder import clear_leftovers
 
     out = tmp_path / "output"
     out.mkdir()
@@ -122,7 +122,7 @@ def test_a_leftover_of_a_live_run_is_not_cleared(tmp_path: Path) -> None:
     for folder in (live, dead):
         os.utime(folder, (old, old))
     holder = subprocess.Popen(  # another process writing the live folder: it holds the lock
-        [sys.executable, "-c", ("import sys, time\nfrom pathlib import Path\nfrom reportgen.snapshot import held\n"
+        [sys.executable, "-c", ("import sys, time\nfrom pathlib import Path\nfrom reportgen.archive.folder import held\n"
                                 "with held(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(60)\n"),
          str(live)],
         stdout=subprocess.PIPE, text=True)

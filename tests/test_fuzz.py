@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportgen.clean import clean
+from reportgen.cleaning.pandas import clean
 from reportgen.errors import ReportgenError
-from reportgen.prepare import choose_features
-from reportgen.readers import read_table
-from reportgen.roles import with_roles
+from reportgen.inputs.readers import read_table
+from reportgen.inputs.roles import with_roles
+from reportgen.segmentation.features import choose_features
 
 FUZZ = settings(max_examples=250, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.algorithms import ALGORITHMS
-from reportgen.gap import SE_METHODS, gap_statistic, max_se, reference_sets
+from reportgen.segmentation.algorithms import ALGORITHMS
+from reportgen.segmentation.gap import SE_METHODS, gap_statistic, max_se, reference_sets
 
 from .conftest import INCOME, SCORE
 

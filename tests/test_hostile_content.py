@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.cells import escape_cell, escape_frame, unescape_cell, unescape_frame
-from reportgen.readers import read_table
-from reportgen.roles import infer_roles
+from reportgen.archive.cells import escape_cell, escape_frame, unescape_cell, unescape_frame
+from reportgen.inputs.readers import read_table
+from reportgen.inputs.roles import infer_roles
 
 from .conftest import make_blobs_frame
 

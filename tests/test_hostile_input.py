@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from reportgen.errors import InputError
-from reportgen.readers import read_table
-from reportgen.roles import with_roles
+from reportgen.inputs.readers import read_table
+from reportgen.inputs.roles import with_roles
 
 HEADER = b"CustomerID,Gender,Age,Income,Score"
 ROWS = [b"1,Male,19,15,39", b"2,Female,21,15,81", b"3,Female,20,16,6", b"4,Male,23,16,77", b"5,Female,31,17,40"]

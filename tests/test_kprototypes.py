@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from reportgen.algorithms import ALGORITHMS, Layout, snap_to_modes
-from reportgen.explain import Categories, segment_rules, segments_sql
+from reportgen.describe.personas import category_phrase
+from reportgen.describe.rules import Categories, segment_rules, segments_sql
 from reportgen.model import SegmentProfile
-from reportgen.prepare import encode_categories
-from reportgen.recommend import category_phrase
+from reportgen.segmentation.algorithms import ALGORITHMS, Layout, snap_to_modes
+from reportgen.segmentation.features import encode_categories
 
 from .conftest import INCOME, SCORE
 
@@ -152,7 +152,8 @@ def test_a_rule_that_excludes_levels_says_is_not_and_lets_missing_values_through
 
 
 def test_two_excluded_levels_read_neither_nor() -> None:
-    from reportgen.explain import Condition, condition_text
+    from reportgen.describe.rules import condition_text
+    from reportgen.model import Condition
 
     assert condition_text(Condition("region", None, None, ("2", "4"), negated=True), False) == \
         "region is neither 2 nor 4"

@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from reportgen import Settings
+from reportgen.delivery.mailer import build_message, load_report, resolve_email_settings
 from reportgen.errors import ConfigError, MailError
-from reportgen.mailer import build_message, load_report, resolve_email_settings
 from reportgen.pipeline import run
 
 from .conftest import INCOME, SCORE
@@ -280,7 +280,7 @@ def test_message_needs_recipients_and_a_sender(run_folder: Path) -> None:
     with pytest.raises(ConfigError, match="no sender"):
         build_message(content, resolve_email_settings({}, {}, to=("b@example.com",)))
     with pytest.raises(MailError, match="no SMTP server"):
-        from reportgen.mailer import send
+        from reportgen.delivery.mailer import send
 
         send(build_message(content, resolve_email_settings({}, {"REPORTGEN_MAIL_FROM": "a@example.com"},
                                                            to=("b@example.com",))),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reportgen import Settings, run
-from reportgen.snapshot import EMBEDDINGS, MANIFEST, SEAL
+from reportgen.archive.manifest import EMBEDDINGS, MANIFEST, SEAL
 
 INCOME, SCORE = "Annual Income (k$)", "Spending Score (1-100)"
 
@@ -162,7 +162,7 @@ def test_verify_and_extract_refuse_what_is_not_a_reportgen_pdf(tmp_path, invoke,
 
 
 def test_a_pdf_without_an_embedded_manifest_is_refused(tmp_path, invoke) -> None:
-    from reportgen.render import write_pdf
+    from reportgen.report.render import write_pdf
 
     path = tmp_path / "plain.pdf"
     path.write_bytes(write_pdf("<html lang='en'><title>t</title><p>a page</p></html>"))
@@ -210,9 +210,9 @@ def test_seal_json_vouches_for_the_pdf_only_and_the_manifest_must_be_the_embedde
 
 def test_a_large_run_leaves_segments_csv_out_of_the_pdf_and_says_so(mall_csv: Path, tmp_path, monkeypatch,
                                                                     invoke) -> None:
-    from reportgen import snapshot
+    from reportgen.archive import manifest
 
-    monkeypatch.setattr(snapshot, "EMBED_SEGMENTS_MAX", 199)  # the Mall table has 200 customers
+    monkeypatch.setattr(manifest, "EMBED_SEGMENTS_MAX", 199)  # the Mall table has 200 customers
     result = run(mall_csv, Settings(features=(INCOME, SCORE), scale="none", output=tmp_path, k=5,
                                     stability_resamples=0, formats=("html", "pdf")))
     assert result.folder is not None
@@ -241,7 +241,7 @@ def test_an_embedded_file_that_inflates_beyond_the_limit_is_refused_unread(pdf_c
     """A zip bomb: a small compressed stream that would inflate to gigabytes is inflated only up to the limit."""
     import pikepdf
 
-    from reportgen import pdffiles
+    from reportgen.archive import pdffiles
 
     with pikepdf.open(pdf_copy) as pdf:
         pdf.attachments["big.csv"] = pikepdf.AttachedFileSpec(pdf, b"0" * 50_000)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from reportgen.clean import clean
+from reportgen.cleaning.pandas import clean
 from reportgen.errors import ConfigError, InputError
-from reportgen.prepare import apply_scaler, build_features, choose_features, fit_scaler, unscale
-from reportgen.roles import read_dataset
+from reportgen.inputs.roles import read_dataset
+from reportgen.segmentation.features import apply_scaler, build_features, choose_features, fit_scaler, unscale
 
 from .conftest import INCOME, SCORE
 
@@ -62,13 +62,13 @@ def test_feature_matrix_keeps_row_numbers(mall_csv) -> None:
 
 
 def _stats(values):
-    from reportgen.prepare import feature_stats
+    from reportgen.segmentation.features import feature_stats
 
     return feature_stats("x", np.asarray(values, dtype=float))
 
 
 def test_heavy_tailed_positive_features_are_logged_others_not() -> None:
-    from reportgen.prepare import plan_treatment
+    from reportgen.segmentation.features import plan_treatment
 
     rng = np.random.default_rng(0)
     money = rng.lognormal(6, 1.0, 2000)
@@ -82,7 +82,7 @@ def test_heavy_tailed_positive_features_are_logged_others_not() -> None:
 
 
 def test_far_out_values_are_clipped_for_the_clustering_only() -> None:
-    from reportgen.prepare import apply_scaler, fit_treated_scaler
+    from reportgen.segmentation.features import apply_scaler, fit_treated_scaler
 
     rng = np.random.default_rng(1)
     X = np.column_stack([rng.normal(50, 5, 1000), rng.normal(0, 1, 1000)])
@@ -100,7 +100,7 @@ def test_far_out_values_are_clipped_for_the_clustering_only() -> None:
 
 
 def test_the_treatment_round_trips_in_the_features_units() -> None:
-    from reportgen.prepare import apply_scaler, fit_treated_scaler, unscale
+    from reportgen.segmentation.features import apply_scaler, fit_treated_scaler, unscale
 
     rng = np.random.default_rng(2)
     X = np.column_stack([rng.lognormal(5, 0.8, 500), rng.normal(10, 2, 500)])

@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from reportgen.clean import clean
-from reportgen.cluster import fit_segments
-from reportgen.prepare import build_features
-from reportgen.profiles import level_of, profile, summary_statistics
-from reportgen.roles import read_dataset
+from reportgen.cleaning.pandas import clean
+from reportgen.describe.profiles import level_of, profile, summary_statistics
+from reportgen.inputs.roles import read_dataset
+from reportgen.segmentation.cluster import fit_segments
+from reportgen.segmentation.features import build_features
 
 from .conftest import INCOME, SCORE
 
@@ -43,7 +43,7 @@ def test_summary_statistics(mall_csv) -> None:
 def test_a_feature_clustered_on_a_log_scale_is_profiled_on_it() -> None:
     """Ten big spenders make the mean of a heavy-tailed column: on the raw scale the regular customers look
     average; on the log scale (as the clustering saw them) they stand out, and the report quotes medians."""
-    from reportgen.recommend import highlights
+    from reportgen.describe.personas import highlights
 
     rng = np.random.default_rng(2)
     spend = np.concatenate([rng.lognormal(np.log(100), 0.2, 150), rng.lognormal(np.log(900), 0.2, 140),

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from reportgen.errors import InputError
-from reportgen.readers import looks_like_id_name
-from reportgen.roles import infer_roles, read_dataset
+from reportgen.inputs.base import looks_like_id_name
+from reportgen.inputs.roles import infer_roles, read_dataset
 
 CSV = "CustomerID,Gender,Age,Income\n1,Male,19,15\n2,Female,21,16\n3,Female,35,80\n4,Male,40,60\n"
 
@@ -137,7 +137,7 @@ def test_the_reader_is_chosen_by_content_then_by_extension(tmp_path: Path) -> No
     pytest.importorskip("pyarrow")
     import pandas as pd
 
-    from reportgen.readers import choose_reader
+    from reportgen.inputs.readers import choose_reader
 
     parquet = tmp_path / "customers.csv"  # a Parquet file with the wrong name
     pd.DataFrame({"id": [1, 2, 3], "Income": [1.0, 2.0, 3.0]}).to_parquet(parquet)
@@ -175,7 +175,8 @@ def _mall_workbook(mall_csv: Path, path: Path) -> None:
 
 
 def test_excel_workbook_sheets(mall_csv: Path, tmp_path: Path) -> None:
-    from reportgen.readers import ReadOptions, read_table
+    from reportgen.inputs.base import ReadOptions
+    from reportgen.inputs.readers import read_table
 
     path = tmp_path / "mall.xlsx"
     _mall_workbook(mall_csv, path)
@@ -225,7 +226,7 @@ def test_counting_fields_with_numpy_finds_what_the_line_by_line_rule_finds(monke
     each)."""
     import random
 
-    from reportgen import readers
+    from reportgen.inputs import text as readers
 
     monkeypatch.setattr(readers, "MISFIT_CHUNK", chunk)
     rng = random.Random(4)

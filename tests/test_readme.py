@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reportgen.runs import run_folders
+from reportgen.archive.runs import run_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

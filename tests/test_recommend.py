@@ -4,20 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.clean import clean
-from reportgen.cluster import fit_segments
+from reportgen.cleaning.pandas import clean
+from reportgen.describe.personas import format_value, label_of, load_rules, parse_rules, recommend, unit_of
+from reportgen.describe.profiles import profile
 from reportgen.errors import ConfigError
-from reportgen.prepare import build_features
-from reportgen.profiles import profile
-from reportgen.recommend import (
-    format_value,
-    label_of,
-    load_rules,
-    parse_rules,
-    recommend,
-    unit_of,
-)
-from reportgen.roles import read_dataset
+from reportgen.inputs.roles import read_dataset
+from reportgen.segmentation.cluster import fit_segments
+from reportgen.segmentation.features import build_features
 
 from .conftest import INCOME, SCORE
 
@@ -110,7 +103,7 @@ def test_missing_or_broken_rules_file(tmp_path: Path) -> None:
 
 
 def test_concepts_match_column_names_written_with_underscores() -> None:
-    from reportgen.recommend import concept_of, load_rules
+    from reportgen.describe.personas import concept_of, load_rules
 
     concepts = load_rules().concepts
     assert concept_of("days_since_last_order", concepts).key == "recency"

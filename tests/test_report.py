@@ -10,7 +10,7 @@ import pytest
 from reportgen import Settings
 from reportgen.errors import ConfigError
 from reportgen.pipeline import run
-from reportgen.render import format_number, make_environment, packaged_templates, render_html
+from reportgen.report.render import format_number, make_environment, packaged_templates, render_html
 
 from .conftest import INCOME, SCORE, make_blobs_frame
 
@@ -357,7 +357,7 @@ def _stability(*values: float):
     (0.9, {"smallest": (2, 0.002)}, "weak", "segment 2 holds only 0.2% of the customers"),  # one customer apart
 ])
 def test_verdict_uses_gap_stability_and_small_segments(silhouette, kwargs, word, reason) -> None:
-    from reportgen.report import verdict_of
+    from reportgen.report.structure import verdict_of
 
     got, text, reasons = verdict_of(silhouette, **kwargs)
     assert got == word and text.lower().startswith(word)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reportgen.prepare import choose_features
-from reportgen.roles import infer_roles, read_dataset
+from reportgen.inputs.roles import infer_roles, read_dataset
+from reportgen.segmentation.features import choose_features
 
 
 def roles(frame: pd.DataFrame) -> dict[str, tuple[str, bool, str]]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 from sklearn.metrics import adjusted_rand_score
 
 from reportgen import Settings
+from reportgen.inputs.sample import COLUMNS, generate_customers, sample_csv, sample_path
 from reportgen.pipeline import run
-from reportgen.sample import COLUMNS, generate_customers, sample_csv, sample_path
 
 from .conftest import ROOT
 

@@ -7,14 +7,14 @@ import pytest
 from sklearn.metrics import silhouette_score
 
 from reportgen import Settings
-from reportgen.charts.segments import scatter_alt, segment_data
-from reportgen.charts.style import MAX_POINTS
-from reportgen.clean import clean
-from reportgen.cluster import fit_segments, select_k
-from reportgen.prepare import build_features, choose_features
-from reportgen.profiles import profile
-from reportgen.roles import read_dataset
-from reportgen.sample import sample_csv
+from reportgen.cleaning.pandas import clean
+from reportgen.describe.profiles import profile
+from reportgen.inputs.roles import read_dataset
+from reportgen.inputs.sample import sample_csv
+from reportgen.report.charts.segments import scatter_alt, segment_data
+from reportgen.report.charts.style import MAX_POINTS
+from reportgen.segmentation.cluster import fit_segments, select_k
+from reportgen.segmentation.features import build_features, choose_features
 
 
 @pytest.mark.slow
@@ -78,7 +78,7 @@ def test_the_final_fit_starts_from_the_sweeps_centres_and_loses_nothing() -> Non
 def test_long_segment_files_are_written_by_pyarrow_byte_for_byte_as_pandas() -> None:
     import pandas as pd
 
-    from reportgen.snapshot import ARROW_CSV_ROWS, csv_bytes
+    from reportgen.archive.files import ARROW_CSV_ROWS, csv_bytes
 
     n = ARROW_CSV_ROWS + 3
     ids = pd.Series(np.arange(n).astype(str), dtype="str")
@@ -99,7 +99,7 @@ def test_davies_bouldin_and_calinski_harabasz_in_one_pass_are_scikit_learns() ->
     figures on any labeling (segment numbers with gaps, one-row segments, identical rows)."""
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-    from reportgen.indices import INDICES, Scoring, score
+    from reportgen.segmentation.indices import INDICES, Scoring, score
 
     rng = np.random.default_rng(3)
     pair = [index for index in INDICES if index.info.key != "silhouette"]
@@ -124,7 +124,7 @@ def test_silhouette_from_the_distance_matrix_is_scikit_learns() -> None:
     precomputed silhouette gives the same figure, with one-row segments, identical rows and text labels."""
     from sklearn.metrics import pairwise_distances, silhouette_score
 
-    from reportgen.indices import score, scoring, silhouette_of_distances
+    from reportgen.segmentation.indices import score, scoring, silhouette_of_distances
 
     rng = np.random.default_rng(5)
     X = rng.normal(size=(1200, 3))
@@ -144,7 +144,7 @@ def test_profiles_from_codes_are_the_group_by_figures() -> None:
     what pandas' crosstab and group-by give (missing values left out, values counted by their text)."""
     import pandas as pd
 
-    from reportgen.profiles import category_counts, profile
+    from reportgen.describe.profiles import category_counts, profile
 
     rng = np.random.default_rng(4)
     labels = rng.integers(1, 5, 3000)
@@ -177,7 +177,9 @@ def test_value_steps_on_distinct_values_clean_as_the_rows_would(skewed_csv) -> N
     columns and every finding are those of the steps run on every row (a CRM export with its traps)."""
     import pandas as pd
 
-    from reportgen.clean import plan_columns, plan_value_steps, run_value_steps, value_counts
+    from reportgen.cleaning.account import plan_columns
+    from reportgen.cleaning.steps import plan_value_steps, run_value_steps
+    from reportgen.values import value_counts
 
     dataset = read_dataset(skewed_csv)
     plan = plan_columns(dataset.columns, choose_features(dataset))
@@ -205,7 +207,7 @@ def test_value_steps_on_distinct_values_clean_as_the_rows_would(skewed_csv) -> N
 def test_first_rows_of_distinct_values_without_a_group_by() -> None:
     import pandas as pd
 
-    from reportgen.clean import value_counts
+    from reportgen.values import value_counts
 
     rng = np.random.default_rng(1)
     for _ in range(100):
@@ -229,7 +231,7 @@ def test_a_large_csv_is_read_from_its_bytes_as_the_full_reader_reads_it(monkeypa
     fit takes the full reader, which reports what it skipped."""
     import pandas as pd
 
-    from reportgen import readers
+    from reportgen.inputs import text as readers
 
     monkeypatch.setattr(readers, "ARROW_BYTES", 10_000)
     text = sample_csv(2000, seed=3, dirty=False).decode()
@@ -257,9 +259,9 @@ def test_a_large_csv_is_read_from_its_bytes_as_the_full_reader_reads_it(monkeypa
 def test_the_customer_ids_are_counted_once_for_the_log_check_and_the_roles() -> None:
     import pandas as pd
 
+    from reportgen.inputs.roles import DistinctCounts, with_roles
+    from reportgen.inputs.transactions import customers_of
     from reportgen.model import Source, Table
-    from reportgen.roles import DistinctCounts, with_roles
-    from reportgen.transactions import customers_of
 
     asked: list[str] = []
 
@@ -282,7 +284,7 @@ def test_the_customer_ids_are_counted_once_for_the_log_check_and_the_roles() -> 
 def test_exploration_charts_get_a_sample_and_counts_of_every_row() -> None:
     import pandas as pd
 
-    from reportgen.charts.exploration import EXPLORATION_ROWS, _top_counts, categories_alt, exploration_data
+    from reportgen.report.charts.exploration import EXPLORATION_ROWS, _top_counts, categories_alt, exploration_data
 
     n = EXPLORATION_ROWS + 5000
     rng = np.random.default_rng(0)
@@ -302,8 +304,8 @@ def test_exploration_charts_get_a_sample_and_counts_of_every_row() -> None:
 def test_a_function_runs_in_a_chart_process_or_here() -> None:
     """Drawing.call runs the PDF rendering in a chart process while this one writes the data files; without chart
     processes it runs here, and so does it when the chart process fails."""
-    from reportgen.charts import Drawing
-    from reportgen.render import write_pdf
+    from reportgen.report.charts import Drawing
+    from reportgen.report.render import write_pdf
 
     with Drawing(2) as drawing:
         pending = drawing.call(write_pdf, "<h1>Segments</h1>")
@@ -319,7 +321,7 @@ def test_a_function_runs_in_a_chart_process_or_here() -> None:
 def test_long_files_are_written_part_by_part_with_their_hash(tmp_path) -> None:
     import hashlib
 
-    from reportgen.snapshot import write_run
+    from reportgen.archive.folder import write_run
 
     parts = (b"id,segment\n", memoryview(b"1,2\n3,4\n")[:4], b"3,4\n")
     folder = write_run(tmp_path, "20261202-000000-x", {"segments.csv": iter(parts), "a.json": b"{}\n"}, {"run": "x"})
@@ -329,7 +331,7 @@ def test_long_files_are_written_part_by_part_with_their_hash(tmp_path) -> None:
 
 
 def test_a_part_that_cannot_be_made_fails_as_itself_and_leaves_no_folder(tmp_path) -> None:
-    from reportgen.snapshot import write_run
+    from reportgen.archive.folder import write_run
 
     def parts():
         yield b"id\n"
@@ -349,9 +351,9 @@ def test_a_fixed_k_sweeps_in_a_chart_process_with_the_same_result(tmp_path) -> N
     import pandas as pd
 
     from reportgen import pipeline
-    from reportgen.algorithms import ALGORITHMS
-    from reportgen.charts import Drawing
-    from reportgen.cluster import sweep_k, sweep_rows, sweep_start
+    from reportgen.report.charts import Drawing
+    from reportgen.segmentation.algorithms import ALGORITHMS
+    from reportgen.segmentation.cluster import sweep_k, sweep_rows, sweep_start
 
     source = sample_csv(3000, seed=4, dirty=False)
     settings = Settings(output=tmp_path, k=4, sweep_sample=1000, stability_resamples=0)

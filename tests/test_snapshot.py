@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reportgen.archive.files import csv_bytes, json_bytes, sha256_bytes
+from reportgen.archive.folder import write_run
 from reportgen.errors import OutputError
-from reportgen.snapshot import csv_bytes, folder_name, json_bytes, sha256_bytes, write_run
+from reportgen.report.names import folder_name
 
 
 def test_json_is_strict_and_plain() -> None:
@@ -41,7 +43,7 @@ def test_runs_started_in_the_same_second_keep_their_order(tmp_path: Path) -> Non
     that sort the other way ("...-october" after "...-november"): the manifest's start has milliseconds."""
     from datetime import timedelta
 
-    from reportgen.runs import resolve_run, run_folders
+    from reportgen.archive.runs import resolve_run, run_folders
 
     start = datetime(2026, 12, 2, 9, 0, 0, 100_000)
     for offset, name in ((0, "october"), (300, "november")):

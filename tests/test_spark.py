@@ -65,7 +65,7 @@ def test_spark_finds_the_same_mall_segments(spark_available, invoke, mall_csv: P
 
 
 def _dirty_table(with_id: bool) -> pd.DataFrame:
-    from reportgen.sample import generate_customers
+    from reportgen.inputs.sample import generate_customers
 
     frame = generate_customers(300, seed=7).astype(object)  # the sample's own dirt: "?", -49, "female ", copies
     frame.loc[5, "Annual Income (k$)"] = "1,200"
@@ -86,7 +86,7 @@ def test_spark_cleans_and_numbers_rows_as_the_pandas_engine(spark_available, inv
                                                             with_id: bool) -> None:
     """The same cleaning.csv (every row touched, with why), the same account in manifest.json and the same row
     numbers in segments.csv, with the input split into several Spark partitions."""
-    from reportgen.engines.spark import session
+    from reportgen.engines.spark.session import session
 
     path = tmp_path / "dirty.csv"
     _dirty_table(with_id).to_csv(path, index=False)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.algorithms import ALGORITHMS
 from reportgen.model import Stability
-from reportgen.stability import VERDICTS, best_jaccard, bootstrap_stability, summarise, verdict_word
+from reportgen.segmentation.algorithms import ALGORITHMS
+from reportgen.segmentation.stability import VERDICTS, best_jaccard, bootstrap_stability, summarise, verdict_word
 
 from .conftest import INCOME, SCORE
 

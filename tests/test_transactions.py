@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from reportgen.errors import InputError
-from reportgen.transactions import detect, parse_dates, to_customers
+from reportgen.inputs.transactions import detect, parse_dates, to_customers
 
 LOG = pd.DataFrame({
     "InvoiceNo": ["A1", "A1", "A2", "C3", "A4", "A5", "A5", "A6", "A7"],
@@ -128,7 +128,7 @@ def test_bad_transaction_input_is_one_clear_line(invoke, tmp_path: Path) -> None
 def test_rfm_scores_and_named_segments() -> None:
     import numpy as np
 
-    from reportgen.rfm import RFM_SEGMENTS, quintile_scores, rfm_of, segment_of
+    from reportgen.describe.rfm import RFM_SEGMENTS, quintile_scores, rfm_of, segment_of
 
     # every cell of the recency x frequency grid has exactly one name
     for r in range(1, 6):
@@ -153,9 +153,9 @@ def test_rfm_scores_and_named_segments() -> None:
 def test_rfm_segments_come_from_the_rules_file() -> None:
     import numpy as np
 
+    from reportgen.describe.personas import load_rules, parse_rules
+    from reportgen.describe.rfm import RFM_SEGMENTS, rfm_of
     from reportgen.errors import ConfigError
-    from reportgen.recommend import load_rules, parse_rules
-    from reportgen.rfm import RFM_SEGMENTS, rfm_of
 
     assert load_rules().rfm == RFM_SEGMENTS  # the packaged file holds the grid, editable like the personas
     base = {"concepts": {}, "rules": [{"id": "all", "when": {}, "persona": "p", "recommendations": [

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from reportgen import Settings, run
-from reportgen.charts.trend import spread
-from reportgen.runs import run_folders
+from reportgen.archive.runs import run_folders
+from reportgen.report.charts.trend import spread
 
 from .conftest import INCOME, SCORE
 from .test_compare import second_period
@@ -65,7 +65,7 @@ def linked(periods: dict[str, Path], tmp_path_factory) -> Path:
 def trend_folder(linked: Path, tmp_path_factory) -> Path:
     from click.testing import CliRunner
 
-    from reportgen.cli import cli
+    from reportgen.cli.group import cli
 
     done = CliRunner().invoke(cli, ["trend", "-o", str(linked), "-q"], catch_exceptions=False)
     assert done.exit_code == 0, done.output
@@ -237,7 +237,7 @@ def test_labels_at_the_ends_of_lines_are_spread() -> None:
 
 def _synthetic(periods: int, tmp_path: Path):
     """A trend of ``periods`` made-up monthly periods of two segments, without runs behind it."""
-    from reportgen.trend import Trend, TrendFlow, TrendIdentity, TrendPeriod, TrendSegment, TrendStep
+    from reportgen.model import Trend, TrendFlow, TrendIdentity, TrendPeriod, TrendSegment, TrendStep
 
     runs = [f"20260{1 + i // 9}{1 + i % 9:02d}-060000-m{i + 1}" for i in range(periods)]
     shares = [(0.6 - 0.01 * i, 0.4 + 0.01 * i) for i in range(periods)]
@@ -259,10 +259,11 @@ def test_a_long_series_keeps_its_summary_and_tables_readable(tmp_path: Path) -> 
     (not of all twelve), its table has the first and the latest five periods, and the chart labels drop the dates."""
     from datetime import datetime
 
-    from reportgen.charts import draw_phase
-    from reportgen.charts.trend import period_labels
-    from reportgen.render import render
-    from reportgen.trend import TrendReport, highlights
+    from reportgen.archive.trend import highlights
+    from reportgen.report.charts import draw_phase
+    from reportgen.report.charts.trend import period_labels
+    from reportgen.report.render import render
+    from reportgen.report.trend import TrendReport
 
     trend = _synthetic(13, tmp_path)
     said = highlights(trend)

@@ -12,10 +12,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportgen.cli import cli
+from reportgen.cli.group import cli
 from reportgen.errors import InputError
-from reportgen.readers import ReadOptions, read_table
-from reportgen.roles import with_roles
+from reportgen.inputs.base import ReadOptions
+from reportgen.inputs.readers import read_table
+from reportgen.inputs.roles import with_roles
 from reportgen.values import decide_numbers, evidence, parse_numbers
 
 

@@ -1,0 +1,1 @@
+"""Delivery: the report by e-mail."""

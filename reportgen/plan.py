@@ -1,0 +1,128 @@
+"""The plan of a run: validated settings plus what checking them against the world loads (the input's path or database,
+the rules, the templates, the logo, the output folder, the baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from .errors import ConfigError, InputError
+from .model import Scaling
+from .settings import Settings, check_values, clusters_categories
+
+if TYPE_CHECKING:
+    from .describe.personas import Rules
+    from .inputs.database import DatabaseSource
+    from .model import BaselineModel
+
+
+Source = Path | str | bytes | BinaryIO | None
+
+
+# ----------------------------------------------------------------------------- validation before the run
+@dataclass(frozen=True)
+class RunPlan:
+    """A checked run: the settings, and what was loaded to check them (rules, baseline, logo)."""
+
+    settings: Settings
+    source: Path | bytes | BinaryIO | DatabaseSource
+    source_name: str | None
+    rules: Rules
+    baseline: BaselineModel | None
+    scaling: Scaling  # the one asked for, else the baseline's, else standard
+    features: tuple[str, ...] | None  # the ones asked for, or the baseline's
+    logo: str | None  # data URI
+
+
+def validate(settings: Settings, source: Source = None, *, source_name: str | None = None,
+             write: bool = True, progress: Callable[[str], None] | None = None) -> RunPlan:
+    """Check everything that can be checked before the data is read, and return the plan of the run.
+
+    Raises :class:`ConfigError` (a setting, the rules file, templates, logo, baseline against the settings) or
+    :class:`InputError` / :class:`~reportgen.errors.OutputError` (the input path, the output folder)."""
+    from .archive import runs
+    from .archive.folder import check_output_root
+    from .describe.personas import load_rules
+    from .inputs.database import database_source, is_database_url
+    from .inputs.sample import sample_path
+    from .report.render import check_templates, logo_data_uri
+
+    settings = check_values(settings)
+    if source is None:
+        source = sample_path()
+    checked: Path | bytes | BinaryIO | DatabaseSource
+    if is_database_url(source):
+        assert isinstance(source, str)
+        if settings.engine == "spark":
+            raise ConfigError("--engine spark reads files, not databases", hint="Leave out --engine spark.")
+        checked = database_source(source, table=settings.table, query=settings.query)
+    elif settings.table is not None or settings.query is not None:
+        raise ConfigError("--table and --query read a database; the input is a file",
+                          hint='Pass a database URL such as "sqlite:///crm.db" as DATA, or leave them out.')
+    else:
+        checked = Path(source) if isinstance(source, str) else source
+    if isinstance(checked, Path):
+        if not checked.exists():
+            raise InputError(f"no such file: {checked}", hint="Check the path and the file name.")
+        if checked.is_dir():
+            raise InputError(f"{checked} is a folder, not a file", hint="Pass the data file itself.")
+    elif settings.engine == "spark":
+        raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
+    if settings.engine == "spark" and settings.algorithm != "kmeans":
+        raise ConfigError(f"--engine spark clusters with K-means only, not --algorithm {settings.algorithm}",
+                          hint="Leave out --algorithm, or use the default engine.")
+    rules = load_rules(settings.rules)
+    check_templates(settings.templates, locale=settings.locale)
+    logo = logo_data_uri(settings.logo)
+    if write:
+        check_output_root(settings.output)
+    baseline = None
+    if settings.baseline == "latest" and not runs.run_folders(settings.output):
+        if progress is not None:
+            progress(f"No earlier run in {settings.output}: this run has no baseline")  # the first month
+    elif settings.baseline:
+        baseline = runs.load_baseline(runs.resolve_run(settings.baseline, settings.output))
+    check_baseline_categories(baseline, clusters_categories(settings))
+    return RunPlan(settings=settings, source=checked, source_name=source_name, rules=rules, baseline=baseline,
+                   scaling=resolve_scale(settings.scale, baseline),
+                   features=check_baseline_features(baseline, settings.features), logo=logo)
+
+
+def resolve_scale(scale: Scaling | None, baseline: BaselineModel | None) -> Scaling:
+    """The scaling to use: the one asked for, else the baseline's, else standard. A baseline with another
+    scaling is an error (its segments would not mean the same)."""
+    if baseline is None:
+        return scale or "standard"
+    if scale is not None and scale != baseline.scaler.method:
+        raise ConfigError(f"the baseline run {baseline.run} scales its features with {baseline.scaler.method!r}; "
+                          f"this run asks for --scale {scale}",
+                          hint=f"Leave out --scale (or use --scale {baseline.scaler.method}) to compare with it.")
+    return baseline.scaler.method
+
+
+def check_baseline_categories(baseline: BaselineModel | None, clustered: bool) -> None:
+    """A baseline clustered on categorical columns needs this run to cluster them too, and the other way round."""
+    if baseline is None or (baseline.categories is not None) == clustered:
+        return
+    if baseline.categories is not None:
+        raise ConfigError(f"the baseline run {baseline.run} clusters on the categorical columns "
+                          f"{', '.join(baseline.categories.columns)} too; this run clusters numbers only",
+                          hint="Add --algorithm kprototypes, or choose another baseline.")
+    raise ConfigError(f"the baseline run {baseline.run} clusters on numeric columns only; this run clusters "
+                      "categorical columns too", hint="Leave out --algorithm kprototypes, or choose another baseline.")
+
+
+def check_baseline_features(baseline: BaselineModel | None, requested: tuple[str, ...] | None
+                            ) -> tuple[str, ...] | None:
+    """The features of the run: the baseline's (which a different --features contradicts), or those asked for."""
+    if baseline is None:
+        return requested
+    clustered = (*baseline.features, *(baseline.categories.columns if baseline.categories else ()))
+    if requested is not None and sorted(r.casefold() for r in requested) != sorted(f.casefold() for f in clustered):
+        raise ConfigError(
+            f"the baseline run {baseline.run} clusters on {', '.join(clustered)}; this run asks for "
+            f"{', '.join(requested)}",
+            hint="Leave out --features to use the baseline's, or choose another baseline.")
+    return baseline.features
