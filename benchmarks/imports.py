@@ -19,7 +19,8 @@ import sys
 CASES = {  # name: (what the process has already imported, the import, a module it may load with it)
     "kneed (main process)": ("import numpy, pandas, sklearn.cluster", "import kneed", "matplotlib.pyplot"),
     "reportgen's find_elbow (main process)": ("import numpy, pandas, sklearn.cluster",
-                                              "from reportgen.segmentation.cluster import find_elbow", "matplotlib.pyplot"),
+                                              "from reportgen.segmentation.cluster import find_elbow",
+                                              "matplotlib.pyplot"),
     "seaborn (chart process)": ("import numpy, pandas, matplotlib.figure", "import seaborn", "scipy.stats"),
     "sklearn.decomposition (chart process)": ("import numpy, pandas, matplotlib.figure",
                                               "from sklearn.decomposition import PCA", "scipy.linalg"),

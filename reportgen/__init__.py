@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError, MailError, OutputError, ReportgenError, SnapshotError
 from .settings import Settings
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["ConfigError", "InputError", "MailError", "OutputError", "ReportgenError", "Settings",
            "SnapshotError", "__version__", "run", "trend"]

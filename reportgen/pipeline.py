@@ -1,6 +1,6 @@
 """``run()``: the stages in order, each timed; nothing else.
 
-validate -> read -> clean -> prepare -> k sweep -> final fit (or assign to a baseline) -> stability -> profiles,
+plan -> read -> clean -> prepare -> k sweep -> final fit (or assign to a baseline) -> stability -> profiles,
 names, personas, comparison -> charts -> report model -> HTML, PDF -> data files -> run folder. The stages that touch
 every row run on the engine the settings name (:mod:`reportgen.engines`); the charts of each phase are drawn
 while the next phase runs (:class:`reportgen.charts.Drawing`), and so is the k sweep of a fixed k on a large table
@@ -16,10 +16,10 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from .archive import contents
 from .archive import manifest as manifests
@@ -34,9 +34,28 @@ from .describe.rules import rule_categories, segment_rules
 from .engines import open_engine
 from .engines.base import Engine, here
 from .errors import InputError, ReportgenWarning
-from .inputs.base import sha256_file
-from .model import Analysis, Chart, KSelection, MissingChart, RunResult, SegmentStatus
-from .plan import RunPlan, validate
+from .model import (
+    Agreement,
+    Analysis,
+    BaselineModel,
+    CategoricalEncoding,
+    Chart,
+    CleanResult,
+    Comparison,
+    Dataset,
+    FeatureMatrix,
+    KSelection,
+    MissingChart,
+    Persona,
+    Profiles,
+    RfmResult,
+    RunResult,
+    Segmentation,
+    SegmentRules,
+    SegmentStatus,
+    SummaryRow,
+)
+from .plan import DataSource, RunPlan, clusters_categories, plan_run
 from .report.charts import Drawing, processes_are_safe, split_drawn
 from .report.charts.exploration import exploration_data
 from .report.charts.segments import segment_data
@@ -45,19 +64,20 @@ from .report.names import folder_name
 from .report.render import check_templates, prepare_pdf, render_html, write_pdf
 from .report.structure import build_report_model
 from .segmentation.agreement import agreement
-from .segmentation.algorithms import ALGORITHMS, layout_of
+from .segmentation.algorithms import ALGORITHMS, Layout, layout_of
 from .segmentation.cluster import renumber
 from .segmentation.features import baseline_categories, choose_categories, choose_features, logged_features
 from .segmentation.stability import bootstrap_stability
-from .settings import Settings, clusters_categories
+from .settings import Settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .report.trend import TrendResult
 
 Progress = Callable[[str], None]
 LATER_MODULES = ("sklearn.cluster", "sklearn.metrics")  # imported while the data are read (:func:`importing`)
 STABILITY_ROWS_PER_SEGMENT = 5  # fewer customers than this per segment: no stability check (it would say nothing)
-Source = Path | str | bytes | BinaryIO | None
 
 
 def _quiet(_: str) -> None:
@@ -90,7 +110,7 @@ class Clock:
 
 
 def run(
-    source: Source = None,
+    source: DataSource = None,
     settings: Settings | None = None,
     *,
     now: datetime | None = None,
@@ -109,7 +129,7 @@ def run(
     """
     settings = settings or Settings()
     clock = Clock(progress or _quiet)
-    plan = validate(settings, source, source_name=source_name, write=write, progress=clock.progress)
+    plan = plan_run(settings, source, source_name=source_name, write=write, progress=clock.progress)
     now = now or datetime.now().astimezone()
     if drawing is None:  # a drawer of its own, closed here
         with Drawing(plan.settings.workers if plan.settings.formats and processes_are_safe() else 1) as own:
@@ -200,7 +220,7 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
     with ``--series series``, or else the runs linked by ``--baseline`` up to ``run``), written as a folder of its
     own under ``settings.output`` (trend.json, shares.csv, steps.csv, flows.csv, the charts, report.html and
     report.pdf). ``settings`` gives the report's formats, name, templates, paper, accent and locale."""
-    from .archive.trend import TREND_KIND, build_trend, highlights, series_folders, trend_files
+    from .archive.trend import build_trend, highlights, series_folders, trend_files
     from .report.charts import draw_phase
     from .report.names import short_run
     from .report.render import render
@@ -241,14 +261,8 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
     folder = None
     if write:
         def manifest(timings: dict[str, float]) -> dict[str, Any]:
-            return {"schema_version": manifests.SCHEMA_VERSION, "kind": TREND_KIND, "run": run_name,
-                    "reportgen": found["reportgen"], "versions": found, "series": trend.series,
-                    "linked_by": trend.linked_by, "features": list(trend.features),
-                    "runs": [{"run": p.run, "folder": str(p.folder),
-                              "manifest_sha256": sha256_file(p.folder / manifests.MANIFEST)}
-                             for p in trend.periods],
-                    "settings": {"formats": list(settings.formats), "title": report.title, "last": last},
-                    "started": now, "finished": datetime.now().astimezone(), "timings": timings}
+            return manifests.trend_manifest(report, found, formats=settings.formats, last=last, started=now,
+                                            timings=timings)
 
         folder = _write_folder(settings.output, run_name, files, manifest, html=html if pdf else None,
                                embedded=report.embedded, now=now, clock=clock)
@@ -256,11 +270,65 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
                        files=tuple(sorted({*files, *([REPORT_PDF, SEAL] if pdf and write else [])})))
 
 
+@dataclass(frozen=True)
+class _Segmented:
+    """The segments of a run, and how they were chosen (a fixed k's sweep may still be running: ``pending``)."""
+
+    matrix: FeatureMatrix
+    segmentation: Segmentation
+    selection: KSelection | None
+    pending: Callable[[], KSelection] | None
+    statuses: dict[int, SegmentStatus]
+
+
 def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Clock) -> Analysis:
+    settings = plan.settings
+    dataset, features, categories, encoding = _read(plan, engine, clock)
+    with clock.stage("clean", f"Cleaning {dataset.rows:,} rows"):
+        cleaned = engine.clean(dataset, features=features, missing=settings.missing, max_drop=settings.max_drop)
+    if drawing is not None:
+        drawing.submit("exploration", exploration_data(
+            cleaned.frame, numeric=chart_columns(cleaned.numeric, cleaned.features),
+            categorical=chart_columns(cleaned.categorical, (), limit=MAX_CHART_CATEGORIES),
+            features=cleaned.features, customers=cleaned.account.rows_out, seed=settings.seed))
+    if plan.baseline is not None and settings.assign_only:
+        segmented = _assign(plan, engine, cleaned, encoding, clock)
+    else:
+        segmented = _cluster(plan, engine, cleaned, categories, encoding, drawing, clock)
+    matrix, segmentation = segmented.matrix, segmented.segmentation
+    layout = layout_of(len(matrix.names), matrix.categories)
+    stability = None
+    if settings.stability_resamples and len(matrix.X) >= STABILITY_ROWS_PER_SEGMENT * segmentation.k:
+        with clock.stage("stability", f"Checking the segments' stability on {settings.stability_resamples} "
+                                      "bootstrap resamples"):
+            stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,
+                                            fit=ALGORITHMS[settings.algorithm].fitter(layout), k=segmentation.k,
+                                            seed=settings.seed, resamples=settings.stability_resamples)
+    if drawing is not None and segmented.pending is None:
+        drawing.submit("choosing-k", segmented.selection)
+    with clock.stage("profiles", "Profiling and naming the segments"):
+        described = _describe(plan, engine, dataset, cleaned, segmented, layout)
+    selection = segmented.selection
+    if segmented.pending is not None:  # the sweep of a fixed k, run meanwhile
+        with clock.stage("k_sweep", "Waiting for the k sweep"):
+            selection = segmented.pending()
+        if drawing is not None:
+            drawing.submit("choosing-k", selection)
+    assert selection is not None
+    analysis = Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
+                        segmentation=segmentation, engine=engine.name, baseline=plan.baseline,
+                        statuses=segmented.statuses, stability=stability, **vars(described))
+    if drawing is not None:
+        _submit_segment_charts(drawing, analysis)
+    return analysis
+
+
+def _read(plan: RunPlan, engine: Engine, clock: Clock
+          ) -> tuple[Dataset, tuple[str, ...], tuple[str, ...], CategoricalEncoding | None]:
+    """The data, the features to cluster, the categorical columns clustered too and their encoding (a baseline's)."""
     settings, baseline = plan.settings, plan.baseline
-    assign_only = baseline is not None and settings.assign_only
     with clock.stage("load", "Reading the data"), importing(LATER_MODULES):
-        dataset = engine.read(plan)
+        dataset = engine.read(plan.source, name=plan.source_name)
         categories: tuple[str, ...] = ()
         encoding = baseline.categories if baseline is not None else None
         if baseline is not None and encoding is not None:
@@ -270,101 +338,105 @@ def _analyse(plan: RunPlan, engine: Engine, drawing: Drawing | None, clock: Cloc
             categories = choose_categories(dataset, plan.features)
         features = choose_features(dataset, plan.features, baseline_run=baseline.run if baseline else None,
                                    categories=categories)
-    with clock.stage("clean", f"Cleaning {dataset.rows:,} rows"):
-        cleaned = engine.clean(dataset, features=features, missing=settings.missing,
-                                   max_drop=settings.max_drop)
-    if drawing is not None:
-        numeric = chart_columns(cleaned.numeric, cleaned.features)
-        categorical = chart_columns(cleaned.categorical, (), limit=MAX_CHART_CATEGORIES)
-        drawing.submit("exploration", exploration_data(
-            cleaned.frame, numeric=numeric, categorical=categorical, features=cleaned.features,
-            customers=cleaned.account.rows_out, seed=settings.seed))
+    return dataset, features, categories, encoding
+
+
+def _assign(plan: RunPlan, engine: Engine, cleaned: CleanResult, encoding: CategoricalEncoding | None,
+            clock: Clock) -> _Segmented:
+    """--assign-only: the customers labelled with the baseline's segments, without re-clustering."""
+    baseline = plan.baseline
+    assert baseline is not None
+    if tuple(cleaned.features) != tuple(baseline.features):
+        raise InputError(f"the baseline's feature columns cannot all be used here (only "
+                         f"{', '.join(cleaned.features)} can)",
+                         hint="Check the cleaning account, or run without --assign-only.")
+    with clock.stage("features", "Scaling the features as the baseline did"):
+        matrix = engine.prepare(cleaned, plan.settings, scaling=plan.scaling, scaler=baseline.scaler,
+                                encoding=encoding)
+    with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
+        segmentation = engine.assign(matrix, baseline, plan.settings)
+    return _Segmented(matrix, segmentation, baseline_selection(baseline), None,
+                      dict.fromkeys(baseline.numbers, "kept"))
+
+
+def _cluster(plan: RunPlan, engine: Engine, cleaned: CleanResult, categories: tuple[str, ...],
+             encoding: CategoricalEncoding | None, drawing: Drawing | None, clock: Clock) -> _Segmented:
+    """The k sweep and the final fit (a fixed k does not wait for the sweep: a chart process may run it while this
+    one fits); with a baseline, the segments take its numbers."""
+    settings, baseline = plan.settings, plan.baseline
+    with clock.stage("features", "Scaling the features"):
+        matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, categories=categories, encoding=encoding)
+    with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
+        sweep = engine.select_k(matrix, settings, drawing.call if drawing is not None else here)
+    chosen = sweep() if settings.k is None else None
+    k = chosen.chosen_k if chosen is not None else settings.k
+    assert k is not None
     statuses: dict[int, SegmentStatus] = {}
-    pending: Callable[[], KSelection] | None = None
-    if assign_only:
-        assert baseline is not None
-        if tuple(cleaned.features) != tuple(baseline.features):
-            raise InputError(f"the baseline's feature columns cannot all be used here (only "
-                             f"{', '.join(cleaned.features)} can)",
-                             hint="Check the cleaning account, or run without --assign-only.")
-        with clock.stage("features", "Scaling the features as the baseline did"):
-            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, scaler=baseline.scaler,
-                                    encoding=encoding)
-        with clock.stage("final_fit", f"Assigning customers to the {len(baseline.numbers)} baseline segments"):
-            selection = baseline_selection(baseline)
-            segmentation = engine.assign(matrix, baseline, settings)
-            statuses = dict.fromkeys(baseline.numbers, "kept")
-    else:
-        with clock.stage("features", "Scaling the features"):
-            matrix = engine.prepare(cleaned, settings, scaling=plan.scaling, categories=categories,
-                                    encoding=encoding)
-        with clock.stage("k_sweep", f"Trying k = {settings.k_min}..{settings.k_max}"):
-            # a fixed k need not wait for the sweep: a chart process may run it while this one fits
-            sweep = engine.select_k(matrix, settings, drawing.call if drawing is not None else here)
-        chosen: KSelection | None = None
-        if settings.k is None:
-            selection = chosen = sweep()
-            k = chosen.chosen_k
-        else:
-            pending, k = sweep, settings.k
-        with clock.stage("final_fit", f"Fitting {k} segments"):
-            segmentation = engine.fit(matrix, k, settings, chosen)
-            if baseline is not None:  # keep the baseline's segment numbers and names
-                renumbering, statuses = stable_numbers(baseline, segmentation)
-                segmentation = renumber(segmentation, renumbering)
-    layout = layout_of(len(matrix.names), matrix.categories)
-    stability = None
-    if settings.stability_resamples and len(matrix.X) >= STABILITY_ROWS_PER_SEGMENT * segmentation.k:
-        with clock.stage("stability", f"Checking the segments' stability on {settings.stability_resamples} "
-                                      "bootstrap resamples"):
-            stability = bootstrap_stability(matrix.X, segmentation.labels, segmentation.numbers,
-                                            fit=ALGORITHMS[settings.algorithm].fitter(layout), k=segmentation.k,
-                                            seed=settings.seed, resamples=settings.stability_resamples)
-    if drawing is not None and pending is None:
-        drawing.submit("choosing-k", selection)
-    with clock.stage("profiles", "Profiling and naming the segments"):
-        profiles = engine.profile(cleaned, segmentation, logged_features(matrix))
-        if matrix.categories is not None:
-            profiles = replace(profiles, clustered_categories=matrix.categories.columns)
-        summary = engine.summarise(cleaned)
-        kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
-        personas = recommend(profiles, plan.rules, names=kept)
-        assignments = engine.assignments(cleaned, segmentation)
-        rfm = rfm_of(cleaned.frame, segmentation.labels, plan.rules.rfm) if dataset.transactions is not None \
-            else None
-        if rfm is not None:
-            assignments = assignments.assign(rfm_score=rfm.table["rfm_score"].to_numpy(),
-                                             rfm_segment=rfm.table["rfm_segment"].to_numpy())
-        rules = segment_rules(cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation.labels,
-                              matrix.names, seed=settings.seed,
-                              categories=rule_categories(cleaned.frame, matrix.categories),
-                              written=dataset.source.written_names)
-        methods = agreement(matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k,
-                            seed=settings.seed, n_init=settings.n_init, layout=layout) if not assign_only else None
-        portable = contents.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
-                                           rows=cleaned.account.rows_out, input_name=dataset.source.name,
-                                           highest=baseline.highest_number if baseline is not None else 0)
-        comparison = None
-        if baseline is not None:
-            comparison = compare_runs(baseline, portable, before_ids=baseline_segments(baseline),
-                                      after_ids=assignments.iloc[:, :2] if cleaned.id_column else None)
-    if pending is not None:  # the sweep of a fixed k, run meanwhile
-        with clock.stage("k_sweep", "Waiting for the k sweep"):
-            selection = pending()
-        if drawing is not None:
-            drawing.submit("choosing-k", selection)
-    if drawing is not None:
-        drawing.submit("segments", segment_data(
-            matrix.X, cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation, profiles,
-            names=matrix.names, scaling=matrix.scaler.method, segment_names={p.segment: p.name for p in personas},
-            rfm_grid=rfm.grid if rfm is not None else None, rfm_segments=rfm.segments if rfm is not None else ()))
-        if comparison is not None:
-            drawing.submit("comparison", comparison)
-    return Analysis(dataset=dataset, cleaned=cleaned, matrix=matrix, selection=selection,
-                    segmentation=segmentation, profiles=profiles, summary=summary, personas=personas,
-                    assignments=assignments, portable=portable, engine=engine.name, baseline=baseline,
-                    comparison=comparison, statuses=statuses, stability=stability, rfm=rfm, rules=rules,
-                    agreement=methods)
+    with clock.stage("final_fit", f"Fitting {k} segments"):
+        segmentation = engine.fit(matrix, k, settings, chosen)
+        if baseline is not None:  # keep the baseline's segment numbers and names
+            renumbering, statuses = stable_numbers(baseline, segmentation)
+            segmentation = renumber(segmentation, renumbering)
+    return _Segmented(matrix, segmentation, chosen, None if chosen is not None else sweep, statuses)
+
+
+@dataclass(frozen=True)
+class _Described:
+    """What describing the segments adds to an :class:`~reportgen.model.Analysis` (its fields of the same names)."""
+
+    profiles: Profiles
+    summary: tuple[SummaryRow, ...]
+    personas: tuple[Persona, ...]
+    assignments: pd.DataFrame
+    portable: BaselineModel
+    comparison: Comparison | None
+    rfm: RfmResult | None
+    rules: SegmentRules
+    agreement: Agreement | None
+
+
+def _describe(plan: RunPlan, engine: Engine, dataset: Dataset, cleaned: CleanResult, segmented: _Segmented,
+              layout: Layout) -> _Described:
+    """Profiles, names, personas, RFM, rules, the agreement of methods and the comparison with a baseline."""
+    settings, baseline = plan.settings, plan.baseline
+    matrix, segmentation, statuses = segmented.matrix, segmented.segmentation, segmented.statuses
+    profiles = engine.profile(cleaned, segmentation, logged_features(matrix))
+    if matrix.categories is not None:
+        profiles = replace(profiles, clustered_categories=matrix.categories.columns)
+    summary = engine.summarise(cleaned)
+    kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
+    personas = recommend(profiles, plan.rules, names=kept)
+    assignments = engine.assignments(cleaned, segmentation)
+    rfm = rfm_of(cleaned.frame, segmentation.labels, plan.rules.rfm) if dataset.transactions is not None else None
+    if rfm is not None:
+        assignments = assignments.assign(rfm_score=rfm.table["rfm_score"].to_numpy(),
+                                         rfm_segment=rfm.table["rfm_segment"].to_numpy())
+    rules = segment_rules(cleaned.frame[list(matrix.names)].to_numpy(dtype=float), segmentation.labels,
+                          matrix.names, seed=settings.seed,
+                          categories=rule_categories(cleaned.frame, matrix.categories),
+                          written=dataset.source.written_names)
+    methods = None if baseline is not None and settings.assign_only else agreement(
+        matrix.X, segmentation.labels, chosen=settings.algorithm, k=segmentation.k, seed=settings.seed,
+        n_init=settings.n_init, layout=layout)
+    portable = contents.portable_model(segmentation, personas, matrix, summary, id_column=cleaned.id_column,
+                                       rows=cleaned.account.rows_out, input_name=dataset.source.name,
+                                       highest=baseline.highest_number if baseline is not None else 0)
+    comparison = None if baseline is None else compare_runs(
+        baseline, portable, before_ids=baseline_segments(baseline),
+        after_ids=assignments.iloc[:, :2] if cleaned.id_column else None)
+    return _Described(profiles=profiles, summary=summary, personas=personas, assignments=assignments,
+                      portable=portable, comparison=comparison, rfm=rfm, rules=rules, agreement=methods)
+
+
+def _submit_segment_charts(drawing: Drawing, analysis: Analysis) -> None:
+    matrix, rfm = analysis.matrix, analysis.rfm
+    drawing.submit("segments", segment_data(
+        matrix.X, analysis.cleaned.frame[list(matrix.names)].to_numpy(dtype=float), analysis.segmentation,
+        analysis.profiles, names=matrix.names, scaling=matrix.scaler.method,
+        segment_names={p.segment: p.name for p in analysis.personas},
+        rfm_grid=rfm.grid if rfm is not None else None, rfm_segments=rfm.segments if rfm is not None else ()))
+    if analysis.comparison is not None:
+        drawing.submit("comparison", analysis.comparison)
 
 
 @contextmanager

@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from .engines import ENGINES
+from .engines.base import Input
 from .errors import ConfigError, InputError
 from .model import Scaling
-from .settings import Settings, check_values, clusters_categories
+from .segmentation.algorithms import ALGORITHMS
+from .settings import Settings, validate
 
 if TYPE_CHECKING:
     from .describe.personas import Rules
-    from .inputs.database import DatabaseSource
     from .model import BaselineModel
 
 
-Source = Path | str | bytes | BinaryIO | None
+DataSource = Path | str | bytes | BinaryIO | None  # what a user passes: a path, a database URL, bytes, a stream
 
 
 # ----------------------------------------------------------------------------- validation before the run
@@ -27,7 +29,7 @@ class RunPlan:
     """A checked run: the settings, and what was loaded to check them (rules, baseline, logo)."""
 
     settings: Settings
-    source: Path | bytes | BinaryIO | DatabaseSource
+    source: Input
     source_name: str | None
     rules: Rules
     baseline: BaselineModel | None
@@ -36,43 +38,21 @@ class RunPlan:
     logo: str | None  # data URI
 
 
-def validate(settings: Settings, source: Source = None, *, source_name: str | None = None,
+def plan_run(settings: Settings, source: DataSource = None, *, source_name: str | None = None,
              write: bool = True, progress: Callable[[str], None] | None = None) -> RunPlan:
-    """Check everything that can be checked before the data is read, and return the plan of the run.
+    """Check everything that can be checked before the data is read (the values, :func:`~reportgen.settings.validate`;
+    then the files and folders they name), and return the plan of the run.
 
     Raises :class:`ConfigError` (a setting, the rules file, templates, logo, baseline against the settings) or
     :class:`InputError` / :class:`~reportgen.errors.OutputError` (the input path, the output folder)."""
     from .archive import runs
     from .archive.folder import check_output_root
     from .describe.personas import load_rules
-    from .inputs.database import database_source, is_database_url
-    from .inputs.sample import sample_path
     from .report.render import check_templates, logo_data_uri
 
-    settings = check_values(settings)
-    if source is None:
-        source = sample_path()
-    checked: Path | bytes | BinaryIO | DatabaseSource
-    if is_database_url(source):
-        assert isinstance(source, str)
-        if settings.engine == "spark":
-            raise ConfigError("--engine spark reads files, not databases", hint="Leave out --engine spark.")
-        checked = database_source(source, table=settings.table, query=settings.query)
-    elif settings.table is not None or settings.query is not None:
-        raise ConfigError("--table and --query read a database; the input is a file",
-                          hint='Pass a database URL such as "sqlite:///crm.db" as DATA, or leave them out.')
-    else:
-        checked = Path(source) if isinstance(source, str) else source
-    if isinstance(checked, Path):
-        if not checked.exists():
-            raise InputError(f"no such file: {checked}", hint="Check the path and the file name.")
-        if checked.is_dir():
-            raise InputError(f"{checked} is a folder, not a file", hint="Pass the data file itself.")
-    elif settings.engine == "spark":
-        raise ConfigError("--engine spark reads files, not standard input", hint="Pass the data file's path.")
-    if settings.engine == "spark" and settings.algorithm != "kmeans":
-        raise ConfigError(f"--engine spark clusters with K-means only, not --algorithm {settings.algorithm}",
-                          hint="Leave out --algorithm, or use the default engine.")
+    settings = validate(settings)
+    check_capabilities(settings)
+    checked = checked_source(settings, source)
     rules = load_rules(settings.rules)
     check_templates(settings.templates, locale=settings.locale)
     logo = logo_data_uri(settings.logo)
@@ -88,6 +68,61 @@ def validate(settings: Settings, source: Source = None, *, source_name: str | No
     return RunPlan(settings=settings, source=checked, source_name=source_name, rules=rules, baseline=baseline,
                    scaling=resolve_scale(settings.scale, baseline),
                    features=check_baseline_features(baseline, settings.features), logo=logo)
+
+
+def checked_source(settings: Settings, source: DataSource) -> Input:
+    """The input as the engine reads it: a file that exists, bytes or a stream, or a database (the bundled sample
+    without one); what the engine cannot read is refused."""
+    from .inputs.database import database_source, is_database_url
+    from .inputs.sample import sample_path
+
+    engine = ENGINES[settings.engine]
+    if source is None:
+        source = sample_path()
+    if is_database_url(source):
+        assert isinstance(source, str)
+        if engine.files_only:
+            raise ConfigError(f"--engine {engine.name} reads files, not databases",
+                              hint=f"Leave out --engine {engine.name}.")
+        return database_source(source, table=settings.table, query=settings.query)
+    if settings.table is not None or settings.query is not None:
+        raise ConfigError("--table and --query read a database; the input is a file",
+                          hint='Pass a database URL such as "sqlite:///crm.db" as DATA, or leave them out.')
+    checked = Path(source) if isinstance(source, str) else source
+    if isinstance(checked, Path):
+        if not checked.exists():
+            raise InputError(f"no such file: {checked}", hint="Check the path and the file name.")
+        if checked.is_dir():
+            raise InputError(f"{checked} is a folder, not a file", hint="Pass the data file itself.")
+    elif engine.files_only:
+        raise ConfigError(f"--engine {engine.name} reads files, not standard input", hint="Pass the data file's path.")
+    return checked
+
+
+def check_capabilities(settings: Settings) -> None:
+    """What the chosen algorithm and engine can do (flags of their table entries), against the settings."""
+    algorithm, engine = ALGORITHMS[settings.algorithm], ENGINES[settings.engine]
+    for_categories = [key for key, entry in ALGORITHMS.items() if entry.needs_categories]
+    if algorithm.needs_categories and settings.categorical == "profile":
+        raise ConfigError(f"--algorithm {settings.algorithm} clusters categorical columns, which --categorical "
+                          "profile leaves out", hint="Leave out --categorical profile, or choose another --algorithm.")
+    if settings.categorical == "cluster" and not algorithm.needs_categories:
+        raise ConfigError(f"--categorical cluster needs an algorithm for categories; --algorithm "
+                          f"{settings.algorithm} clusters numbers only",
+                          hint="Add --algorithm " + " or ".join(
+                              f"{key} ({ALGORITHMS[key].name}: numeric and categorical columns together)"
+                              for key in for_categories) + ".")
+    if engine.algorithms is not None and settings.algorithm not in engine.algorithms:
+        names = " or ".join(ALGORITHMS[key].name for key in engine.algorithms)
+        raise ConfigError(f"--engine {engine.name} clusters with {names} only, not --algorithm {settings.algorithm}",
+                          hint="Leave out --algorithm, or use the default engine.")
+
+
+def clusters_categories(settings: Settings) -> bool:
+    """Whether the run clusters categorical columns too (``--categorical cluster``, or, by default, with an algorithm
+    that needs them: k-prototypes)."""
+    return settings.categorical == "cluster" or (settings.categorical == "auto"
+                                                 and ALGORITHMS[settings.algorithm].needs_categories)
 
 
 def resolve_scale(scale: Scaling | None, baseline: BaselineModel | None) -> Scaling:

@@ -6,10 +6,10 @@ ignored). Paths in the config file are relative to the file's own folder.
 
 ``FIELDS`` declares every setting once: its config section and the parser that checks it (as scikit-learn's
 ``_parameter_constraints`` do). The same table parses flags and config values (:func:`resolve_settings`) and
-checks a :class:`Settings` built directly in a notebook (:func:`validate`), so a value is judged the same way
-wherever it comes from. :func:`validate` also checks everything else that can be checked before the data is read:
-the k range, the input path, the output folder, the rules file, the templates, the logo, and a baseline run
-against the scaling and features asked for. It returns the :class:`RunPlan` the pipeline runs.
+checks a :class:`Settings` built directly in a notebook (:func:`validate`: values and their combinations only, no
+I/O), so a value is judged the same way wherever it comes from. What needs the world (the input path, the output
+folder, the rules file, the templates, the logo, a baseline run) is checked after it by
+:func:`reportgen.plan.plan_run`, which returns the plan the pipeline runs.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 Format = Literal["html", "pdf"]
 Paper = Literal["A4", "letter"]
 Locale = Literal["en", "de", "fr", "es", "it", "nl", "ch"]
-Engine = Literal["pandas", "spark"]
-Algorithm = Literal["kmeans", "ward", "gmm", "kprototypes"]
+EngineName = Literal["pandas", "spark"]  # the keys of reportgen.engines.ENGINES (a test holds them equal)
+AlgorithmName = Literal["kmeans", "ward", "gmm", "kprototypes"]  # ... of reportgen.segmentation.algorithms.ALGORITHMS
 CategoricalMode = Literal["auto", "profile", "cluster"]  # auto: cluster with k-prototypes, profile otherwise
 TransactionMode = Literal["auto", "yes", "no"]
 DecimalMark = Literal["auto", ".", ","]  # auto: decided from the values (reportgen.values.decide_numbers)
@@ -45,8 +45,8 @@ OUTLIER_POLICIES: tuple[str, ...] = get_args(OutlierPolicy)
 FORMATS: tuple[str, ...] = get_args(Format)
 PAPERS: tuple[str, ...] = get_args(Paper)
 LOCALES: tuple[str, ...] = get_args(Locale)
-ENGINES: tuple[str, ...] = get_args(Engine)
-ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
+ENGINE_NAMES: tuple[str, ...] = get_args(EngineName)
+ALGORITHM_NAMES: tuple[str, ...] = get_args(AlgorithmName)
 CATEGORICAL_MODES: tuple[str, ...] = get_args(CategoricalMode)
 TRANSACTION_MODES: tuple[str, ...] = get_args(TransactionMode)
 DECIMAL_MARKS: tuple[str, ...] = get_args(DecimalMark)
@@ -87,13 +87,13 @@ class Settings:
     stability_resamples: int = 50  # bootstrap resamples of the stability check (0: no check)
     silhouette_sample: int = 5000  # above this many rows, silhouettes use a fixed-seed sample of this size
     sweep_sample: int = 20_000  # above this many rows, the k sweep runs on a fixed-seed sample of this size
-    algorithm: Algorithm = "kmeans"
+    algorithm: AlgorithmName = "kmeans"
     categorical: CategoricalMode = "auto"  # cluster: categorical columns are clustered too (k-prototypes)
     output: Path = Path("output")
     name: str | None = None
     series: str | None = None  # the series the run belongs to ('reportgen trend --series NAME')
     formats: tuple[Format, ...] = ("html", "pdf")
-    engine: Engine = "pandas"
+    engine: EngineName = "pandas"
     spark_master: str = "local[*]"
     workers: int = 2  # 2: chart processes draw the charts beside this one; 1: this process draws them
     baseline: str | None = None  # "latest", a run folder, or a run name under output
@@ -345,13 +345,13 @@ FIELDS: dict[str, Field] = {
     "stability_resamples": Field("run", _int(0, 1000)),
     "silhouette_sample": Field("run", _int(100)),
     "sweep_sample": Field("run", _int(1000)),
-    "algorithm": Field("run", _choice(ALGORITHMS)),
+    "algorithm": Field("run", _choice(ALGORITHM_NAMES)),
     "categorical": Field("run", _choice(CATEGORICAL_MODES)),
     "output": Field("run", _path),
     "name": Field("run", _optional(_name)),
     "series": Field("run", _optional(_name)),
     "formats": Field("run", _formats, flag="--format"),
-    "engine": Field("run", _choice(ENGINES)),
+    "engine": Field("run", _choice(ENGINE_NAMES)),
     "workers": Field("run", _int(1, 2)),
     "baseline": Field("run", _optional(_text)),
     "assign_only": Field("run", _bool),
@@ -448,7 +448,8 @@ def resolve_settings(
 
 
 def _check_combination(settings: Settings) -> Settings:
-    """The rules between settings: a fixed k widens the range, --assign-only needs a baseline."""
+    """The rules between settings: a fixed k widens the range, --assign-only needs a baseline (what an algorithm
+    or an engine can do is its table entry's, checked by :func:`reportgen.plan.plan_run`)."""
     if settings.k_min > settings.k_max:
         raise ConfigError(f"k_min = {settings.k_min} is above k_max = {settings.k_max}",
                           hint=f"Use a range like --k-range {settings.k_max}-{settings.k_min}.")
@@ -457,20 +458,7 @@ def _check_combination(settings: Settings) -> Settings:
                           hint="Add --baseline latest (or a run folder).")
     if settings.k is not None and not settings.k_min <= settings.k <= settings.k_max:
         settings = replace(settings, k_min=min(settings.k_min, settings.k), k_max=max(settings.k_max, settings.k))
-    if settings.algorithm == "kprototypes" and settings.categorical == "profile":
-        raise ConfigError("--algorithm kprototypes clusters categorical columns, which --categorical profile "
-                          "leaves out", hint="Leave out --categorical profile, or choose another --algorithm.")
-    if settings.categorical == "cluster" and settings.algorithm != "kprototypes":
-        raise ConfigError(f"--categorical cluster needs an algorithm for categories; --algorithm "
-                          f"{settings.algorithm} clusters numbers only",
-                          hint="Add --algorithm kprototypes (k-prototypes: numeric and categorical columns together).")
     return settings
-
-
-def clusters_categories(settings: Settings) -> bool:
-    """Whether the run clusters categorical columns too (``--categorical cluster``, or k-prototypes)."""
-    return settings.categorical == "cluster" or (settings.categorical == "auto"
-                                                 and settings.algorithm == "kprototypes")
 
 
 def email_section(config: Path | None) -> dict[str, Any]:
@@ -484,8 +472,9 @@ def email_section(config: Path | None) -> dict[str, Any]:
     return section
 
 
-def check_values(settings: Settings) -> Settings:
-    """Every field through its parser (a Settings built in a notebook is judged like a flag)."""
+def validate(settings: Settings) -> Settings:
+    """Every field through its parser (a Settings built in a notebook is judged like a flag), and the
+    combinations of fields: values only, no I/O (:func:`reportgen.plan.plan_run` checks the files and folders)."""
     values = {}
     for item in fields(settings):
         value = getattr(settings, item.name)

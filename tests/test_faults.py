@@ -122,7 +122,8 @@ def test_a_leftover_of_a_live_run_is_not_cleared(tmp_path: Path) -> None:
     for folder in (live, dead):
         os.utime(folder, (old, old))
     holder = subprocess.Popen(  # another process writing the live folder: it holds the lock
-        [sys.executable, "-c", ("import sys, time\nfrom pathlib import Path\nfrom reportgen.archive.folder import held\n"
+        [sys.executable, "-c", ("import sys, time\nfrom pathlib import Path\n"
+                                "from reportgen.archive.folder import held\n"
                                 "with held(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(60)\n"),
          str(live)],
         stdout=subprocess.PIPE, text=True)

@@ -70,7 +70,7 @@ def test_settings_are_json_ready() -> None:
 
 
 def test_settings_built_in_a_notebook_are_checked_like_flags(tmp_path: Path) -> None:
-    from reportgen.plan import validate
+    from reportgen.plan import plan_run as validate
 
     with pytest.raises(ConfigError, match="scale = 'log' in Settings is not valid: expected one of standard"):
         validate(Settings(scale="log", output=tmp_path))  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ def test_settings_built_in_a_notebook_are_checked_like_flags(tmp_path: Path) -> 
 
 
 def test_a_rules_file_and_a_template_folder_are_checked_before_the_data_is_read(tmp_path: Path) -> None:
-    from reportgen.plan import validate
+    from reportgen.plan import plan_run as validate
 
     (tmp_path / "bad-rules.toml").write_text("[[rules]]\nid = 'x'\n", encoding="utf-8")
     (tmp_path / "junk.csv").write_bytes(bytes(range(256)))  # reading it would fail: the rules fail first
@@ -98,7 +98,7 @@ def test_every_algorithm_and_engine_has_its_table_entry() -> None:
 
     from reportgen.engines import ENGINES
     from reportgen.segmentation.algorithms import ALGORITHMS
-    from reportgen.settings import Algorithm, Engine
+    from reportgen.settings import AlgorithmName, EngineName
 
-    assert set(get_args(Algorithm)) == set(ALGORITHMS)
-    assert set(get_args(Engine)) == set(ENGINES)
+    assert set(get_args(AlgorithmName)) == set(ALGORITHMS)
+    assert set(get_args(EngineName)) == set(ENGINES)

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from ..inputs.base import sha256_file
 from ..model import (
     Analysis,
     Attached,
@@ -17,6 +18,10 @@ from ..model import (
 from .contents import stability_dict, treatment_dict
 from .files import sig
 
+if TYPE_CHECKING:
+    from ..report.trend import TrendReport
+
+TREND_KIND = "trend"  # the manifest's "kind" of a trend folder: never listed as a run, never a baseline
 SCHEMA_VERSION = 2  # 2: report.pdf embeds the data files and the manifest, and is hashed in seal.json
 MANIFEST = "manifest.json"
 SEAL = "seal.json"  # the sha256 of the files made after the manifest (the PDF that embeds it), and their times
@@ -131,3 +136,17 @@ def attachments(folder: Path, names: Sequence[str]) -> tuple[Attached, ...]:
     described = {e.name: e for e in EMBEDDINGS}
     return tuple(Attached(name=name, data=(folder / name).read_bytes(), relationship=described[name].relationship,
                           description=described[name].description) for name in names)
+
+
+def trend_manifest(report: TrendReport, found: Mapping[str, str], *, formats: tuple[str, ...], last: int | None,
+                   started: datetime, timings: Mapping[str, float]) -> dict[str, Any]:
+    """manifest.json of a trend's folder: the runs it reads (each with its manifest's sha256), without the files'
+    hashes (:func:`~reportgen.archive.folder.write_run` adds them)."""
+    trend = report.trend
+    return {"schema_version": SCHEMA_VERSION, "kind": TREND_KIND, "run": report.run_name,
+            "reportgen": found["reportgen"], "versions": dict(found), "series": trend.series,
+            "linked_by": trend.linked_by, "features": list(trend.features),
+            "runs": [{"run": p.run, "folder": str(p.folder), "manifest_sha256": sha256_file(p.folder / MANIFEST)}
+                     for p in trend.periods],
+            "settings": {"formats": list(formats), "title": report.title, "last": last},
+            "started": started, "finished": datetime.now().astimezone(), "timings": dict(timings)}

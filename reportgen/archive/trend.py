@@ -21,12 +21,10 @@ import pandas as pd
 from ..errors import ConfigError, SnapshotError
 from ..model import BaselineModel, Chart
 from ..model.archive import Trend, TrendFlow, TrendIdentity, TrendPeriod, TrendSegment, TrendStep
-from ..report.names import short_run
+from ..report.names import segment_name, short_run
 from .files import FileData, csv_bytes, json_bytes, sig
 from .manifest import MANIFEST
 from .runs import baseline_segments, load_baseline, read_json, read_manifest, resolve_run, run_folders
-
-TREND_KIND = "trend"  # the manifest's "kind" of a trend folder: never listed as a run, never a baseline
 
 
 # ----------------------------------------------------------------------------- finding the runs of a series
@@ -214,11 +212,6 @@ def _told_steps(trend: Trend) -> tuple[TrendStep, ...]:
         return ()
     restless = min(with_ids, key=lambda s: s.stayed / s.shared)
     return tuple(s for s in trend.steps if s is restless or s is trend.steps[-1])
-
-
-def segment_name(trend: Trend, number: int) -> str:
-    """The latest name of the trend's segment ``number``."""
-    return next(s.name for s in trend.segments if s.segment == number)
 
 
 # ----------------------------------------------------------------------------- its files

@@ -14,12 +14,12 @@ from typing import Any
 
 import click
 
-from .. import __version__
 from ..errors import ReportgenError, ReportgenWarning
 from ..settings import (
     find_config,
     resolve_settings,
 )
+from ..version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

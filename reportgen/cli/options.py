@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from ..settings import (
-    ALGORITHMS,
+    ALGORITHM_NAMES,
     CATEGORICAL_MODES,
-    ENGINES,
+    ENGINE_NAMES,
     LOCALES,
     MISSING_POLICIES,
     OUTLIER_POLICIES,
@@ -74,7 +74,7 @@ analysis_options = _options(
                       "[default: 2%]"),
     click.option("--stability-resamples", type=click.IntRange(0, 1000), metavar="N",
                  help="Bootstrap resamples of the segment stability check; 0 skips it.  [default: 50]"),
-    click.option("--algorithm", type=click.Choice(ALGORITHMS, case_sensitive=False),
+    click.option("--algorithm", type=click.Choice(ALGORITHM_NAMES, case_sensitive=False),
                  help="Clustering algorithm: kmeans; ward (hierarchical; on a 5,000-customer sample above that); "
                       "gmm (Gaussian mixture, with BIC in the k table); kprototypes (numeric and categorical "
                       "columns together, such as gender or region).  [default: kmeans]"),
@@ -117,7 +117,7 @@ output_options = _options(
     click.option("--email-to", "email_to", multiple=True, metavar="ADDRESS",
                  help="After the run, email the report to ADDRESS (repeatable); SMTP settings as for "
                       "'reportgen email'."),
-    click.option("--engine", type=click.Choice(ENGINES, case_sensitive=False),
+    click.option("--engine", type=click.Choice(ENGINE_NAMES, case_sensitive=False),
                  help="pandas (one machine) or spark (PySpark: pip install 'reportgen[spark]', needs Java 17+).  "
                       "[default: pandas]"),
     click.option("--spark-master", metavar="URL", help="Spark master for --engine spark.  [default: local[*]]"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,10 @@ from ..settings import (
 )
 from .group import CONTEXT, StderrProgress, cli
 from .options import DataArgument, analysis_options, output_options, report_options
+
+if TYPE_CHECKING:
+    from ..delivery.mailer import EmailSettings
+    from ..model import RunResult
 
 
 @cli.command(context_settings=CONTEXT)
@@ -60,32 +64,40 @@ def run(data: Path | str | None, config: Path | None, quiet: bool, as_json: bool
     with Drawing(settings.workers if settings.formats else 1) as drawing:
         from ..pipeline import run as run_pipeline
 
-        if data is not None and str(data) == "-":
-            source: Any = sys.stdin.buffer.read()
-            name = "<stdin>"
-        else:
-            source, name = data, None
+        source, name = _source_of(data)
         result = run_pipeline(source, settings, progress=progress, source_name=name, drawing=drawing)
     if progress:
         progress(f"Done: {result.model.segmentation.k} segments, silhouette "
                  f"{result.model.segmentation.silhouette:.3f}")
-    if as_json:
-        click.echo(json.dumps({
-            "folder": str(result.folder), "k": result.model.segmentation.k,
+    click.echo(json.dumps(_summary(result), indent=2) if as_json else str(result.folder))
+    if mail is not None and result.folder is not None:
+        _email(result.folder, mail, progress)
+
+
+def _source_of(data: Path | str | None) -> tuple[Any, str | None]:
+    """What the pipeline reads, and its name: standard input's bytes for '-'."""
+    if data is not None and str(data) == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    return data, None
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    """The --json summary of a run."""
+    return {"folder": str(result.folder), "k": result.model.segmentation.k,
             "silhouette": round(result.model.segmentation.silhouette, 4), "files": list(result.files),
             "segments": [{"segment": s.number, "name": s.name, "size": s.size, "share": round(s.share, 4)}
-                         for s in result.model.segments],
-        }, indent=2))
-    else:
-        click.echo(str(result.folder))
-    if mail is not None and result.folder is not None:
-        from ..delivery.mailer import email_run
+                         for s in result.model.segments]}
 
-        if progress:
-            progress(f"Emailing the report to {', '.join(mail.to)}")
-        email_run(result.folder, mail)  # a failure is one Error: line and exit 1; the run folder stays
-        if progress:
-            progress("Sent")
+
+def _email(folder: Path, mail: EmailSettings, progress: StderrProgress | None) -> None:
+    """The run's report by e-mail: a failure is one Error: line and exit 1, and the run folder stays."""
+    from ..delivery.mailer import email_run
+
+    if progress:
+        progress(f"Emailing the report to {', '.join(mail.to)}")
+    email_run(folder, mail)
+    if progress:
+        progress("Sent")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -323,60 +323,65 @@ def send(message: EmailMessage, settings: EmailSettings) -> Delivery:
         raise MailError(f"REPORTGEN_SMTP_USER is {settings.user!r} but no password is set",
                         hint="Set REPORTGEN_SMTP_PASSWORD, or REPORTGEN_SMTP_PASSWORD_FILE naming a file with it.")
     where = f"{settings.host}:{settings.resolved_port}"
-    recipients = [*settings.to, *settings.cc]
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-
-    def delivery(outcome: str, refused: Mapping[str, str], error: str | None) -> Delivery:
-        return Delivery(time=stamp, to=settings.to, cc=settings.cc, subject=str(message["Subject"]),
-                        message_id=str(message["Message-ID"]), outcome=outcome, refused=dict(refused), error=error,
-                        server=settings.public())
-
-    client: smtplib.SMTP
     try:
-        if settings.security == "ssl":
-            client = smtplib.SMTP_SSL(settings.host, settings.resolved_port, timeout=settings.timeout,
-                                      context=_tls_context(settings))
-        else:
-            client = smtplib.SMTP(settings.host, settings.resolved_port, timeout=settings.timeout)
-        with client:
-            client.ehlo()
-            if settings.security == "starttls":
-                if not client.has_extn("starttls"):
-                    raise MailError(f"the SMTP server {where} does not offer STARTTLS",
-                                    hint="Use REPORTGEN_SMTP_SECURITY=ssl or none if that is what it supports.")
-                client.starttls(context=_tls_context(settings))
-                client.ehlo()
-            if settings.user:
-                client.login(settings.user, settings.password or "")
-            refused = client.send_message(message, from_addr=settings.sender, to_addrs=recipients)
+        refused = _transmit(message, settings, where)
     except MailError:
         raise
-    except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"the SMTP server {where} refused the login of {settings.user!r} ({exc.smtp_code})",
-                        hint="Check REPORTGEN_SMTP_USER and the password.") from None
-    except smtplib.SMTPRecipientsRefused as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError, ssl.CertificateError) as exc:
+        raise _failure(exc, settings, where) from None
+    rejected = {address: f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                for address, (code, text) in refused.items()}
+    return Delivery(time=stamp, to=settings.to, cc=settings.cc, subject=str(message["Subject"]),
+                    message_id=str(message["Message-ID"]), outcome="partial" if rejected else "sent",
+                    refused=rejected, error="some recipients were refused" if rejected else None,
+                    server=settings.public())
+
+
+def _transmit(message: EmailMessage, settings: EmailSettings, where: str) -> dict[str, tuple[int, bytes]]:
+    """Connect (TLS as the settings say), log in, send; the recipients the server refused."""
+    assert settings.host is not None  # send() checked it
+    client: smtplib.SMTP
+    if settings.security == "ssl":
+        client = smtplib.SMTP_SSL(settings.host, settings.resolved_port, timeout=settings.timeout,
+                                  context=_tls_context(settings))
+    else:
+        client = smtplib.SMTP(settings.host, settings.resolved_port, timeout=settings.timeout)
+    with client:
+        client.ehlo()
+        if settings.security == "starttls":
+            if not client.has_extn("starttls"):
+                raise MailError(f"the SMTP server {where} does not offer STARTTLS",
+                                hint="Use REPORTGEN_SMTP_SECURITY=ssl or none if that is what it supports.")
+            client.starttls(context=_tls_context(settings))
+            client.ehlo()
+        if settings.user:
+            client.login(settings.user, settings.password or "")
+        return client.send_message(message, from_addr=settings.sender, to_addrs=[*settings.to, *settings.cc])
+
+
+def _failure(exc: Exception, settings: EmailSettings, where: str) -> MailError:
+    """What went wrong while sending, as one clear line (nothing was sent)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return MailError(f"the SMTP server {where} refused the login of {settings.user!r} ({exc.smtp_code})",
+                         hint="Check REPORTGEN_SMTP_USER and the password.")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         names = ", ".join(f"{r} ({code})" for r, (code, _) in exc.recipients.items())
-        raise MailError(f"the SMTP server {where} refused every recipient: {names}; nothing was sent",
-                        hint="Check the addresses.") from None
-    except smtplib.SMTPSenderRefused as exc:
-        raise MailError(f"the SMTP server {where} refused the sender {exc.sender} ({exc.smtp_code}); nothing was "
-                        f"sent", hint="Check REPORTGEN_MAIL_FROM.") from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise MailError(f"the SMTP server {where} does not support a needed feature: {exc}",
-                        hint="Check REPORTGEN_SMTP_SECURITY and whether the server needs a login.") from None
-    except (ssl.SSLError, ssl.CertificateError) as exc:
-        raise MailError(f"the TLS connection to {where} failed: {exc.__class__.__name__}: "
-                        f"{getattr(exc, 'reason', None) or exc}",
-                        hint="For a private CA set REPORTGEN_SMTP_CA_FILE; check REPORTGEN_SMTP_SECURITY.") from None
-    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
-        raise MailError(f"cannot send through the SMTP server {where}: {reason}; nothing was sent",
-                        hint="Check REPORTGEN_SMTP_HOST, REPORTGEN_SMTP_PORT and the network.") from None
-    if refused:
-        rejected = {address: f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
-                    for address, (code, text) in refused.items()}
-        return delivery("partial", rejected, "some recipients were refused")
-    return delivery("sent", {}, None)
+        return MailError(f"the SMTP server {where} refused every recipient: {names}; nothing was sent",
+                         hint="Check the addresses.")
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return MailError(f"the SMTP server {where} refused the sender {exc.sender} ({exc.smtp_code}); nothing was "
+                         f"sent", hint="Check REPORTGEN_MAIL_FROM.")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return MailError(f"the SMTP server {where} does not support a needed feature: {exc}",
+                         hint="Check REPORTGEN_SMTP_SECURITY and whether the server needs a login.")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return MailError(f"the TLS connection to {where} failed: {exc.__class__.__name__}: "
+                         f"{getattr(exc, 'reason', None) or exc}",
+                         hint="For a private CA set REPORTGEN_SMTP_CA_FILE; check REPORTGEN_SMTP_SECURITY.")
+    reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return MailError(f"cannot send through the SMTP server {where}: {reason}; nothing was sent",
+                     hint="Check REPORTGEN_SMTP_HOST, REPORTGEN_SMTP_PORT and the network.")
 
 
 def record_delivery(folder: Path, record: Delivery) -> None:

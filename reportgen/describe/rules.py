@@ -227,6 +227,29 @@ def _text(paths: Sequence[tuple[Condition, ...]], integer: Mapping[str, bool]) -
         + (")" if len(paths) > 1 and len(path) > 1 else "") for path in paths)
 
 
+def _sample(X: np.ndarray, labels: np.ndarray, categories: Categories | None, seed: int
+            ) -> tuple[np.ndarray, np.ndarray, Categories | None]:
+    """At most :data:`MAX_ROWS` customers, a fixed-seed sample of them."""
+    if len(X) <= MAX_ROWS:
+        return X, labels, categories
+    keep = np.sort(np.random.default_rng(seed).choice(len(X), MAX_ROWS, replace=False))
+    if categories is not None:
+        categories = Categories(categories.columns, categories.levels, categories.codes[keep])
+    return X[keep], labels[keep], categories
+
+
+def _tree_inputs(X: np.ndarray, names: Sequence[str], categories: Categories | None
+                 ) -> tuple[np.ndarray, list[str], dict[str, tuple[str, ...]], frozenset[str]]:
+    """What the tree is fitted on: the features and a 0/1 column per level of each categorical column; their
+    names; the levels of each categorical column, and those no customer lacks a known level of."""
+    if categories is None:
+        return X, list(names), {}, frozenset()
+    flags, named = _indicators(categories)
+    complete = frozenset(c for j, c in enumerate(categories.columns) if bool((categories.codes[:, j] >= 0).all()))
+    return (np.hstack([X, flags]), [*names, *(f"{c}={v}" for c, v in named)],
+            dict(zip(categories.columns, categories.levels, strict=True)), complete)
+
+
 def segment_rules(X: np.ndarray, labels: np.ndarray, names: Sequence[str], *, seed: int,
                   max_depth: int = MAX_DEPTH, categories: Categories | None = None,
                   written: Mapping[str, str] | None = None) -> SegmentRules:
@@ -237,20 +260,8 @@ def segment_rules(X: np.ndarray, labels: np.ndarray, names: Sequence[str], *, se
     One tree for all segments partitions the customers (segments.sql applies it); a segment that no leaf of it
     predicts (a small one between others) gets its own rule from a tree of the same depth that tells it from
     everyone else, and goes first in segments.sql when that puts more customers in their own segment."""
-    rng = np.random.default_rng(seed)
-    if len(X) > MAX_ROWS:
-        keep = np.sort(rng.choice(len(X), MAX_ROWS, replace=False))
-        X, labels = X[keep], labels[keep]
-        if categories is not None:
-            categories = Categories(categories.columns, categories.levels, categories.codes[keep])
-    data, columns = X, list(names)
-    levels: dict[str, tuple[str, ...]] = {}
-    complete: frozenset[str] = frozenset()
-    if categories is not None:
-        flags, named = _indicators(categories)
-        data, columns = np.hstack([X, flags]), [*names, *(f"{c}={v}" for c, v in named)]
-        levels = dict(zip(categories.columns, categories.levels, strict=True))
-        complete = frozenset(c for j, c in enumerate(categories.columns) if bool((categories.codes[:, j] >= 0).all()))
+    X, labels, categories = _sample(X, labels, categories, seed)
+    data, columns, levels, complete = _tree_inputs(X, names, categories)
     grow = partial(_leaves, seed=seed, max_depth=max_depth, min_leaf=max(1, int(MIN_LEAF_SHARE * len(X))),
                    levels=levels, complete=complete)
     classes, leaves, depth = grow(data, labels, columns)

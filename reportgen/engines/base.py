@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import pandas as pd
 
+from ..inputs.database import DatabaseSource
 from ..model import (
     BaselineModel,
     CategoricalEncoding,
@@ -21,9 +23,9 @@ from ..model import (
     Segmentation,
     SummaryRow,
 )
-from ..plan import RunPlan
 from ..settings import Settings
 
+Input = Path | bytes | BinaryIO | DatabaseSource  # a checked input: a file, its bytes, a stream or a database
 Progress = Callable[[str], None]
 T = TypeVar("T")
 Runner = Callable[..., Callable[[], Any]]  # function, *args -> a function that waits for its result
@@ -38,7 +40,7 @@ def here(function: Callable[..., T], *args: Any) -> Callable[[], T]:
 class Engine(Protocol):
     name: str
 
-    def read(self, plan: RunPlan) -> Dataset: ...
+    def read(self, source: Input, *, name: str | None = None) -> Dataset: ...
 
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
               ) -> CleanResult: ...

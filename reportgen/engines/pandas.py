@@ -23,9 +23,8 @@ from ..model import (
     Segmentation,
     SummaryRow,
 )
-from ..plan import RunPlan
 from ..settings import Settings
-from .base import Progress, Runner, decimal_of, here
+from .base import Input, Progress, Runner, decimal_of, here
 
 
 class PandasEngine:
@@ -34,23 +33,25 @@ class PandasEngine:
     name = "pandas"
 
     def __init__(self, settings: Settings, progress: Progress) -> None:
+        self.settings = settings
         self.progress = progress
 
-    def read(self, plan: RunPlan) -> Dataset:
+    def read(self, source: Input, *, name: str | None = None) -> Dataset:
         from ..inputs.base import ReadOptions
         from ..inputs.database import DatabaseSource, read_database, read_password
         from ..inputs.readers import read_table
         from ..inputs.roles import DistinctCounts, with_roles
         from ..inputs.transactions import customers_of
 
-        if isinstance(plan.source, DatabaseSource):
-            table = read_database(plan.source, password=read_password(dict(os.environ), plan.settings.password_file),
-                                  decimal=decimal_of(plan.settings))
+        settings = self.settings
+        if isinstance(source, DatabaseSource):
+            table = read_database(source, password=read_password(dict(os.environ), settings.password_file),
+                                  decimal=decimal_of(settings))
         else:
-            table = read_table(plan.source, name=plan.source_name,
-                               options=ReadOptions(sheet=plan.settings.sheet, decimal=decimal_of(plan.settings)))
+            table = read_table(source, name=name,
+                               options=ReadOptions(sheet=settings.sheet, decimal=decimal_of(settings)))
         counts = DistinctCounts(table.frame)  # the ID's distinct values, counted once for both questions
-        return customers_of(table, plan.settings, counts) or with_roles(table, counts)
+        return customers_of(table, settings, counts) or with_roles(table, counts)
 
     def clean(self, dataset: Dataset, *, features: tuple[str, ...], missing: MissingPolicy, max_drop: float
               ) -> CleanResult:

@@ -60,7 +60,15 @@ class ReadOptions:
 
 @dataclass(frozen=True)
 class Reader:
+    """An entry of the reader table (:data:`reportgen.inputs.readers.READERS`): what it reads, how it knows a file
+    of its kind, and what else reads such files (flags, never the name, choose behaviour elsewhere)."""
+
     name: str  # recorded as Source.format
+    label: str  # in words, for hints and help ("a CSV or TSV file")
     extensions: tuple[str, ...]
     recognise: Callable[[bytes], bool]  # a test on the first HEAD bytes
     read: Callable[[bytes, str, ReadOptions], ReadResult]  # (the file's bytes, its display name, the options)
+    sheets: bool = False  # a workbook: --sheet chooses among its sheets
+    delimited: bool = False  # delimited text: its delimiter and header are sniffed, lines that do not fit skipped
+    typed: bool = False  # its columns carry their types (a text column of numbers is still text)
+    spark: str | None = None  # the format Spark's DataFrameReader reads it as (None: the Spark engine cannot)

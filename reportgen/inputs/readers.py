@@ -151,11 +151,21 @@ def _sheet(wanted: str | None, sheets: list[str], name: str) -> str | None:
 
 
 READERS: tuple[Reader, ...] = (
-    Reader("parquet", (".parquet", ".pq"), lambda head: head[:4] == b"PAR1", read_parquet),
-    Reader("excel", (".xlsx", ".xlsm", ".xls", ".ods"), is_workbook, read_workbook),
-    Reader("json", (".json", ".jsonl", ".ndjson"), is_json, read_json),
-    Reader("csv", (".csv", ".tsv", ".tab", ".txt"), is_text, read_text_table),
+    Reader("parquet", "a Parquet file", (".parquet", ".pq"), lambda head: head[:4] == b"PAR1", read_parquet, typed=True,
+           spark="parquet"),
+    Reader("excel", "an Excel or OpenDocument workbook", (".xlsx", ".xlsm", ".xls", ".ods"), is_workbook, read_workbook,
+           sheets=True),
+    Reader("json", "a JSON file", (".json", ".jsonl", ".ndjson"), is_json, read_json),
+    Reader("csv", "a CSV or TSV file", (".csv", ".tsv", ".tab", ".txt"), is_text, read_text_table, delimited=True,
+           spark="csv"),
 )
+
+
+def labels(readers: tuple[Reader, ...] = READERS) -> str:
+    """What the readers read, in words: "a CSV or TSV file, a Parquet file, a JSON file or an Excel or OpenDocument
+    workbook" (text tables first)."""
+    names = [reader.label for reader in sorted(readers, key=lambda r: not r.delimited)]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def choose_reader(head: bytes, name: str) -> Reader:
@@ -169,9 +179,8 @@ def choose_reader(head: bytes, name: str) -> Reader:
         return candidates[0]
     if head.startswith(b"PK\x03\x04"):
         raise InputError(f"{name} is a zip file, not a table",
-                         hint="Pass a CSV, TSV, JSON, Parquet or Excel file (unzip it first).")
-    raise InputError(f"{name} is not a text table: it contains binary data",
-                     hint="Pass a CSV, TSV, JSON or Parquet file.")
+                         hint=f"Pass {labels()} (unzip it first).")
+    raise InputError(f"{name} is not a text table: it contains binary data", hint=f"Pass {labels()}.")
 
 
 def read_bytes(source: Path | bytes | BinaryIO, name: str | None) -> tuple[bytes, str, str | None]:
@@ -217,9 +226,9 @@ def read_table(source: Path | str | bytes | BinaryIO, *, name: str | None = None
     if not data.strip():
         raise InputError(f"{display} is empty", hint="Pass a table with a header row and one row per customer.")
     reader = choose_reader(data[:HEAD], display)
-    if options.sheet is not None and reader.name != "excel":
+    if options.sheet is not None and not reader.sheets:
         raise InputError(f"--sheet {options.sheet} was given, but {display} is {reader.name}, not a workbook",
-                         hint="Leave --sheet out, or pass an Excel or OpenDocument workbook.")
+                         hint=f"Leave --sheet out, or pass {labels(tuple(r for r in READERS if r.sheets))}.")
     result = reader.read(data, display, options)
     frame = result.frame
     written = {**result.written_names, **{str(col).strip(): str(col) for col in frame.columns

@@ -223,20 +223,32 @@ def infer_role(name: str, values: pd.Series, *, n_rows: int, have_id: bool, dist
     if looks_like_id_name(name) and unique_ratio >= 0.8 and (numbers is None or _is_integer_valued(numbers)):
         return "id", "named like an identifier and (nearly) unique"
     if numeric and numbers is not None:
-        full = values if pd.api.types.is_numeric_dtype(values) else None
-        if not have_id and full is not None and unique == n_rows and n_rows >= 20 and _is_integer_valued(numbers):
-            why_id = _id_like_numbers(full.dropna(), n_rows)
-            if why_id:
-                return "id", why_id
-        if unique <= 2:
-            flag = unique == 2 and set(np.unique(numbers.to_numpy(dtype=float)).tolist()) == {0.0, 1.0}
-            return "categorical", ("a 0/1 flag" if flag else f"only {unique} distinct value{'s' if unique > 1 else ''}")
-        codes = _codes(name, numbers.astype(float), unique)
-        if codes:
-            return "categorical", codes
-        if pd.api.types.is_numeric_dtype(values):
-            return "numeric", "numbers"
-        return "numeric", "numbers stored as text" + (f", with {DECIMAL_WORDS[decimal]}" if decimal == "," else "")
+        return _numeric_role(name, values, numbers, unique=unique, n_rows=n_rows, have_id=have_id, decimal=decimal)
+    return _text_role(present, unique=unique, unique_ratio=unique_ratio, n_rows=n_rows, have_id=have_id)
+
+
+def _numeric_role(name: str, values: pd.Series, numbers: pd.Series, *, unique: int, n_rows: int, have_id: bool,
+                  decimal: str | None) -> tuple[Role, str]:
+    """A column of numbers: an ID that counts rows, a flag or a code (categories), or numeric."""
+    full = values if pd.api.types.is_numeric_dtype(values) else None
+    if not have_id and full is not None and unique == n_rows and n_rows >= 20 and _is_integer_valued(numbers):
+        why_id = _id_like_numbers(full.dropna(), n_rows)
+        if why_id:
+            return "id", why_id
+    if unique <= 2:
+        flag = unique == 2 and set(np.unique(numbers.to_numpy(dtype=float)).tolist()) == {0.0, 1.0}
+        return "categorical", ("a 0/1 flag" if flag else f"only {unique} distinct value{'s' if unique > 1 else ''}")
+    codes = _codes(name, numbers.astype(float), unique)
+    if codes:
+        return "categorical", codes
+    if pd.api.types.is_numeric_dtype(values):
+        return "numeric", "numbers"
+    return "numeric", "numbers stored as text" + (f", with {DECIMAL_WORDS[decimal]}" if decimal == "," else "")
+
+
+def _text_role(present: pd.Series, *, unique: int, unique_ratio: float, n_rows: int, have_id: bool
+               ) -> tuple[Role, str]:
+    """A column of text: dates, categories, a key, or free text."""
     if _looks_like_dates(present):
         return "date", "dates (not used for clustering)"
     lengths = present.astype(str).str.len()

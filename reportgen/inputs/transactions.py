@@ -193,60 +193,18 @@ def _step(key: str, column: str | None, rows: pd.Index, action: str, reason: str
                           "reason": reason, "value": shown.to_numpy()}))
 
 
+Found = list[tuple[StepCount, pd.DataFrame]]  # the account's lines, and the log lines of each
+
+
 def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.Timestamp | None = None,
                  date_format: str | None = None, numbers: NumberFormat | None = None) -> CustomerTable:
     """One row per customer from a log (``frame.index``: the log's 1-based line numbers; ``numbers``: the decimal
     marks of its text columns)."""
-    numbers = numbers or NumberFormat()
     c = columns
-    found: list[tuple[StepCount, pd.DataFrame]] = []
-    lines = len(frame)
+    found: Found = []
     log = frame.copy()
-    ids = log[c.customer].astype("string").str.strip()
-    no_id = log.index[ids.isna() | (ids == "")]
-    if len(no_id):
-        found.append(_step("no_customer", c.customer, no_id, "left out lines",
-                           "no customer ID: the line is nobody's purchase"))
-    dates, words = parse_dates(log[c.date], date_format)
-    no_date = log.index[dates.isna() & ~log.index.isin(no_id)]
-    if len(no_date):
-        found.append(_step("unreadable_date", c.date, no_date, "left out lines",
-                           f"the date cannot be read as {words}", log[c.date]))
-    keep = ~log.index.isin(no_id.union(no_date))
-    copies = log.index[log.duplicated(keep="first") & keep]
-    if len(copies):
-        found.append(_step("duplicate_lines", None, copies, "left out lines", "exact copy of an earlier line"))
-    keep &= ~log.index.isin(copies)
-    if c.amount is not None:
-        value = _numeric(log[c.amount], numbers)
-        nothing = log.index[(value == 0) & keep]
-        if len(nothing):
-            found.append(_step("zero_amount", c.amount, nothing, "left out lines",
-                               "a zero amount (a correction or a free item, not a sale)", log[c.amount]))
-        keep &= ~log.index.isin(nothing)
-    else:
-        assert c.quantity is not None and c.price is not None
-        price = _numeric(log[c.price], numbers)
-        free = log.index[(price <= 0) & keep]
-        if len(free):
-            found.append(_step("zero_price", c.price, free, "left out lines",
-                               "zero or negative price (a correction or a free item, not a sale)", log[c.price]))
-        keep &= ~log.index.isin(free)
-        value = _numeric(log[c.quantity], numbers) * price
-    no_value = log.index[value.isna() & keep]
-    if len(no_value):
-        found.append(_step("unreadable_amount", c.amount or c.quantity, no_value, "left out lines",
-                           "the amount is missing or not a number", log[c.amount or c.quantity]))
-    keep &= ~log.index.isin(no_value)
-    cancelled = value < 0
-    if c.order is not None:
-        cancelled |= log[c.order].astype("string").str.upper().str.startswith("C").fillna(False)
-    value = value.where(~cancelled, -value.abs())  # a cancellation subtracts, whatever its sign in the log
-    returns = log.index[cancelled & keep]
-    if len(returns):
-        found.append(_step("returns", c.amount or c.quantity, returns, "netted",
-                           "a return or cancellation: subtracted from the customer's monetary value, not counted as "
-                           "a purchase", value.astype(str)))
+    ids, dates, words, keep = _identified(log, c, date_format, found)
+    value, cancelled, keep = _valued(log, c, numbers or NumberFormat(), keep, found)
     if not keep.any():
         raise InputError("the transaction log has no line with a customer ID, a readable date and an amount",
                          hint="Check the columns with --customer, --date and --amount, or the dates with "
@@ -262,18 +220,74 @@ def to_customers(frame: pd.DataFrame, columns: TransactionColumns, *, as_of: pd.
     returns_only = kept.index[~kept["customer"].isin(customers.index)]
     if len(returns_only):
         count = kept.loc[returns_only, "customer"].nunique()
-        step, part = _step("returns_only", c.customer, returns_only, "left out lines",
+        found.append(_step("returns_only", c.customer, returns_only, "left out lines",
                            f"the customer's only lines are returns or cancellations ({count:,} customers)",
-                           kept["customer"])
-        found.append((step, part))
+                           kept["customer"]))
     customers.insert(0, c.customer, customers.index.astype("string"))
     customers = customers.reset_index(drop=True)
     customers.index = pd.RangeIndex(1, len(customers) + 1, name="row")
-    steps = tuple(step for step, _ in found)
     lines_log = pd.concat([part for _, part in found], ignore_index=True) if found else pd.DataFrame(
         {name: pd.Series(dtype=object) for name in ("row", "column", "action", "reason", "value")})
-    return CustomerTable(frame=customers, columns=c, lines=lines, as_of=as_of, date_format=words, steps=steps,
-                         log=lines_log)
+    return CustomerTable(frame=customers, columns=c, lines=len(frame), as_of=as_of, date_format=words,
+                         steps=tuple(step for step, _ in found), log=lines_log)
+
+
+def _identified(log: pd.DataFrame, c: TransactionColumns, date_format: str | None, found: Found
+                ) -> tuple[pd.Series, pd.Series, str, np.ndarray]:
+    """The lines with a customer ID and a readable date that are no copy of an earlier line: (the IDs, the dates,
+    how they were read, which lines are kept); the others go into ``found``."""
+    ids = log[c.customer].astype("string").str.strip()
+    no_id = log.index[ids.isna() | (ids == "")]
+    if len(no_id):
+        found.append(_step("no_customer", c.customer, no_id, "left out lines",
+                           "no customer ID: the line is nobody's purchase"))
+    dates, words = parse_dates(log[c.date], date_format)
+    no_date = log.index[dates.isna() & ~log.index.isin(no_id)]
+    if len(no_date):
+        found.append(_step("unreadable_date", c.date, no_date, "left out lines",
+                           f"the date cannot be read as {words}", log[c.date]))
+    keep = ~log.index.isin(no_id.union(no_date))
+    copies = log.index[log.duplicated(keep="first") & keep]
+    if len(copies):
+        found.append(_step("duplicate_lines", None, copies, "left out lines", "exact copy of an earlier line"))
+    return ids, dates, words, keep & ~log.index.isin(copies)
+
+
+def _valued(log: pd.DataFrame, c: TransactionColumns, numbers: NumberFormat, keep: np.ndarray, found: Found
+            ) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Each line's value (amount, or quantity times price; negative for a return or cancellation), which lines
+    are returns or cancellations, and which lines are kept: not those of no value or an unreadable one."""
+    if c.amount is not None:
+        value = _numeric(log[c.amount], numbers)
+        nothing = log.index[(value == 0) & keep]
+        if len(nothing):
+            found.append(_step("zero_amount", c.amount, nothing, "left out lines",
+                               "a zero amount (a correction or a free item, not a sale)", log[c.amount]))
+        keep = keep & ~log.index.isin(nothing)
+    else:
+        assert c.quantity is not None and c.price is not None
+        price = _numeric(log[c.price], numbers)
+        free = log.index[(price <= 0) & keep]
+        if len(free):
+            found.append(_step("zero_price", c.price, free, "left out lines",
+                               "zero or negative price (a correction or a free item, not a sale)", log[c.price]))
+        keep = keep & ~log.index.isin(free)
+        value = _numeric(log[c.quantity], numbers) * price
+    no_value = log.index[value.isna() & keep]
+    if len(no_value):
+        found.append(_step("unreadable_amount", c.amount or c.quantity, no_value, "left out lines",
+                           "the amount is missing or not a number", log[c.amount or c.quantity]))
+    keep = keep & ~log.index.isin(no_value)
+    cancelled = value < 0
+    if c.order is not None:
+        cancelled |= log[c.order].astype("string").str.upper().str.startswith("C").fillna(False)
+    value = value.where(~cancelled, -value.abs())  # a cancellation subtracts, whatever its sign in the log
+    returns = log.index[cancelled & keep]
+    if len(returns):
+        found.append(_step("returns", c.amount or c.quantity, returns, "netted",
+                           "a return or cancellation: subtracted from the customer's monetary value, not counted as "
+                           "a purchase", value.astype(str)))
+    return value, cancelled, keep
 
 
 def _per_customer(kept: pd.DataFrame, as_of: pd.Timestamp, *, has_order: bool, has_product: bool) -> pd.DataFrame:

@@ -105,12 +105,9 @@ def reproduce_command(settings: Settings, source_name: str, features: tuple[str,
         value = getattr(settings, key)
         if value != getattr(defaults, key):
             parts += [f"--{key.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-    if settings.algorithm != "kmeans":
-        parts += ["--algorithm", settings.algorithm]
-    if settings.categorical != "auto":
-        parts += ["--categorical", settings.categorical]
-    if settings.engine != "pandas":
-        parts += ["--engine", settings.engine]
+    for key in ("algorithm", "categorical", "engine", "decimal"):
+        if getattr(settings, key) != getattr(defaults, key):
+            parts += [f"--{key}", getattr(settings, key)]
     if settings.baseline:
         parts += ["--baseline", settings.baseline] + (["--assign-only"] if settings.assign_only else [])
     if settings.rules:
@@ -125,7 +122,7 @@ def versions() -> dict[str, str]:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    from .. import __version__
+    from ..version import __version__
 
     found = {"reportgen": __version__, "python": platform.python_version()}
     for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "seaborn", "jinja2", "weasyprint",

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..model import IndexInfo
+
 if TYPE_CHECKING:
-    from ..model import CategoricalEncoding, IndexInfo
+    from ..model import CategoricalEncoding
 
 SMALL = 20_000  # below this many rows K-means runs on one thread: OpenMP start-up and spinning cost more
 
@@ -196,13 +198,7 @@ def _kprototypes(X: np.ndarray, k: int, seed: int, n_init: int, *, layout: Layou
     return min(runs, key=lambda fitted: fitted.inertia)
 
 
-def _bic() -> IndexInfo:
-    from ..model import IndexInfo
-
-    return IndexInfo("bic", "BIC", "lower", 0)
-
-
-BIC = _bic()  # the Gaussian mixture's Bayesian information criterion: a column of the k table and a vote
+BIC = IndexInfo("bic", "BIC", "lower", 0)  # the Gaussian mixture's Bayesian information criterion: a k table column
 
 ALGORITHMS: dict[str, Algorithm] = {
     "kmeans": Algorithm(

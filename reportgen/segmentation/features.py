@@ -116,22 +116,8 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
             raise ConfigError("--features names only categorical columns; k-prototypes needs a numeric one too",
                               hint="Numeric columns: " + ", ".join(n for n, r in roles.items() if r == "numeric")
                                    + ".")
-    numeric = [name for name, role in roles.items() if role == "numeric"]
     if requested is None:
-        clustered = [info.name for info in dataset.columns if info.role == "numeric" and info.feature]
-        if len(clustered) > MAX_FEATURES:
-            raise InputError(
-                f"{dataset.source.name} has {len(clustered):,} numeric columns that could be clustered; reportgen "
-                f"clusters on at most {MAX_FEATURES} at once, and segments on so many would describe no one",
-                hint="Choose the columns that describe the customers with --features (for example --features "
-                     + ",".join(clustered[:3]) + ").")
-        if clustered:
-            return tuple(clustered)
-        if not numeric:
-            described = ", ".join(f"{info.name} ({info.role})" for info in dataset.columns)
-            raise InputError(f"{dataset.source.name} has no numeric column to cluster on (columns: {described})",
-                             hint="Segmentation needs at least one numeric column such as income or spending.")
-        return tuple(numeric)
+        return _default_features(dataset)
     by_key = {_key(name): name for name in roles}
     if baseline_run is not None:  # the baseline's features, whatever their role this time: cleaning accounts for them
         missing = [f for f in requested if _key(f) not in by_key]
@@ -141,28 +127,50 @@ def choose_features(dataset: Dataset, requested: tuple[str, ...] | None = None, 
                 f"{dataset.source.name} has no column {', '.join(missing)}",
                 hint="Use data with the same columns as the baseline's, or another baseline.")
         return tuple(by_key[_key(f)] for f in requested)
-    chosen: list[str] = []
-    for wanted in requested:
-        name = by_key.get(_key(wanted))
-        if name is None:
-            raise ConfigError(f"--features names a column that is not in {dataset.source.name}: {wanted!r}",
-                              hint="Available columns: " + ", ".join(roles) + ".")
-        role = roles[name]
-        if role == "personal":
-            raise ConfigError(f"--features column {name!r} holds personal data, which reportgen never clusters",
-                              hint="Numeric columns: " + (", ".join(numeric) or "none") + ".")
-        if role not in ("numeric", "categorical") or (
-            role == "categorical"
-            and parse_numbers(dataset.frame[name].dropna(), dataset.source.numbers.mark(name))[1].any()
-        ):
-            raise ConfigError(f"--features column {name!r} is {role}, not numeric",
-                              hint="Numeric columns: " + (", ".join(numeric) or "none") + ".")
-        if name not in chosen:
-            chosen.append(name)
+    chosen = tuple(dict.fromkeys(_requested_feature(dataset, wanted, by_key) for wanted in requested))
     if len(chosen) > MAX_FEATURES:
         raise ConfigError(f"--features names {len(chosen)} columns; reportgen clusters on at most {MAX_FEATURES}",
                           hint="Choose the columns that describe the customers best.")
-    return tuple(chosen)
+    return chosen
+
+
+def _default_features(dataset: Dataset) -> tuple[str, ...]:
+    """The numeric columns clustered by default, or, when there is none, every numeric column."""
+    numeric = [info.name for info in dataset.columns if info.role == "numeric"]
+    clustered = [info.name for info in dataset.columns if info.role == "numeric" and info.feature]
+    if len(clustered) > MAX_FEATURES:
+        raise InputError(
+            f"{dataset.source.name} has {len(clustered):,} numeric columns that could be clustered; reportgen "
+            f"clusters on at most {MAX_FEATURES} at once, and segments on so many would describe no one",
+            hint="Choose the columns that describe the customers with --features (for example --features "
+                 + ",".join(clustered[:3]) + ").")
+    if clustered:
+        return tuple(clustered)
+    if not numeric:
+        described = ", ".join(f"{info.name} ({info.role})" for info in dataset.columns)
+        raise InputError(f"{dataset.source.name} has no numeric column to cluster on (columns: {described})",
+                         hint="Segmentation needs at least one numeric column such as income or spending.")
+    return tuple(numeric)
+
+
+def _requested_feature(dataset: Dataset, wanted: str, by_key: Mapping[str, str]) -> str:
+    """The column ``--features`` names as ``wanted``, when it can be clustered."""
+    roles = {info.name: info.role for info in dataset.columns}
+    numeric = ", ".join(name for name, role in roles.items() if role == "numeric") or "none"
+    name = by_key.get(_key(wanted))
+    if name is None:
+        raise ConfigError(f"--features names a column that is not in {dataset.source.name}: {wanted!r}",
+                          hint="Available columns: " + ", ".join(roles) + ".")
+    role = roles[name]
+    if role == "personal":
+        raise ConfigError(f"--features column {name!r} holds personal data, which reportgen never clusters",
+                          hint=f"Numeric columns: {numeric}.")
+    if role not in ("numeric", "categorical") or (
+        role == "categorical"
+        and parse_numbers(dataset.frame[name].dropna(), dataset.source.numbers.mark(name))[1].any()
+    ):
+        raise ConfigError(f"--features column {name!r} is {role}, not numeric", hint=f"Numeric columns: {numeric}.")
+    return name
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ from ...cleaning.steps import (
     table_key,
     value_step_batch,
 )
-from ...describe.profiles import build_profiles, summary_row
 from ...errors import ConfigError, InputError
-from ...inputs.readers import choose_reader
+from ...inputs.base import Reader
+from ...inputs.readers import READERS, choose_reader, labels
 from ...inputs.roles import infer_roles
 from ...inputs.text import TextFormat, decode_head, sniff_text
 from ...inputs.transactions import detect
@@ -66,7 +66,6 @@ from ...model import (
     Source,
     SummaryRow,
 )
-from ...plan import RunPlan
 from ...segmentation.algorithms import nearest
 from ...segmentation.cluster import ASSIGNED, canonical_numbers, check_k_range, segmentation_of, sweep_inits, sweep_k
 from ...segmentation.features import (
@@ -80,8 +79,9 @@ from ...segmentation.features import (
 )
 from ...settings import Settings
 from ...values import ValueCounts, decide_numbers
-from ..base import Runner, decimal_of, here
+from ..base import Input, Runner, decimal_of, here
 from .cleaning import SPARK_TABLE_STEPS, SparkCleaning, _collect_found, _rows
+from .describe import as_float, profile_segments, summary_rows
 from .session import (
     DRIVER_SAMPLE,
     ROW,
@@ -131,40 +131,17 @@ class SparkEngine:
         return self.spark
 
     # -- read
-    def read(self, plan: RunPlan) -> Dataset:
+    def read(self, source: Input, *, name: str | None = None) -> Dataset:
         from ...inputs.base import sha256_file
 
-        assert isinstance(plan.source, Path)  # settings.validate refuses standard input and databases for Spark
-        path = plan.source
+        assert isinstance(source, Path)  # the plan refuses standard input and databases for Spark
+        path = source
         with path.open("rb") as handle:
             head = handle.read(65536)
         if not head.strip():
             raise InputError(f"{path.name} is empty", hint="Pass a table with a header row and one row per customer.")
         reader = choose_reader(head, path.name)
-        spark = self._session()
-        encoding = delimiter = None
-        malformed: tuple[tuple[int, str], ...] = ()
-        texts: set[str] | None = None  # the columns that hold text (of a CSV: every one)
-        if reader.name == "parquet":
-            frame = spark.read.parquet(str(path))
-            texts = {f.name.strip().lstrip("\ufeff") for f in frame.schema.fields
-                     if f.dataType.typeName() == "string"}
-            frame = frame.select([_col(c).cast("string").alias(c) for c in frame.columns])
-        elif reader.name == "csv":
-            text, encoding = decode_head(head)
-            fmt = sniff_text(text, encoding, path.name)
-            delimiter = fmt.delimiter
-            # values keep their spaces, as with the pandas engine: cleaning strips them and says so
-            # a quote inside a quoted value is doubled ("the ""best"" one"), as pandas and the csv module read it
-            frame = (spark.read.option("header", True).option("sep", delimiter).option("inferSchema", False)
-                     .option("escape", '"').option("encoding", SPARK_ENCODINGS.get(encoding, "UTF-8"))
-                     .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
-                     .csv(str(path)))
-            if not encoding.startswith("utf-16"):  # Spark's text reader splits UTF-8 and Latin-1 lines alike
-                frame, malformed = self._without_misfits(frame, path, fmt)
-        else:
-            raise ConfigError(f"--engine spark reads CSV and Parquet files; {path.name} is {reader.name}",
-                              hint="Convert it to Parquet, or use the default engine.")
+        frame, encoding, delimiter, malformed, texts = self._load(path, head, reader)
         written = {c.strip().lstrip("\ufeff"): c.lstrip("\ufeff") for c in frame.columns
                    if c.strip().lstrip("\ufeff") != c.lstrip("\ufeff") and c.strip()}
         self.raw = _numbered(frame.toDF(*[c.strip().lstrip("\ufeff") for c in frame.columns])).cache()
@@ -182,14 +159,47 @@ class SparkEngine:
         probe.index = pd.RangeIndex(1, len(probe) + 1, name="row")
         numbers = decide_numbers(probe[[c for c in probe.columns if texts is None or c in texts]], name=path.name,
                                  delimiter=delimiter, decimal=decimal_of(self.settings))
-        source = Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size,
-                        sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter,
-                        numbers=numbers, written_names=written)
+        facts = Source(name=path.name, path=str(path.resolve()), size=path.stat().st_size,
+                       sha256=sha256_file(path), format=reader.name, encoding=encoding, delimiter=delimiter,
+                       numbers=numbers, written_names=written)
         if self.settings.transactions != "no" and detect(probe) is not None:
             raise ConfigError(f"{path.name} is a transaction log; turning it into customers runs on the pandas "
                               "engine only", hint="Run without --engine spark, or pass --transactions no.")
-        return Dataset(frame=probe, source=source, columns=infer_roles(probe, numbers=numbers), rows=rows,
+        return Dataset(frame=probe, source=facts, columns=infer_roles(probe, numbers=numbers), rows=rows,
                        malformed_lines=malformed)
+
+    def _load(self, path: Path, head: bytes, reader: Reader
+              ) -> tuple[Any, str | None, str | None, tuple[tuple[int, str], ...], set[str] | None]:
+        """The file as a Spark frame of text columns, its encoding and delimiter (a text table's), the lines that do
+        not fit the header, and the columns that hold text (None: every one)."""
+        spark = self._session()
+        encoding = delimiter = None
+        malformed: tuple[tuple[int, str], ...] = ()
+        texts: set[str] | None = None  # the columns that hold text (of a CSV: every one)
+        if reader.spark is None:
+            readable = labels(tuple(r for r in READERS if r.spark is not None))
+            raise ConfigError(f"--engine spark reads {readable}; {path.name} is {reader.label}",
+                              hint="Convert it to Parquet, or use the default engine.")
+        if reader.delimited:
+            text, encoding = decode_head(head)
+            fmt = sniff_text(text, encoding, path.name)
+            delimiter = fmt.delimiter
+            # values keep their spaces, as with the pandas engine: cleaning strips them and says so
+            # a quote inside a quoted value is doubled ("the ""best"" one"), as pandas and the csv module read it
+            frame = (spark.read.format(reader.spark).option("header", True).option("sep", delimiter)
+                     .option("inferSchema", False).option("escape", '"')
+                     .option("encoding", SPARK_ENCODINGS.get(encoding, "UTF-8"))
+                     .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+                     .load(str(path)))
+            if not encoding.startswith("utf-16"):  # Spark's text reader splits UTF-8 and Latin-1 lines alike
+                frame, malformed = self._without_misfits(frame, path, fmt)
+        else:
+            frame = spark.read.format(reader.spark).load(str(path))
+            if reader.typed:  # its text columns are text; its numbers are numbers, written as text here
+                texts = {f.name.strip().lstrip("\ufeff") for f in frame.schema.fields
+                         if f.dataType.typeName() == "string"}
+            frame = frame.select([_col(c).cast("string").alias(c) for c in frame.columns])
+        return frame, encoding, delimiter, malformed, texts
 
     def _without_misfits(self, frame: Any, path: Path, fmt: TextFormat) -> tuple[Any, tuple[tuple[int, str], ...]]:
         """The CSV records without those that do not fit the header (Spark pads a short line with nulls and cuts a
@@ -309,7 +319,7 @@ class SparkEngine:
         first = self.cleaned.agg(*[F.min(_col(f)).alias(f"lo{i}") for i, f in enumerate(usable)],
                                  *[F.skewness(_col(f)).alias(f"sk{i}") for i, f in enumerate(usable)]).collect()[0]
         quantiles = self.cleaned.approxQuantile(usable, list(QUANTILES), 0.0)
-        plans = [plan_treatment(FeatureStats(name=f, low=_f(first[f"lo{i}"]), skew=_f(first[f"sk{i}"]),
+        plans = [plan_treatment(FeatureStats(name=f, low=as_float(first[f"lo{i}"]), skew=as_float(first[f"sk{i}"]),
                                              quantiles=(q[0], q[1], q[2], q[3])),
                                 transform=settings.transform, outliers=settings.outliers)
                  for i, (f, q) in enumerate(zip(usable, [[float(v) for v in qs] for qs in quantiles], strict=True))]
@@ -444,58 +454,12 @@ class SparkEngine:
     # -- profile
     def profile(self, cleaned: CleanResult, segmentation: Segmentation, logged: tuple[str, ...] = ()
                 ) -> Profiles:
-        from pyspark.sql import functions as F
-
         self.progress("Profiling the segments on Spark")
-        predictions = self._label(segmentation.centroids, segmentation.numbers)
-        numeric = list(cleaned.numeric)
-        overall = predictions.agg(*[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-                                  *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
-                                  *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}")
-                                    for i, c in enumerate(numeric)],
-                                  *[F.avg(F.log1p(_col(c))).alias(f"lmean{i}") for i, c in enumerate(logged)],
-                                  *[F.stddev_pop(F.log1p(_col(c))).alias(f"lstd{i}") for i, c in enumerate(logged)]
-                                  ).collect()[0]
-        grouped = predictions.groupBy(SEGMENT).agg(
-            *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-            *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)],
-            *[F.avg(F.log1p(_col(c))).alias(f"lmean{i}") for i, c in enumerate(logged)]).collect()
-        counts: dict[str, dict[int, dict[str, int]]] = {}
-        for column in cleaned.categorical:
-            per: dict[int, dict[str, int]] = {}
-            for row in predictions.groupBy(SEGMENT, _col(column).alias("value")).count().collect():
-                per.setdefault(int(row[SEGMENT]), {})[str(row["value"])] = int(row["count"])
-            counts[column] = per
-        return build_profiles(
-            numbers=segmentation.numbers, sizes=segmentation.sizes, total=cleaned.account.rows_out,
-            features=cleaned.features, numeric=numeric, categorical=cleaned.categorical,
-            means={int(r[SEGMENT]): {c: _f(r[f"mean{i}"]) for i, c in enumerate(numeric)} for r in grouped},
-            medians={int(r[SEGMENT]): {c: _f(r[f"median{i}"]) for i, c in enumerate(numeric)} for r in grouped},
-            overall_mean={c: _f(overall[f"mean{i}"]) for i, c in enumerate(numeric)},
-            overall_std={c: _f(overall[f"std{i}"]) for i, c in enumerate(numeric)},
-            overall_median={c: _f(overall[f"median{i}"]) for i, c in enumerate(numeric)},
-            category_counts=counts, logged=logged,
-            log_means={int(r[SEGMENT]): {c: _f(r[f"lmean{i}"]) for i, c in enumerate(logged)} for r in grouped},
-            log_overall={c: (_f(overall[f"lmean{i}"]), _f(overall[f"lstd{i}"])) for i, c in enumerate(logged)})
+        return profile_segments(self._label(segmentation.centroids, segmentation.numbers), cleaned, segmentation,
+                                logged)
 
     def summarise(self, cleaned: CleanResult) -> tuple[SummaryRow, ...]:
-        from pyspark.sql import functions as F
-
-        numeric = list(cleaned.numeric)
-        stats = self.cleaned.agg(
-            *[F.count(_col(c)).alias(f"n{i}") for i, c in enumerate(numeric)],
-            *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-            *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
-            *[F.min(_col(c)).alias(f"min{i}") for i, c in enumerate(numeric)],
-            *[F.max(_col(c)).alias(f"max{i}") for i, c in enumerate(numeric)],
-            *[F.percentile_approx(_col(c), [0.25, 0.5, 0.75], 10000).alias(f"q{i}") for i, c in enumerate(numeric)]
-        ).collect()[0]
-        total = cleaned.account.rows_out
-        return tuple(summary_row(c, feature=c in cleaned.features, count=int(stats[f"n{i}"]),
-                                 missing=total - int(stats[f"n{i}"]), mean=_f(stats[f"mean{i}"]),
-                                 std=_f(stats[f"std{i}"]), low=_f(stats[f"min{i}"]),
-                                 quartiles=[_f(q) for q in (stats[f"q{i}"] or [None] * 3)], high=_f(stats[f"max{i}"]))
-                     for i, c in enumerate(numeric))
+        return summary_rows(self.cleaned, cleaned)
 
     def assignments(self, cleaned: CleanResult, segmentation: Segmentation) -> pd.DataFrame:
         from pyspark.sql import functions as F
@@ -529,6 +493,3 @@ def _treated(features: list[str], scaler: Scaler) -> list[Any]:
         out.append(expression)
     return out
 
-
-def _f(value: Any) -> float:
-    return float("nan") if value is None else float(value)

@@ -130,8 +130,7 @@ def flows(trend: Trend) -> Figure:
     """Where the customers of each segment went in the latest step (row percentages, with counts)."""
     import seaborn as sns
 
-    from ...archive.trend import segment_name
-    from ..names import short_run
+    from ..names import segment_name, short_run
 
     step = trend.steps[-1]
     sources = sorted({f.source for f in step.flows})
