@@ -15,11 +15,12 @@ from .errors import ConfigError, InputError, MailError, OutputError, ReportgenEr
 from .settings import Settings
 from .version import __version__
 
-__all__ = ["ConfigError", "InputError", "MailError", "OutputError", "ReportgenError", "Settings",
+__all__ = ["ConfigError", "Drawing", "InputError", "MailError", "OutputError", "ReportgenError", "Settings",
            "SnapshotError", "__version__", "run", "trend"]
 
 if TYPE_CHECKING:
     from .model import RunResult
+    from .report.charts import Drawing
     from .report.trend import TrendResult
 
 
@@ -35,3 +36,13 @@ def trend(*args: Any, **kwargs: Any) -> TrendResult:
     from .pipeline import run_trend
 
     return run_trend(*args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    """``reportgen.Drawing`` (the chart drawer a script passes to :func:`run`), imported when it is asked for: the
+    command line's ``--help`` loads no chart module."""
+    if name == "Drawing":
+        from .report.charts import Drawing
+
+        return Drawing
+    raise AttributeError(f"module 'reportgen' has no attribute {name!r}")
