@@ -3,8 +3,8 @@
 plan -> read -> clean -> prepare -> k sweep -> final fit (or assign to a baseline) -> stability -> profiles,
 names, personas, comparison -> charts -> report model -> HTML, PDF -> data files -> run folder. The stages that touch
 every row run on the engine the settings name (:mod:`reportgen.engines`); the charts of each phase are drawn
-while the next phase runs (:class:`reportgen.charts.Drawing`), and so is the k sweep of a fixed k on a large table
-(the final fit then starts from the sweep's sample's centres without waiting for it).
+while the next phase runs (:class:`reportgen.report.charts.Drawing`), and so is the k sweep of a fixed k on a large
+table (the final fit then starts from the sweep's sample's centres without waiting for it).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .describe.personas import recommend
 from .describe.rfm import rfm_of
 from .describe.rules import rule_categories, segment_rules
 from .engines import open_engine
-from .engines.base import Engine, here
+from .engines.base import Engine, Progress, here
 from .errors import InputError, ReportgenWarning
 from .model import (
     Agreement,
@@ -75,7 +75,6 @@ if TYPE_CHECKING:
 
     from .report.trend import TrendResult
 
-Progress = Callable[[str], None]
 LATER_MODULES = ("sklearn.cluster", "sklearn.metrics")  # imported while the data are read (:func:`importing`)
 STABILITY_ROWS_PER_SEGMENT = 5  # fewer customers than this per segment: no stability check (it would say nothing)
 
@@ -123,7 +122,7 @@ def run(
     write a run folder under ``settings.output``. ``now`` fixes the run's timestamp (for tests and replays);
     ``drawing``: a chart drawer started earlier, which the caller closes (the CLI starts its chart processes first
     thing). Without one, the run makes its own: chart processes where that is safe
-    (:func:`~reportgen.charts.processes_are_safe`: a notebook), else this process.
+    (:func:`~reportgen.report.charts.processes_are_safe`: a notebook), else this process.
 
     Raises a :class:`~reportgen.errors.ReportgenError` subclass on bad input; nothing is written then.
     """
@@ -216,9 +215,9 @@ def _write_folder(output: Path, name: str, files: dict[str, FileData],
 def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest", last: int | None = None,
               settings: Settings | None = None, title: str | None = None, now: datetime | None = None,
               progress: Progress | None = None, write: bool = True) -> TrendResult:
-    """One report over every run of a series under ``root`` (:func:`reportgen.trend.series_folders`: the runs made
-    with ``--series series``, or else the runs linked by ``--baseline`` up to ``run``), written as a folder of its
-    own under ``settings.output`` (trend.json, shares.csv, steps.csv, flows.csv, the charts, report.html and
+    """One report over every run of a series under ``root`` (:func:`reportgen.archive.trend.series_folders`: the
+    runs made with ``--series series``, or else the runs linked by ``--baseline`` up to ``run``), written as a folder of
+    its own under ``settings.output`` (trend.json, shares.csv, steps.csv, flows.csv, the charts, report.html and
     report.pdf). ``settings`` gives the report's formats, name, templates, paper, accent and locale."""
     from .archive.trend import build_trend, highlights, series_folders, trend_files
     from .report.charts import draw_phase

@@ -116,7 +116,7 @@ class Outcome:
 # ----------------------------------------------------------------------------- the promises of a completed run
 SHOWN_NAN = re.compile(r"\b(nan|NaN|inf)\b")
 ALWAYS_DRAWN = ("distributions", "elbow", "silhouette_k", "segments_scatter", "silhouette_plot", "profile_heatmap",
-                "sizes")  # the charts that apply to every run (reportgen.charts.CHARTS without a condition)
+                "sizes")  # the charts that apply to every run (reportgen.report.charts.CHARTS without a condition)
 QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 CLAIMED = re.compile(r"puts ([\d.]+)% of the customers in their own segment")
 

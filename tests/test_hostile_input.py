@@ -1,4 +1,4 @@
-"""Bad input a hostile reviewer would try, read by :func:`reportgen.readers.read_table`: each case is read
+"""Bad input a hostile reviewer would try, read by :func:`reportgen.inputs.readers.read_table`: each case is read
 correctly (the rows, columns and skipped lines it must give) or refused with one clear line. The table in the
 issue-14 note is this list."""
 

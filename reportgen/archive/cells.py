@@ -36,7 +36,7 @@ def unescape_cell(value: object) -> object:
     return value
 
 
-def holds_text(series: pd.Series) -> bool:
+def _is_text(series: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
                 or pd.api.types.is_datetime64_any_dtype(series.dtype))
 
@@ -47,7 +47,7 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame
     for place, column in enumerate(frame.columns):
         series = frame.iloc[:, place]
-        if not holds_text(series):
+        if not _is_text(series):
             continue
         if isinstance(series.dtype, pd.CategoricalDtype):
             categories = [escape_cell(c) for c in series.cat.categories]
@@ -74,7 +74,7 @@ def unescape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out.columns = [str(unescape_cell(str(c))) for c in out.columns]
     for column in out.columns:
-        if not holds_text(out[column]):
+        if not _is_text(out[column]):
             continue
         out[column] = out[column].map(unescape_cell)
     return out

@@ -1,8 +1,9 @@
-"""Run folders: their data files and manifest, built from the analysis, and written atomically.
+"""The data files of a run folder, built from the analysis: segments.csv, profiles.csv, rules.csv, segments.sql,
+metrics.json, model.json (the portable model a later run takes as its baseline), summary.json, comparison.json.
 
 Every file's bytes are deterministic for the same input and settings (fixed float format, ``\n`` line ends,
-significant digits for metrics), so reruns are byte-identical. The folder is built under a hidden temporary name
-and renamed when complete. Reading archived runs is :mod:`reportgen.runs`' job."""
+significant digits for metrics), so reruns are byte-identical. The manifest is :mod:`reportgen.archive.manifest`'s,
+writing the folder :mod:`reportgen.archive.folder`'s, reading archived runs :mod:`reportgen.archive.runs`'."""
 
 from __future__ import annotations
 

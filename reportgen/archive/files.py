@@ -63,7 +63,7 @@ FileData = bytes | Iterable[Part]  # a file's bytes, or its parts, made as they 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV with a fixed float format and ``\\n`` line ends, so runs diff cleanly; safe to open in a spreadsheet
-    (a text cell that would run as a formula gets a leading ``'``: :mod:`reportgen.cells`). A long frame of
+    (a text cell that would run as a formula gets a leading ``'``: :mod:`reportgen.archive.cells`). A long frame of
     whole numbers and texts that need no quotes is written by pyarrow (ten times faster), byte for byte as pandas
     would."""
     return b"".join(csv_parts(frame))

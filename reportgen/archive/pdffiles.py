@@ -1,5 +1,5 @@
 """report.pdf as the snapshot: the run folder's files it embeds (PDF/A-3 associated files, written by
-:func:`reportgen.render.write_pdf`), checked against the manifest it embeds, and written out again.
+:func:`reportgen.report.render.write_pdf`), checked against the manifest it embeds, and written out again.
 
 The PDF is read with pikepdf (qpdf), imported when needed. A file's name comes from the PDF, which may come from
 anyone: only plain names (letters, digits, ``.``, ``_``, ``-``) are ever written out.

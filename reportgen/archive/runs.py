@@ -1,7 +1,7 @@
 """Archived runs: find them ("latest", a folder, a name), list them, read their manifest and model, verify their
 files against the manifest's sha256, and zip them.
 
-Writing a run folder is :mod:`reportgen.snapshot`'s job; this module only reads.
+Writing a run folder is :mod:`reportgen.archive.folder`'s job; this module only reads.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def verify(path: Path) -> tuple[int, list[tuple[str, str]]]:
     embeds the manifest, so cannot be hashed in it) against seal.json's.
 
     Returns ``(files checked, problems)`` with problems as ``(file, "changed" | "missing" | "not in the
-    manifest")``. A PDF alone is checked by :func:`reportgen.pdffiles.verify_pdf`.
+    manifest")``. A PDF alone is checked by :func:`reportgen.archive.pdffiles.verify_pdf`.
     """
     if path.is_file() and zipfile.is_zipfile(path):
         manifest, contents = _zip_members(path)
@@ -304,7 +304,7 @@ def _categories(data: Any) -> CategoricalEncoding | None:
 
 
 def baseline_from_dict(data: Any, *, folder: Path | None, run: str, created: str, input_name: str) -> BaselineModel:
-    """A BaselineModel from the contents of a model.json (:func:`reportgen.snapshot.model_json` writes it)."""
+    """A BaselineModel from the contents of a model.json (:func:`reportgen.archive.contents.model_json` writes it)."""
     try:
         scaler = data["scaler"]
         segments = data["segments"]

@@ -4,9 +4,9 @@ period to the next, segments that appeared or vanished, under numbers and names 
 A series is either the runs linked by ``--baseline`` (from a run back to the first one it descends from) or the
 runs made with the same ``--series NAME``. Each period is read from its run folder alone (model.json and
 segments.csv, verified against the manifest), like ``reportgen compare``. A segment keeps one number over the whole
-series: consecutive runs are matched as ``compare`` matches them (:func:`reportgen.compare.compare_runs`), a matched
-segment takes the number of its partner in the period before, and a segment without one takes its run's own number
-when no segment of the series has had it yet, else the next free number. Runs made with ``--baseline`` are
+series: consecutive runs are matched as ``compare`` matches them (:func:`reportgen.archive.compare.compare_runs`), a
+matched segment takes the number of its partner in the period before, and a segment without one takes its run's own
+number when no segment of the series has had it yet, else the next free number. Runs made with ``--baseline`` are
 numbered that way already, so their numbers are the trend's.
 """
 

@@ -71,7 +71,7 @@ class PandasEngine:
                  ) -> Callable[[], KSelection]:
         """The k sweep, and a function that waits for it. With a fixed k on a sample of a large table, ``run``
         runs it (the pipeline passes a chart process), while the final fit, which does not wait for it, starts
-        from the same sample's centres (:func:`~reportgen.cluster.sweep_start`)."""
+        from the same sample's centres (:func:`~reportgen.segmentation.cluster.sweep_start`)."""
         from ..segmentation.cluster import check_k_range, sweep_k, sweep_rows
 
         rows = sweep_rows(matrix, settings.sweep_sample, settings.seed)

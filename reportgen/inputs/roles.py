@@ -11,7 +11,7 @@ What a careful analyst would decide from a look at the column:
 * **Personal data**: e-mail addresses, phone numbers, personal names and postal addresses (by the column's name
   or its values, :data:`PERSONAL`) are never clustered, profiled or shown: the report counts them only.
 * **Numeric columns that are profiled, not clustered**: almost constant (one value in :data:`NEAR_CONSTANT` of
-  the rows), or mostly missing or a "not applicable" code (:func:`reportgen.clean.find_sentinel`; a sentinel in
+  the rows), or mostly missing or a "not applicable" code (:func:`reportgen.values.find_sentinel`; a sentinel in
   more than :data:`MOSTLY_MISSING` of the rows).
 """
 
@@ -305,7 +305,7 @@ def with_roles(table: Table, counts: DistinctCounts | None = None) -> Dataset:
 
 
 def read_dataset(source: Path | bytes | BinaryIO, *, name: str | None = None) -> Dataset:
-    """Read a table (:func:`reportgen.readers.read_table`) and infer its column roles: what the pandas engine's
+    """Read a table (:func:`reportgen.inputs.readers.read_table`) and infer its column roles: what the pandas engine's
     read stage does, for a notebook."""
     from .readers import read_table
 

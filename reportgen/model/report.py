@@ -228,7 +228,7 @@ class RunResult:
 # --------------------------------------------------------------------------- what the charts are drawn from
 @dataclass(frozen=True)
 class ExplorationData:
-    """What the exploration charts draw (:func:`reportgen.charts.exploration.exploration_data` makes it): the
+    """What the exploration charts draw (:func:`reportgen.report.charts.exploration.exploration_data` makes it): the
     cleaned columns of at most a fixed-seed sample of rows (categories as pandas categoricals: small to send to the
     chart process), and what is counted over every row of the frame it was made from. ``customers``: every cleaned
     customer (that frame may be the Spark engine's sample)."""

@@ -1,5 +1,5 @@
 """The report's structure: :func:`build_report_model` turns the analysis into the :class:`ReportModel` the
-templates read. No rendering here (that is :mod:`reportgen.render`)."""
+templates read. No rendering here (that is :mod:`reportgen.report.render`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Agreement between methods: the other algorithms of :data:`~reportgen.algorithms.ALGORITHMS`, fitted at the
-chosen k on the same scaled customers, compared with the chosen segments by the adjusted Rand index (1: the same
+"""Agreement between methods: the other algorithms of :data:`~reportgen.segmentation.algorithms.ALGORITHMS`, fitted at
+the chosen k on the same scaled customers, compared with the chosen segments by the adjusted Rand index (1: the same
 segments, 0: no more alike than chance). High agreement says the segments are in the data, not an artefact of one
 method."""
 

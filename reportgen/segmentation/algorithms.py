@@ -1,8 +1,8 @@
 """ALGORITHMS: the clustering methods, one entry each: how to fit k segments, how to assign new customers to
 fitted segments, and how the methodology describes it.
 
-An algorithm works in the scaled feature space (:class:`~reportgen.model.FeatureMatrix`) and returns segments as
-0-based labels plus their centres; :mod:`reportgen.cluster` numbers them by size and measures them, whatever the
+An algorithm works in the scaled feature space (:class:`~reportgen.model.FeatureMatrix`) and returns segments as 0-based
+labels plus their centres; :mod:`reportgen.segmentation.cluster` numbers them by size and measures them, whatever the
 algorithm. With categorical columns clustered (``--categorical cluster``) the matrix ends in their weighted one-hot
 columns (:class:`~reportgen.model.CategoricalEncoding`), which a :class:`Layout` describes: squared Euclidean
 distance there is Huang's k-prototypes cost (numeric squared distance + gamma per mismatched category), so

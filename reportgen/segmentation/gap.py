@@ -14,19 +14,18 @@ once (half of Tibshirani's W_k), so its ``logW`` is ours minus log 2; the consta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
 
-from .algorithms import Fitted
+from .algorithms import FitFunction
 from .indices import sample_rows
 
 SEMethod = Literal["firstSEmax", "Tibs2001SEmax", "globalSEmax", "firstmax", "globalmax"]
 SE_METHODS: tuple[str, ...] = get_args(SEMethod)
 
-FitFunction = Callable[[np.ndarray, int, int, int], Fitted]  # (X, k, seed, n_init), as Algorithm.fit
 
 # The defaults keep k = 1..10 on 3,000 rows at 1.2-1.8 s on 2 cores: 11 data sets x 9 fits of 10-25 ms each.
 DEFAULT_REFERENCES = 10  # B (clusGap: 100); the SE is then good to about 1/sqrt(2(B - 1)) = 24% of itself

@@ -11,17 +11,16 @@ the resamples at or below 0.5 and at or above 0.75.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..model import Stability
-from .algorithms import Fitted
+from .algorithms import FitFunction
 from .indices import sample_rows
 
 __all__ = ["Stability", "best_jaccard", "bootstrap_stability", "verdict_word"]
 
-FitFunction = Callable[[np.ndarray, int, int, int], Fitted]  # (X, k, seed, n_init), as Algorithm.fit
 
 # The defaults keep 3,000 rows at k = 4-5 at 0.6-1.6 s on 2 cores (structureless uniform data: 1.6-2.5 s).
 DEFAULT_RESAMPLES = 50  # as Settings.stability_resamples

@@ -263,7 +263,7 @@ class SparkEngine:
                          ) -> tuple[Any, tuple[str, ...]]:
         """The value steps on every batch of rows, with the very functions the pandas engine runs; each batch
         comes back with its cleaned columns and, per (step, column), the value shown where the step found one.
-        Returns the cleaned frame and the yes/no columns kept (:func:`reportgen.clean.indicators`)."""
+        Returns the cleaned frame and the yes/no columns kept (:func:`reportgen.cleaning.steps.indicators`)."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
@@ -291,9 +291,9 @@ class SparkEngine:
     def prepare(self, cleaned: CleanResult, settings: Settings, *, scaling: Scaling, scaler: Scaler | None = None,
                 categories: tuple[str, ...] = (), encoding: CategoricalEncoding | None = None
                 ) -> FeatureMatrix:
-        """The shared treatment and scaler (:mod:`reportgen.prepare`) from Spark statistics: skewness, minimum and
-        quantiles, then the far-out counts, then the moments of the transformed and clipped values. Numbers only:
-        settings.validate refuses categorical clustering on this engine."""
+        """The shared treatment and scaler (:mod:`reportgen.segmentation.features`) from Spark statistics:
+        skewness, minimum and quantiles, then the far-out counts, then the moments of the transformed and clipped
+        values. Numbers only: the plan refuses categorical clustering on this engine."""
         from pyspark.ml.feature import VectorAssembler
 
         assert not categories and encoding is None

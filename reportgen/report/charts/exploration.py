@@ -160,7 +160,7 @@ def violin_category(data: ExplorationData) -> str | None:
 
 def violin_features(data: ExplorationData) -> tuple[str, ...]:
     """The features the violins show: those among the charted numeric columns (at most
-    :data:`~reportgen.charts.MAX_CHART_COLUMNS`; the frame holds no other), in table order."""
+    :data:`~reportgen.report.charts.style.MAX_CHART_COLUMNS`; the frame holds no other), in table order."""
     return tuple(column for column in data.features if column in data.numeric)
 
 

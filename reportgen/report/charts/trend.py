@@ -1,4 +1,4 @@
-"""The charts of a trend over the runs of a series (from a :class:`~reportgen.trend.Trend`)."""
+"""The charts of a trend over the runs of a series (from a :class:`~reportgen.model.Trend`)."""
 
 from __future__ import annotations
 
