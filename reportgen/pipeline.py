@@ -28,6 +28,7 @@ from .archive.files import FileData
 from .archive.folder import Sealed, write_run
 from .archive.manifest import REPORT_PDF, SEAL
 from .archive.runs import baseline_segments, baseline_selection
+from .archive.trend import build_trend, highlights, series_folders, trend_files
 from .describe.personas import recommend
 from .describe.rfm import rfm_of
 from .describe.rules import rule_categories, segment_rules
@@ -56,13 +57,14 @@ from .model import (
     SummaryRow,
 )
 from .plan import DataSource, RunPlan, clusters_categories, plan_run
-from .report.charts import Drawing, processes_are_safe, split_drawn
+from .report.charts import Drawing, draw_phase, processes_are_safe, split_drawn
 from .report.charts.exploration import exploration_data
 from .report.charts.segments import segment_data
 from .report.charts.style import MAX_CHART_CATEGORIES, chart_columns
-from .report.names import folder_name
-from .report.render import check_templates, prepare_pdf, render_html, write_pdf
-from .report.structure import build_report_model
+from .report.names import folder_name, short_run
+from .report.render import check_templates, prepare_pdf, render, render_html, write_pdf
+from .report.structure import build_report_model, versions
+from .report.trend import TrendReport, TrendResult
 from .segmentation.agreement import agreement
 from .segmentation.algorithms import ALGORITHMS, Layout, layout_of
 from .segmentation.cluster import renumber
@@ -72,8 +74,6 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .report.trend import TrendResult
 
 LATER_MODULES = ("sklearn.cluster", "sklearn.metrics")  # imported while the data are read (:func:`importing`)
 STABILITY_ROWS_PER_SEGMENT = 5  # fewer customers than this per segment: no stability check (it would say nothing)
@@ -219,13 +219,6 @@ def run_trend(root: Path | str, *, series: str | None = None, run: str = "latest
     runs made with ``--series series``, or else the runs linked by ``--baseline`` up to ``run``), written as a folder of
     its own under ``settings.output`` (trend.json, shares.csv, steps.csv, flows.csv, the charts, report.html and
     report.pdf). ``settings`` gives the report's formats, name, templates, paper, accent and locale."""
-    from .archive.trend import build_trend, highlights, series_folders, trend_files
-    from .report.charts import draw_phase
-    from .report.names import short_run
-    from .report.render import render
-    from .report.structure import versions
-    from .report.trend import TrendReport, TrendResult
-
     root = Path(root)
     settings = settings or Settings(output=root)
     clock = Clock(progress or _quiet)

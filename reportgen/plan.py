@@ -3,16 +3,15 @@ the rules, the templates, the logo, the output folder, the baseline)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .engines import ENGINES
-from .engines.base import Input
+from .engines.base import Input, Progress
 from .errors import ConfigError, InputError
 from .model import Scaling
-from .segmentation.algorithms import ALGORITHMS
+from .segmentation.algorithms import ALGORITHMS, categorical_algorithms
 from .settings import Settings, validate
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ class RunPlan:
 
 
 def plan_run(settings: Settings, source: DataSource = None, *, source_name: str | None = None,
-             write: bool = True, progress: Callable[[str], None] | None = None) -> RunPlan:
+             write: bool = True, progress: Progress | None = None) -> RunPlan:
     """Check everything that can be checked before the data is read (the values, :func:`~reportgen.settings.validate`;
     then the files and folders they name), and return the plan of the run.
 
@@ -144,9 +143,10 @@ def check_baseline_categories(baseline: BaselineModel | None, clustered: bool) -
     if baseline.categories is not None:
         raise ConfigError(f"the baseline run {baseline.run} clusters on the categorical columns "
                           f"{', '.join(baseline.categories.columns)} too; this run clusters numbers only",
-                          hint="Add --algorithm kprototypes, or choose another baseline.")
+                          hint=f"Add --algorithm {categorical_algorithms()}, or choose another baseline.")
     raise ConfigError(f"the baseline run {baseline.run} clusters on numeric columns only; this run clusters "
-                      "categorical columns too", hint="Leave out --algorithm kprototypes, or choose another baseline.")
+                      "categorical columns too",
+                      hint=f"Leave out --algorithm {categorical_algorithms()}, or choose another baseline.")
 
 
 def check_baseline_features(baseline: BaselineModel | None, requested: tuple[str, ...] | None

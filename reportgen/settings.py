@@ -19,14 +19,10 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from .errors import ConfigError
 from .model import MissingPolicy, OutlierPolicy, Scaling, TransformPolicy
-
-if TYPE_CHECKING:
-    pass
-
 
 Format = Literal["html", "pdf"]
 Paper = Literal["A4", "letter"]

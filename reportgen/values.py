@@ -1,4 +1,7 @@
-"""The value vocabulary every stage may use: numbers written as text, and their decimal and thousands marks.
+"""The value vocabulary every stage may use (a leaf: it imports only the model and the errors): numbers written as
+text and their decimal and thousands marks; text that stands for a missing value ("?", "n/a") and spreadsheet
+errors; "not applicable" sentinels (-1, 999); a column's distinct values and counts; the text of a categorical
+column's levels.
 
 Which mark is the decimal one is decided per file from the values, before the roles are inferred
 (:func:`decide_numbers`), and each text column's numbers are then read with it (:func:`parse_numbers`):
@@ -297,10 +300,6 @@ def level_text(values: object) -> np.ndarray:
     """A categorical column's values as the text of its levels: whole numbers as integers (a Parquet or database
     column of codes with gaps holds 1.0, 2.0: levels "1", "2", as a CSV writes them); missing values, and the
     label cleaning gave them, None."""
-    import pandas as pd
-
-    from .values import MISSING_LABEL
-
     series = pd.Series(values)
     if pd.api.types.is_float_dtype(series.dtype):
         whole = series.dropna()

@@ -1,5 +1,6 @@
-"""Deterministic files: JSON without NaN and with sorted keys, CSV with a fixed float format and   line ends (long CSVs
-written by pyarrow byte for byte as pandas), their sha256, and text cells that cannot run as spreadsheet formulas."""
+"""Deterministic files: JSON without NaN and with sorted keys, CSV with a fixed float format and ``\\n`` line ends
+(long CSVs written by pyarrow byte for byte as pandas), and their sha256. Text cells that could run as spreadsheet
+formulas are escaped by :mod:`reportgen.archive.cells`."""
 
 from __future__ import annotations
 

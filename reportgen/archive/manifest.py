@@ -30,7 +30,7 @@ REPORT_PDF = "report.pdf"
 
 def manifest(model: ReportModel, analysis: Analysis, settings: Mapping[str, Any], *, started: datetime,
              timings: Mapping[str, float]) -> dict[str, Any]:
-    """manifest.json, without the files' hashes (:func:`write_run` adds them)."""
+    """manifest.json, without the files' hashes (:func:`reportgen.archive.folder.write_run` adds them)."""
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run": model.run_name,

@@ -70,7 +70,7 @@ def run_folders(root: Path) -> list[Path]:
     return [folder for _, folder in sorted(found)]
 
 
-RUN_FOLDER = re.compile(r"\d{8}-\d{6}-(?P<name>.+)")  # snapshot.folder_name: <YYYYmmdd-HHMMSS>-<name>
+RUN_FOLDER = re.compile(r"\d{8}-\d{6}-(?P<name>.+)")  # report.names.folder_name: <YYYYmmdd-HHMMSS>-<name>
 LISTED_RUNS = 5  # the run folders an ambiguous run name lists at most
 
 

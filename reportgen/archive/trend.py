@@ -19,8 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..errors import ConfigError, SnapshotError
-from ..model import BaselineModel, Chart
-from ..model.archive import Trend, TrendFlow, TrendIdentity, TrendPeriod, TrendSegment, TrendStep
+from ..model import BaselineModel, Chart, Trend, TrendFlow, TrendIdentity, TrendPeriod, TrendSegment, TrendStep
 from ..report.names import segment_name, short_run
 from .files import FileData, csv_bytes, json_bytes, sig
 from .manifest import MANIFEST

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import CleaningAccount, CleanResult, ColumnInfo, Dataset, MissingPolicy, StepCount
-from .steps import CleaningStep, shown, step
+from .steps import CleaningStep, shown
 
 ROLE_NOTES = {
     "id": "identifier", "numeric": "numeric: profiled, not clustered",
@@ -101,10 +101,11 @@ def plan_columns(columns: Sequence[ColumnInfo], features: Sequence[str]) -> Colu
         categorical=tuple(c for c, role in roles.items() if role == "categorical" and c not in features))
 
 
-def usable_features(account: Account, stats: Mapping[str, tuple[int, float | None]]
+def usable_features(account: Account, entry: CleaningStep, stats: Mapping[str, tuple[int, float | None]]
                     ) -> tuple[list[str], dict[str, str]]:
     """The feature columns that can be clustered, from ``{column: (distinct values, first value)}``, and why
-    the others cannot; the others go into ``account``. Raises :class:`InputError` when none is left."""
+    the others cannot; the others go into ``account`` as lines of ``entry``. Raises :class:`InputError` when none is
+    left."""
     usable: list[str] = []
     unusable: dict[str, str] = {}
     for column, (distinct, first) in stats.items():
@@ -114,7 +115,6 @@ def usable_features(account: Account, stats: Mapping[str, tuple[int, float | Non
             unusable[column] = f"constant: every value is {first:g}"
         else:
             usable.append(column)
-    entry = step("unusable_feature")
     for column, why in unusable.items():
         account.steps.append(StepCount(entry.key, column, 0, entry.action, why))
     if not usable:

@@ -102,7 +102,7 @@ def _missing_ids(state: PandasCleaning, entry: CleaningStep) -> None:
 def _unusable(state: PandasCleaning, entry: CleaningStep) -> None:
     present = {column: state.frame[column].dropna() for column in state.plan.features}
     state.usable, state.unusable = usable_features(
-        state.account, {c: (v.nunique(), float(v.iloc[0]) if len(v) else None) for c, v in present.items()})
+        state.account, entry, {c: (v.nunique(), float(v.iloc[0]) if len(v) else None) for c, v in present.items()})
 
 
 def _drop_missing(state: PandasCleaning, entry: CleaningStep) -> None:

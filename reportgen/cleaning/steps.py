@@ -10,8 +10,8 @@ Each step has a key (the line of the data quality account and of ``cleaning.csv`
   spelling of a category is the common one) has a ``learn`` function over the column's distinct values and counts.
   Adding a value step is one entry here: both engines run it.
 * **Table steps** (empty rows, duplicate rows and IDs, unusable features, missing feature values) look at whole
-  rows or whole columns; each engine implements them by key (:data:`PANDAS_TABLE_STEPS` here, the Spark engine's
-  own), and both take their action and reason from this table.
+  rows or whole columns; each engine implements them by key (:data:`reportgen.cleaning.pandas.PANDAS_TABLE_STEPS`, the
+  Spark engine's own), and both take their action and reason from this table.
 
 The order of the table is the order of cleaning: table steps in turn, the value steps in one pass. The account
 lists the value steps column by column (every step on the first numeric column, then the next), as cleaning.csv
@@ -110,7 +110,8 @@ def _check_spreadsheet_errors(values: pd.Series, column: str, vocabulary: Vocabu
 
 def _check_numbers_as_text(values: pd.Series, column: str, vocabulary: Vocabulary) -> Found:
     """Numbers written as text that plain reading gets wrong or cannot read (``1.234,5``; ``1.234`` with a decimal
-    comma), read with the column's decimal mark (``vocabulary["decimal"]``, as :func:`decide_numbers` decided)."""
+    comma), read with the column's decimal mark (``vocabulary["decimal"]``, as :func:`reportgen.values.decide_numbers`
+    decided)."""
     if not holds_text(values):
         return Found(pd.Series(False, index=values.index), values)
     numbers, _ = parse_numbers(values, vocabulary.get("decimal"))
@@ -339,8 +340,8 @@ def run_value_steps(frame: pd.DataFrame, plan: ValueStepPlan) -> ValueStepOutcom
 
 def _spread(values: pd.Series, codes: np.ndarray, raw: pd.Series) -> pd.Series:
     """The cleaned distinct ``values`` back on the rows of ``raw`` (row i has value ``codes[i]``): a column of
-    categories (a large table's text, :func:`as_categories`) stays a column of categories. Values that compare
-    equal are one distinct value: -0.0 comes back as 0.0, and None as NaN where both are missing."""
+    categories (a large table's text, :func:`reportgen.cleaning.pandas.as_categories`) stays a column of categories.
+    Values that compare equal are one distinct value: -0.0 comes back as 0.0, and None as NaN where both are missing."""
     if isinstance(raw.dtype, pd.CategoricalDtype) and values.dtype == object:
         texts, levels = pd.factorize(values, use_na_sentinel=True)
         return pd.Series(pd.Categorical.from_codes(texts[codes], pd.Index(levels, dtype=object)), index=raw.index)

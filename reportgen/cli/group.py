@@ -90,7 +90,7 @@ class StderrProgress:
         click.echo(f"[{time.perf_counter() - self.start:5.1f}s] {message}", err=True)
 
 
-def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def option_bundle(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Bundle click options into one decorator (shared by several commands)."""
 
     def apply(function: Any) -> Any:
@@ -115,13 +115,13 @@ def cli(debug: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------------- archived runs
-def _root(output: Path | None, config: Path | None) -> Path:
+def output_root(output: Path | None, config: Path | None) -> Path:
     """The folder that holds the runs: --output, else the config's, else ./output."""
     config = config or find_config(Path.cwd())
     return output or resolve_settings(config=config).output
 
 
-runs_options = _options(
+runs_options = option_bundle(
     click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
                  help="Folder that holds the run folders.  [default: output]"),
     click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -129,7 +129,7 @@ runs_options = _options(
 )
 
 
-def _table(rows: list[list[str]], headers: list[str], right: frozenset[int] | set[int] = frozenset()) -> str:
+def text_table(rows: list[list[str]], headers: list[str], right: frozenset[int] | set[int] = frozenset()) -> str:
     widths = [max(len(str(v)) for v in column) for column in zip(headers, *rows, strict=True)]
 
     def line(values: list[str]) -> str:

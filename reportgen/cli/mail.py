@@ -9,7 +9,7 @@ import click
 from ..settings import (
     find_config,
 )
-from .group import CONTEXT, _root, cli, runs_options
+from .group import CONTEXT, cli, output_root, runs_options
 
 
 @cli.command(context_settings=CONTEXT)
@@ -42,7 +42,7 @@ def email(run_ref: str, to: tuple[str, ...], cc: tuple[str, ...], subject: str |
     from ..settings import email_section
 
     config = config or find_config(Path.cwd())
-    folder = resolve_run(run_ref, _root(output, config))
+    folder = resolve_run(run_ref, output_root(output, config))
     settings = resolve_email_settings(email_section(config), to=to, cc=cc, subject=subject)
     result = email_run(folder, settings, attach_html="html" in attach, dry_run=dry_run)
     if isinstance(result, Path):

@@ -19,9 +19,9 @@ from ..settings import (
     TRANSACTION_MODES,
     TRANSFORM_POLICIES,
 )
-from .group import _options
+from .group import option_bundle
 
-analysis_options = _options(
+analysis_options = option_bundle(
     click.option("--features", metavar="A,B,...",
                  help="Numeric columns to cluster on, comma-separated (case-insensitive); with --algorithm "
                       "kprototypes, categorical ones too. Default: every numeric column that is not an ID, a "
@@ -89,7 +89,7 @@ analysis_options = _options(
                  help="With --baseline: label the customers with the baseline's segments, without re-clustering."),
 )
 
-report_options = _options(
+report_options = option_bundle(
     click.option("--title", help="Report title.  [default: Customer segmentation report]"),
     click.option("--organisation", help="Organisation named on the cover."),
     click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -106,7 +106,7 @@ report_options = _options(
                  help="Report formats to write; 'none' writes the data files only.  [default: html,pdf]"),
 )
 
-output_options = _options(
+output_options = option_bundle(
     click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
                  help="Folder that holds the run folders.  [default: output]"),
     click.option("--name", help="Name of the run, appended to its folder name.  [default: the input file name]"),

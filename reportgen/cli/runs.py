@@ -13,7 +13,7 @@ from ..settings import (
     find_config,
     resolve_settings,
 )
-from .group import CONTEXT, StderrProgress, _root, _table, cli, runs_options
+from .group import CONTEXT, StderrProgress, cli, output_root, runs_options, text_table
 
 
 @cli.command(context_settings=CONTEXT)
@@ -29,7 +29,7 @@ def history(output: Path | None, config: Path | None, as_json: bool) -> None:
     """
     from ..archive.runs import list_runs
 
-    runs = list_runs(_root(output, config))
+    runs = list_runs(output_root(output, config))
     if as_json:
         click.echo(json.dumps([{"run": r.run, "folder": str(r.folder), "created": r.created, "title": r.title,
                                 "input": r.input_name, "rows": r.rows, "k": r.k, "silhouette": r.silhouette,
@@ -37,12 +37,12 @@ def history(output: Path | None, config: Path | None, as_json: bool) -> None:
                                for r in runs], indent=2))
         return
     if not runs:
-        click.echo(f"No runs in {_root(output, config)}.", err=True)
+        click.echo(f"No runs in {output_root(output, config)}.", err=True)
         return
     rows = [[r.run, r.created[:16].replace("T", " "), r.input_name, f"{r.rows:,}", str(r.k or "–"),
              f"{r.silhouette:.3f}" if r.silhouette is not None else "–", r.input_sha256[:12], r.baseline or "",
              str(r.deliveries)] for r in runs]
-    click.echo(_table(rows, ["run", "date", "input", "rows", "k", "silhouette", "sha256", "baseline", "emailed"],
+    click.echo(text_table(rows, ["run", "date", "input", "rows", "k", "silhouette", "sha256", "baseline", "emailed"],
                       right={3, 4, 5, 8}))
 
 
@@ -64,7 +64,7 @@ def show(run_ref: str, output: Path | None, config: Path | None, as_json: bool) 
     """
     from ..archive.runs import read_json, read_manifest, resolve_run
 
-    folder = resolve_run(run_ref, _root(output, config))
+    folder = resolve_run(run_ref, output_root(output, config))
     manifest = read_manifest(folder)
     summary = read_json(folder / "summary.json") or {}
     if as_json:
@@ -79,7 +79,7 @@ def show(run_ref: str, output: Path | None, config: Path | None, as_json: bool) 
     lines.append("")
     rows = [[str(s["segment"]), s["name"] + (f" [{s['status']}]" if s.get("status") else ""), f"{s['size']:,}",
              f"{s['share']:.1%}", s["recommendations"][0]["action"]] for s in summary.get("segments", [])]
-    lines.append(_table(rows, ["#", "segment", "customers", "share", "headline recommendation"], right={0, 2, 3}))
+    lines.append(text_table(rows, ["#", "segment", "customers", "share", "headline recommendation"], right={0, 2, 3}))
     comparison = read_json(folder / "comparison.json")
     if comparison and comparison["customers"]["shared"]:
         c = comparison["customers"]
@@ -111,7 +111,7 @@ def compare(before: str, after: str, output: Path | None, config: Path | None, a
     from ..archive.contents import comparison_dict
     from ..archive.runs import resolve_run
 
-    root = _root(output, config)
+    root = output_root(output, config)
     earlier, later = resolve_run(before, root), resolve_run(after, root)
     result = compare_folders(earlier, later)
     if as_json:
@@ -126,7 +126,7 @@ def compare(before: str, after: str, output: Path | None, config: Path | None, a
              f"{(c.share_before or 0):.1%} -> {(c.share_now or 0):.1%}",
              ", ".join(f"{f} {v:+.1f}" for f, v in c.shift.items())] for c in result.changes]
     lines = [f"earlier run: {earlier.name}", f"later run:   {later.name}", "",
-             _table(rows, ["# earlier", "# later", "segment", "status", "customers", "share", "centroid shift"],
+             text_table(rows, ["# earlier", "# later", "segment", "status", "customers", "share", "centroid shift"],
                     right={0, 1}),
              "", ("kept: matched to a segment of the earlier run by its centre; new: no match there; gone: no match "
                   "in the later run.")]
@@ -220,7 +220,7 @@ def verify(target: str, output: Path | None, config: Path | None) -> None:
                    f"reportgen verify RUN)")
         return
     if not (path.is_file() and path.suffix.lower() == ".zip"):
-        path = resolve_run(target, _root(output, config), trend_ok=True)
+        path = resolve_run(target, output_root(output, config), trend_ok=True)
     checked, problems = verify_files(path)
     if problems:
         raise SnapshotError(f"{path}: {_mismatches(problems, 'the manifest')}", hint=hint)
@@ -281,5 +281,5 @@ def archive(run_ref: str, output: Path | None, config: Path | None, zip_path: Pa
     from ..archive.runs import archive as archive_run
     from ..archive.runs import resolve_run
 
-    click.echo(str(archive_run(resolve_run(run_ref, _root(output, config), trend_ok=True), zip_path,
+    click.echo(str(archive_run(resolve_run(run_ref, output_root(output, config), trend_ok=True), zip_path,
                                overwrite=force)))

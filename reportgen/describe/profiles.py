@@ -1,7 +1,7 @@
 """Per-segment profiles: size, share, means, medians, categorical mix, and levels relative to the whole.
 
 :func:`build_profiles` and :func:`summary_row` turn statistics into the dataclasses, whichever engine computed
-the statistics (pandas here, Spark aggregations in ``engines/spark.py``).
+the statistics (pandas here, Spark aggregations in ``engines/spark/describe.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model.describe import RfmResult, Segments
+from ..model import RfmResult, Segments
 
 RECENCY, FREQUENCY, MONETARY = "recency_days", "frequency", "monetary"
 

@@ -14,10 +14,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..model.describe import Condition, SegmentRule, SegmentRules
+from ..model import CategoricalEncoding
+from ..values import level_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from ..model import Condition, SegmentRule, SegmentRules
 
 MAX_DEPTH = 3
 MIN_LEAF_SHARE = 0.01  # a leaf holds at least this share of the customers (no rule for three customers)
@@ -33,17 +40,14 @@ class Categories:
     codes: np.ndarray  # (n, columns): the level's index per customer, -1 when missing or unseen
 
 
-def rule_categories(frame: object, encoding: object) -> Categories | None:
+def rule_categories(frame: pd.DataFrame, encoding: CategoricalEncoding | None) -> Categories | None:
     """The clustered categorical columns of ``frame`` coded by ``encoding``'s levels (None without any)."""
-    from ..model import CategoricalEncoding
-    from ..values import level_text
-
-    if not isinstance(encoding, CategoricalEncoding):
+    if encoding is None:
         return None
     codes = []
     for column, levels in zip(encoding.columns, encoding.levels, strict=True):
         index = {level: j for j, level in enumerate(levels)}
-        codes.append([index.get(v, -1) if v is not None else -1 for v in level_text(frame[column])])  # type: ignore[index]
+        codes.append([index.get(v, -1) if v is not None else -1 for v in level_text(frame[column])])
     return Categories(encoding.columns, encoding.levels, np.array(codes, dtype=np.int64).T.reshape(-1, len(codes)))
 
 

@@ -36,10 +36,10 @@ class EngineSpec:
     algorithms: tuple[str, ...] | None = None  # the keys of ALGORITHMS it runs (None: every one)
 
 
-ENGINES: dict[str, EngineSpec] = {
-    "pandas": EngineSpec("pandas", PandasEngine),
-    "spark": EngineSpec("spark", _spark, files_only=True, algorithms=("kmeans",)),
-}
+ENGINES: dict[str, EngineSpec] = {entry.name: entry for entry in (
+    EngineSpec("pandas", PandasEngine),
+    EngineSpec("spark", _spark, files_only=True, algorithms=("kmeans",)),
+)}
 
 
 def open_engine(settings: Settings, progress: Progress) -> Engine:

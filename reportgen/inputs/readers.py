@@ -4,7 +4,7 @@ A reader is one entry: its name (recorded as the input's format), the file exten
 first bytes of the file, and a function from the bytes to a :class:`ReadResult`. :func:`read_table` picks the
 first reader whose content test passes (a Parquet file is recognised by its magic bytes whatever its name), then
 one that claims the extension, and fingerprints the input (size, sha256). The Spark engine uses the same choice
-and the same CSV sniffer (:func:`sniff_text`), so both engines read a file the same way."""
+and the same CSV sniffer (:func:`reportgen.inputs.text.sniff_text`), so both engines read a file the same way."""
 
 from __future__ import annotations
 

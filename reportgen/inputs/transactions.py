@@ -28,8 +28,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import Dataset, NumberFormat, StepCount, Table, TransactionSummary
+from ..values import parse_numbers
 from .base import looks_like_id_name
-from .roles import DistinctCounts, sampled
+from .roles import DistinctCounts, infer_roles, sampled
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -92,8 +93,6 @@ class CustomerTable:
 
 def _numeric(values: pd.Series, numbers: NumberFormat) -> pd.Series:
     """A column of the log as numbers, read with its decimal mark."""
-    from ..values import parse_numbers
-
     return parse_numbers(values, numbers.mark(str(values.name)))[0]
 
 
@@ -314,8 +313,6 @@ def customers_of(table: Table, settings: Settings, counts: DistinctCounts | None
     """The Dataset of the customers of a transaction log, or None when ``table`` is not one (or
     ``--transactions no``). Raises :class:`InputError` for ``--transactions yes`` on a table that is not a log,
     and for a named column that is not in it. ``counts``: as for :func:`recognise`."""
-    from .roles import infer_roles
-
     if settings.transactions == "no":
         return None
     named = {"customer": settings.customer, "date": settings.date, "amount": settings.amount,

@@ -73,7 +73,7 @@ class SegmentView:
     status: SegmentStatus = ""  # "new" against a baseline; kept segments show no badge
     stability: float | None = None  # bootstrap mean Jaccard
     stability_word: str = ""  # "highly stable", "stable", "doubtful", "unstable"
-    rule: SegmentRule | None = None  # the segment as a rule in the features' units (explain.segment_rules)
+    rule: SegmentRule | None = None  # the segment as a rule in the features' units (describe.rules.segment_rules)
 
 
 MAX_ROLE_ROWS = 60  # rows of the report's "columns and their roles" table
@@ -131,7 +131,7 @@ class ReportModel:
     reproduce: str
     rules_source: str
     timings: Mapping[str, float]
-    embedded: tuple[str, ...] = ()  # the run folder's files that report.pdf carries (snapshot.embedded_names)
+    embedded: tuple[str, ...] = ()  # the run folder's files that report.pdf carries (archive.manifest.embedded_names)
     accent: str = "#1f4e79"
     paper: str = "A4"
     logo: str | None = None  # data URI

@@ -1,5 +1,6 @@
 """Rendering: the Jinja2 environment and its number filters, the HTML report, the PDF (WeasyPrint, imported
-lazily), and the e-mail bodies. The report's structure is built in :mod:`reportgen.report`.
+lazily). The report's structure is built in :mod:`reportgen.report.structure`, the e-mail's bodies in
+:mod:`reportgen.delivery.mailer` (with this module's environment).
 
 Lookup order for templates: a user folder (``--templates DIR``) first, then the packaged templates; the
 ``default:`` prefix always reaches the packaged one, so an override can extend it:

@@ -15,6 +15,7 @@ from ..segmentation.cluster import GAP, gap_rise
 from ..segmentation.indices import infos
 from ..segmentation.stability import verdict_word
 from ..settings import Settings
+from ..version import __version__
 from .charts import segment_color
 from .names import folder_name, run_slug
 
@@ -122,8 +123,6 @@ def versions() -> dict[str, str]:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    from ..version import __version__
-
     found = {"reportgen": __version__, "python": platform.python_version()}
     for package in ("pandas", "numpy", "scikit-learn", "scipy", "matplotlib", "seaborn", "jinja2", "weasyprint",
                     "click"):
@@ -153,7 +152,7 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
     )
     segmentation, matrix, cleaned, source = (analysis.segmentation, analysis.matrix, analysis.cleaned,
                                              analysis.dataset.source)
-    gap_k = next((v.k for v in analysis.selection.votes if v.key == "gap"), None)
+    gap_k = next((v.k for v in analysis.selection.votes if v.key == GAP.key), None)
     smallest = min(((seg.segment, seg.share) for seg in analysis.profiles.segments), key=lambda p: p[1],
                    default=None)
     verdict, verdict_text, verdict_reasons = verdict_of(

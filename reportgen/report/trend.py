@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from ..model import Chart, MissingChart
-from ..model.archive import Trend
+from ..model import Chart, MissingChart, Trend
 from .charts.style import segment_color
 from .names import short_run
 
@@ -32,7 +31,7 @@ class TrendReport:
 
     trend: Trend
     title: str
-    generated_at: Any  # datetime
+    generated_at: datetime
     run_name: str
     version: str
     highlights: tuple[str, ...]

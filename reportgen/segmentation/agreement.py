@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.segments import Agreement, MethodAgreement
+from ..model import Agreement, MethodAgreement
 from .algorithms import ALGORITHMS, Layout
 
 SAMPLE = 5_000  # the customers compared, at most (a fixed-seed sample)

@@ -200,23 +200,23 @@ def _kprototypes(X: np.ndarray, k: int, seed: int, n_init: int, *, layout: Layou
 
 BIC = IndexInfo("bic", "BIC", "lower", 0)  # the Gaussian mixture's Bayesian information criterion: a k table column
 
-ALGORITHMS: dict[str, Algorithm] = {
-    "kmeans": Algorithm(
+ALGORITHMS: dict[str, Algorithm] = {entry.key: entry for entry in (
+    Algorithm(
         "kmeans", "K-means", _kmeans, nearest,
         lambda n_init, seed: (f"K-means (scikit-learn, k-means++ initialisation, {n_init} initialisations, "
                               f"random seed {seed})"), refine=_kmeans_from),
-    "ward": Algorithm(
+    Algorithm(
         "ward", "Ward's hierarchical clustering", _ward, nearest,
         lambda n_init, seed: ("Ward's agglomerative hierarchical clustering (scikit-learn; above "
                               f"{WARD_SAMPLE:,} customers on a sample with random seed {seed}, the others joining "
                               "the segment with the nearest centre)")),
-    "gmm": Algorithm(
+    Algorithm(
         "gmm", "Gaussian mixture", _gmm, nearest,
         lambda n_init, seed: (f"a Gaussian mixture (scikit-learn, full covariances, {max(1, min(n_init, 5))} "
                               f"initialisations, random seed {seed}); each customer in its most probable component, "
                               "new customers in the segment with the nearest centre"),
         categories=False, indices=(BIC,)),
-    "kprototypes": Algorithm(
+    Algorithm(
         "kprototypes", "k-prototypes", _kprototypes, nearest,
         lambda n_init, seed: ("Huang's k-prototypes for numeric and categorical features together (each segment "
                               "described by the mean of its numeric features and the most common level of its "
@@ -224,4 +224,9 @@ ALGORITHMS: dict[str, Algorithm] = {
                               f"variance; {n_init} k-means++ starts, random "
                               f"seed {seed})"),
         needs_categories=True),
-}
+)}
+
+
+def categorical_algorithms() -> str:
+    """The ``--algorithm`` values that cluster categorical columns, for a hint ("kprototypes")."""
+    return " or ".join(key for key, entry in ALGORITHMS.items() if entry.needs_categories)

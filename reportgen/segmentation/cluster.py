@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 GAP_SAMPLE = 3000  # the gap statistic's references are clustered on a fixed-seed sample of this many rows
 SAMPLED_SWEEP_INITS = 3  # a sweep on a sample tries fewer initialisations; the final fit keeps n_init
-CHOICE_INDEX = "silhouette"  # the index whose k wins a tied vote
 ASSIGNED = "each customer assigned to the nearest centre of the baseline's segments"
 
 
@@ -120,7 +119,7 @@ def gap_vote(candidates: Sequence[KCandidate], gap_one: tuple[float, float] | No
     if gap_one is None or not scored:
         return None
     ks = [1, *(c.k for c in scored)]
-    gaps = [gap_one[0], *(c.scores["gap"] for c in scored)]
+    gaps = [gap_one[0], *(c.scores[GAP.key] for c in scored)]
     ses = [gap_one[1], *(float(c.gap_se or 0.0) for c in scored)]
     return Vote(GAP.key, GAP.name, ks[max_se(gaps, ses, "firstSEmax")], GAP_RULE)
 
@@ -200,15 +199,16 @@ def choose_k(candidates: Sequence[KCandidate], *, fixed_k: int | None, k_range: 
     votes += [gap] if gap is not None else []
     elbow = elbow_vote(candidates, usable)
     votes.append(elbow)
-    silhouette_k = next((v.k for v in votes if v.key == CHOICE_INDEX and v.k is not None), usable[0].k)
-    chosen, for_it = tally(votes, silhouette_k)
+    tiebreaker = next(index.info.key for index in INDICES if index.breaks_ties)
+    preferred = next((v.k for v in votes if v.key == tiebreaker and v.k is not None), usable[0].k)
+    chosen, for_it = tally(votes, preferred)
     method: Literal["fixed", "vote"] = "vote"
     if fixed_k is not None:
         chosen, method = fixed_k, "fixed"
     reason = explain_choice(chosen, votes, for_it, method=method, k_range=k_range, left_out=left_out,
                             min_share=min_share, any_eligible=any(c.smallest >= min_share for c in candidates)
                             ) + (f" {note}" if note else "")
-    return KSelection(candidates=tuple(candidates), elbow_k=elbow.k, silhouette_k=silhouette_k, chosen_k=chosen,
+    return KSelection(candidates=tuple(candidates), elbow_k=elbow.k, silhouette_k=preferred, chosen_k=chosen,
                       method=method, reason=reason, n_init=n_init, silhouette_sample_size=silhouette_sample_size,
                       sweep_sample_size=sweep_sample_size, votes=tuple(votes), min_share=min_share,
                       gap_references=gap_references, gap_one=gap_one)
@@ -217,11 +217,11 @@ def choose_k(candidates: Sequence[KCandidate], *, fixed_k: int | None, k_range: 
 def gap_rise(selection: KSelection) -> float | None:
     """How far the gap statistic rises above its value at k = 1, in standard errors: (the largest gap over the
     candidates - the gap at k = 1) / the SE at that largest gap. None without a gap statistic."""
-    scored = [c for c in selection.candidates if "gap" in c.scores and c.gap_se]
+    scored = [c for c in selection.candidates if GAP.key in c.scores and c.gap_se]
     if selection.gap_one is None or not scored:
         return None
-    top = max(scored, key=lambda c: c.scores["gap"])
-    return (top.scores["gap"] - selection.gap_one[0]) / float(top.gap_se or 1.0)
+    top = max(scored, key=lambda c: c.scores[GAP.key])
+    return (top.scores[GAP.key] - selection.gap_one[0]) / float(top.gap_se or 1.0)
 
 
 def with_gap(candidates: Sequence[KCandidate], gap: GapResult) -> tuple[list[KCandidate], tuple[float, float]]:

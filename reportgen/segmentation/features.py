@@ -37,6 +37,7 @@ from ..model import (
     TransformPolicy,
 )
 from ..values import level_text, parse_numbers
+from .algorithms import categorical_algorithms
 
 SKEW_LIMIT = 1.0  # skewness above this (and no negative value): clustered on log(1 + x)
 FENCE_IQR = 3.0  # far-out values: beyond this many interquartile ranges from the quartiles (Tukey)
@@ -83,7 +84,7 @@ def choose_categories(dataset: Dataset, requested: tuple[str, ...] | None = None
             + (f"among --features {', '.join(requested)}" if requested is not None
                else f"(one with 2 to {MAX_LEVELS} levels)"),
             hint=("Categorical columns: " + ", ".join(candidates) + "; name them in --features."
-                  if candidates else "Leave out --categorical cluster and --algorithm kprototypes."))
+                  if candidates else f"Leave out --categorical cluster and --algorithm {categorical_algorithms()}."))
     return tuple(dict.fromkeys(chosen))
 
 

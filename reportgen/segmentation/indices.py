@@ -139,10 +139,11 @@ def _calinski_harabasz(scoring: Scoring, labels: np.ndarray) -> float:
 class Index:
     info: IndexInfo
     score: Callable[[Scoring, np.ndarray], float]  # (the data, one label per row) -> the index
+    breaks_ties: bool = False  # its k wins a tied vote (one index of the table has this)
 
 
 INDICES: tuple[Index, ...] = (
-    Index(IndexInfo("silhouette", "Silhouette", "higher", 3), _silhouette),
+    Index(IndexInfo("silhouette", "Silhouette", "higher", 3), _silhouette, breaks_ties=True),
     Index(IndexInfo("davies_bouldin", "Davies–Bouldin", "lower", 3), _davies_bouldin),
     Index(IndexInfo("calinski_harabasz", "Calinski–Harabasz", "higher", 1), _calinski_harabasz),
 )

@@ -19,10 +19,10 @@ from ...cleaning.account import (
 from ...cleaning.steps import (
     CleaningStep,
 )
-from .session import ROW, _col
+from .session import ROW, column_of
 
 
-def _collect_found(frame: Any, checks: list[tuple[str, Any, Any]]) -> dict[str, list[tuple[int, Any]]]:
+def collect_found(frame: Any, checks: list[tuple[str, Any, Any]]) -> dict[str, list[tuple[int, Any]]]:
     """For every (key, condition, value expression): the (row, value) pairs where the condition holds, from one
     Spark job (a union of filters), in row order."""
     from pyspark.sql import functions as F
@@ -43,7 +43,7 @@ def _collect_found(frame: Any, checks: list[tuple[str, Any, Any]]) -> dict[str, 
     return found
 
 
-def _rows(pairs: list[tuple[int, Any]]) -> tuple[pd.Index, pd.Series]:
+def found_rows(pairs: list[tuple[int, Any]]) -> tuple[pd.Index, pd.Series]:
     rows = pd.Index([row for row, _ in pairs], dtype=np.int64)
     return rows, pd.Series([value for _, value in pairs], index=rows, dtype=object)
 
@@ -65,7 +65,7 @@ class SparkCleaning:
 
 
 def _log(state: SparkCleaning, entry: CleaningStep, column: str | None, pairs: list[tuple[int, Any]]) -> None:
-    rows, values = _rows(pairs)
+    rows, values = found_rows(pairs)
     state.account.add(entry, column, rows, values)
 
 
@@ -78,9 +78,9 @@ def _empty_rows(state: SparkCleaning, entry: CleaningStep) -> None:
 
     empty = F.lit(True)
     for c in state.columns:
-        empty = empty & _col(c).isNull()
+        empty = empty & column_of(c).isNull()
     state.frame = state.frame.withColumn("__empty", empty).cache()
-    _log(state, entry, None, _collect_found(state.frame, [("empty", F.col("__empty"), F.lit(None))])["empty"])
+    _log(state, entry, None, collect_found(state.frame, [("empty", F.col("__empty"), F.lit(None))])["empty"])
     state.frame = state.frame.filter(~F.col("__empty")).drop("__empty")
 
 
@@ -88,9 +88,9 @@ def _duplicate_rows(state: SparkCleaning, entry: CleaningStep) -> None:
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    everything = Window.partitionBy(*[_col(c) for c in state.columns]).orderBy(ROW)
+    everything = Window.partitionBy(*[column_of(c) for c in state.columns]).orderBy(ROW)
     state.frame = state.frame.withColumn("__copy", F.row_number().over(everything) > 1).cache()
-    _log(state, entry, None, _collect_found(state.frame, [("dup", F.col("__copy"), F.lit(None))])["dup"])
+    _log(state, entry, None, collect_found(state.frame, [("dup", F.col("__copy"), F.lit(None))])["dup"])
     state.frame = state.frame.filter(~F.col("__copy")).drop("__copy")
 
 
@@ -100,10 +100,10 @@ def _duplicate_ids(state: SparkCleaning, entry: CleaningStep) -> None:
 
     if state.id_column is None:
         return
-    ids = _col(state.id_column)
+    ids = column_of(state.id_column)
     first = Window.partitionBy(ids).orderBy(ROW)
     state.frame = state.frame.withColumn("__dupid", ids.isNotNull() & (F.row_number().over(first) > 1)).cache()
-    _log(state, entry, state.id_column, _collect_found(state.frame, [("dupid", F.col("__dupid"), ids)])["dupid"])
+    _log(state, entry, state.id_column, collect_found(state.frame, [("dupid", F.col("__dupid"), ids)])["dupid"])
     state.frame = state.frame.filter(~F.col("__dupid")).drop("__dupid")
 
 
@@ -111,17 +111,18 @@ def _missing_ids(state: SparkCleaning, entry: CleaningStep) -> None:
     from pyspark.sql import functions as F
 
     if state.id_column is not None:
-        found = _collect_found(state.frame, [("noid", _col(state.id_column).isNull(), F.lit(None))])
+        found = collect_found(state.frame, [("noid", column_of(state.id_column).isNull(), F.lit(None))])
         _log(state, entry, state.id_column, found["noid"])
 
 
 def _unusable(state: SparkCleaning, entry: CleaningStep) -> None:
     from pyspark.sql import functions as F
 
-    stats = state.frame.agg(*[F.countDistinct(_col(f)).alias(f"d{i}") for i, f in enumerate(state.features)],
-                            *[F.first(_col(f), ignorenulls=True).alias(f"v{i}") for i, f in enumerate(state.features)]
+    features = state.features
+    stats = state.frame.agg(*[F.countDistinct(column_of(f)).alias(f"d{i}") for i, f in enumerate(features)],
+                            *[F.first(column_of(f), ignorenulls=True).alias(f"v{i}") for i, f in enumerate(features)]
                             ).collect()[0]
-    state.usable, state.unusable = usable_features(state.account, {
+    state.usable, state.unusable = usable_features(state.account, entry, {
         f: (int(stats[f"d{i}"]), None if stats[f"v{i}"] is None else float(stats[f"v{i}"]))
         for i, f in enumerate(state.features)})
 
@@ -129,7 +130,7 @@ def _unusable(state: SparkCleaning, entry: CleaningStep) -> None:
 def _gaps(state: SparkCleaning) -> dict[str, list[tuple[int, Any]]]:
     from pyspark.sql import functions as F
 
-    found = _collect_found(state.frame, [(f, _col(f).isNull(), F.lit(None)) for f in state.usable])
+    found = collect_found(state.frame, [(f, column_of(f).isNull(), F.lit(None)) for f in state.usable])
     return {f: found[f] for f in state.usable}
 
 
@@ -137,7 +138,7 @@ def _drop_missing(state: SparkCleaning, entry: CleaningStep) -> None:
     for feature, pairs in _gaps(state).items():
         _log(state, entry, feature, pairs)
     for feature in state.usable:
-        state.frame = state.frame.filter(_col(feature).isNotNull())
+        state.frame = state.frame.filter(column_of(feature).isNotNull())
 
 
 def _impute(state: SparkCleaning, entry: CleaningStep, gaps: dict[str, list[tuple[int, Any]]],
@@ -148,7 +149,7 @@ def _impute(state: SparkCleaning, entry: CleaningStep, gaps: dict[str, list[tupl
         if not medians[feature]:
             continue
         median = float(medians[feature][0])
-        add_imputed(state.account, entry, feature, _rows(gaps[feature])[0], median, **details[feature])
+        add_imputed(state.account, entry, feature, found_rows(gaps[feature])[0], median, **details[feature])
         state.frame = state.frame.fillna({feature: median})
 
 

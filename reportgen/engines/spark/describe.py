@@ -7,7 +7,7 @@ from typing import Any
 
 from ...describe.profiles import build_profiles, summary_row
 from ...model import CleanResult, Profiles, Segmentation, SummaryRow
-from .session import SEGMENT, _col
+from .session import SEGMENT, column_of
 
 
 def profile_segments(predictions: Any, cleaned: CleanResult, segmentation: Segmentation, logged: tuple[str, ...] = ()
@@ -16,21 +16,21 @@ def profile_segments(predictions: Any, cleaned: CleanResult, segmentation: Segme
     from pyspark.sql import functions as F
 
     numeric = list(cleaned.numeric)
-    overall = predictions.agg(*[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-                              *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
-                              *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}")
+    overall = predictions.agg(*[F.avg(column_of(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
+                              *[F.stddev_pop(column_of(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
+                              *[F.percentile_approx(column_of(c), 0.5, 10000).alias(f"median{i}")
                                 for i, c in enumerate(numeric)],
-                              *[F.avg(F.log1p(_col(c))).alias(f"lmean{i}") for i, c in enumerate(logged)],
-                              *[F.stddev_pop(F.log1p(_col(c))).alias(f"lstd{i}") for i, c in enumerate(logged)]
+                              *[F.avg(F.log1p(column_of(c))).alias(f"lmean{i}") for i, c in enumerate(logged)],
+                              *[F.stddev_pop(F.log1p(column_of(c))).alias(f"lstd{i}") for i, c in enumerate(logged)]
                               ).collect()[0]
     grouped = predictions.groupBy(SEGMENT).agg(
-        *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-        *[F.percentile_approx(_col(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)],
-        *[F.avg(F.log1p(_col(c))).alias(f"lmean{i}") for i, c in enumerate(logged)]).collect()
+        *[F.avg(column_of(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
+        *[F.percentile_approx(column_of(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)],
+        *[F.avg(F.log1p(column_of(c))).alias(f"lmean{i}") for i, c in enumerate(logged)]).collect()
     counts: dict[str, dict[int, dict[str, int]]] = {}
     for column in cleaned.categorical:
         per: dict[int, dict[str, int]] = {}
-        for row in predictions.groupBy(SEGMENT, _col(column).alias("value")).count().collect():
+        for row in predictions.groupBy(SEGMENT, column_of(column).alias("value")).count().collect():
             per.setdefault(int(row[SEGMENT]), {})[str(row["value"])] = int(row["count"])
         counts[column] = per
     return build_profiles(
@@ -52,12 +52,12 @@ def summary_rows(frame: Any, cleaned: CleanResult) -> tuple[SummaryRow, ...]:
 
     numeric = list(cleaned.numeric)
     stats = frame.agg(
-        *[F.count(_col(c)).alias(f"n{i}") for i, c in enumerate(numeric)],
-        *[F.avg(_col(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
-        *[F.stddev_pop(_col(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
-        *[F.min(_col(c)).alias(f"min{i}") for i, c in enumerate(numeric)],
-        *[F.max(_col(c)).alias(f"max{i}") for i, c in enumerate(numeric)],
-        *[F.percentile_approx(_col(c), [0.25, 0.5, 0.75], 10000).alias(f"q{i}") for i, c in enumerate(numeric)]
+        *[F.count(column_of(c)).alias(f"n{i}") for i, c in enumerate(numeric)],
+        *[F.avg(column_of(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
+        *[F.stddev_pop(column_of(c)).alias(f"std{i}") for i, c in enumerate(numeric)],
+        *[F.min(column_of(c)).alias(f"min{i}") for i, c in enumerate(numeric)],
+        *[F.max(column_of(c)).alias(f"max{i}") for i, c in enumerate(numeric)],
+        *[F.percentile_approx(column_of(c), [0.25, 0.5, 0.75], 10000).alias(f"q{i}") for i, c in enumerate(numeric)]
     ).collect()[0]
     total = cleaned.account.rows_out
     return tuple(summary_row(c, feature=c in cleaned.features, count=int(stats[f"n{i}"]),

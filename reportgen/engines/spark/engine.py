@@ -4,7 +4,7 @@ differently lives here.
 * read: Spark reads the CSV or Parquet file (the same reader choice and CSV sniffer as the pandas engine); the
   lines that do not fit the header are found in a pass over the text lines (:func:`misfit_lines`) and left out,
   as the pandas engine skips them; the roles are inferred on the first rows, pulled to the driver.
-* clean: the value steps of ``clean.CLEANING_STEPS`` run as they are, on each batch of rows (``mapInPandas``);
+* clean: the value steps of ``cleaning.steps.CLEANING_STEPS`` run as they are, on each batch of rows (``mapInPandas``);
   the table steps (empty and duplicate rows, duplicate IDs, unusable features, missing values) are Spark
   implementations of the same entries, with the same actions and reasons. A fixed-seed sample of the cleaned rows
   comes to the driver, for the charts and the per-customer silhouettes.
@@ -45,7 +45,7 @@ from ...cleaning.steps import (
     value_step_batch,
 )
 from ...errors import ConfigError, InputError
-from ...inputs.base import Reader
+from ...inputs.base import Reader, sha256_file
 from ...inputs.readers import READERS, choose_reader, labels
 from ...inputs.roles import infer_roles
 from ...inputs.text import TextFormat, decode_head, sniff_text
@@ -79,18 +79,18 @@ from ...segmentation.features import (
 )
 from ...settings import Settings
 from ...values import ValueCounts, decide_numbers
-from ..base import Input, Runner, decimal_of, here
-from .cleaning import SPARK_TABLE_STEPS, SparkCleaning, _collect_found, _rows
+from ..base import Input, Progress, Runner, decimal_of, here
+from .cleaning import SPARK_TABLE_STEPS, SparkCleaning, collect_found, found_rows
 from .describe import as_float, profile_segments, summary_rows
 from .session import (
     DRIVER_SAMPLE,
     ROW,
     SEGMENT,
     SPARK_ENCODINGS,
-    _as_pandas_reads,
-    _col,
-    _numbered,
+    as_pandas_reads,
+    column_of,
     misfit_lines,
+    numbered,
     session,
 )
 
@@ -112,7 +112,7 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, settings: Settings, progress: Callable[[str], None]) -> None:
+    def __init__(self, settings: Settings, progress: Progress) -> None:
         self.settings = settings
         self.progress = progress
         self.spark: Any = None
@@ -132,8 +132,6 @@ class SparkEngine:
 
     # -- read
     def read(self, source: Input, *, name: str | None = None) -> Dataset:
-        from ...inputs.base import sha256_file
-
         assert isinstance(source, Path)  # the plan refuses standard input and databases for Spark
         path = source
         with path.open("rb") as handle:
@@ -144,7 +142,7 @@ class SparkEngine:
         frame, encoding, delimiter, malformed, texts = self._load(path, head, reader)
         written = {c.strip().lstrip("\ufeff"): c.lstrip("\ufeff") for c in frame.columns
                    if c.strip().lstrip("\ufeff") != c.lstrip("\ufeff") and c.strip()}
-        self.raw = _numbered(frame.toDF(*[c.strip().lstrip("\ufeff") for c in frame.columns])).cache()
+        self.raw = numbered(frame.toDF(*[c.strip().lstrip("\ufeff") for c in frame.columns])).cache()
         columns = [c for c in self.raw.columns if c != ROW]
         rows = self.raw.count()
         if rows == 0 and malformed:
@@ -155,7 +153,7 @@ class SparkEngine:
         if rows == 0:
             raise InputError(f"{path.name} has a header row but no data rows",
                              hint="Add one row per customer below the header.")
-        probe = _as_pandas_reads([r[:-1] for r in self.raw.limit(DRIVER_SAMPLE).collect()], columns)
+        probe = as_pandas_reads([r[:-1] for r in self.raw.limit(DRIVER_SAMPLE).collect()], columns)
         probe.index = pd.RangeIndex(1, len(probe) + 1, name="row")
         numbers = decide_numbers(probe[[c for c in probe.columns if texts is None or c in texts]], name=path.name,
                                  delimiter=delimiter, decimal=decimal_of(self.settings))
@@ -198,7 +196,7 @@ class SparkEngine:
             if reader.typed:  # its text columns are text; its numbers are numbers, written as text here
                 texts = {f.name.strip().lstrip("\ufeff") for f in frame.schema.fields
                          if f.dataType.typeName() == "string"}
-            frame = frame.select([_col(c).cast("string").alias(c) for c in frame.columns])
+            frame = frame.select([column_of(c).cast("string").alias(c) for c in frame.columns])
         return frame, encoding, delimiter, malformed, texts
 
     def _without_misfits(self, frame: Any, path: Path, fmt: TextFormat) -> tuple[Any, tuple[tuple[int, str], ...]]:
@@ -217,9 +215,9 @@ class SparkEngine:
             check_malformed_share(count, (int(first["line"]), str(first["why"])), total - count,
                                   self.settings.max_drop, path.name)
         lines = tuple((int(r["line"]), str(r["why"])) for r in found.orderBy("line").collect())
-        numbered = _numbered(frame)
+        rows = numbered(frame)
         # a broadcast anti-join keeps the file's partitions and their order, which the row numbering counts on
-        kept = numbered.join(F.broadcast(found.select(F.col("record").alias(ROW))), ROW, "left_anti")
+        kept = rows.join(F.broadcast(found.select(F.col("record").alias(ROW))), ROW, "left_anti")
         return kept.drop(ROW), lines
 
     # -- clean
@@ -254,7 +252,7 @@ class SparkEngine:
     def _value_counts(frame: Any, column: str) -> ValueCounts:
         from pyspark.sql import functions as F
 
-        counts = frame.groupBy(_col(column).alias("value")).agg(F.count("*").alias("count"),
+        counts = frame.groupBy(column_of(column).alias("value")).agg(F.count("*").alias("count"),
                                                                  F.min(ROW).alias("first")).collect()
         return pd.DataFrame([(r["value"], int(r["count"]), int(r["first"])) for r in counts],
                             columns=["value", "count", "first"])
@@ -276,11 +274,11 @@ class SparkEngine:
             for frame in frames:
                 yield value_step_batch(frame.set_index(frame[ROW].to_numpy(), drop=False), value_plan, names)
 
-        found = state.frame.select(*[_col(c) for c in state.columns], F.col(ROW)).mapInPandas(batches, schema)
+        found = state.frame.select(*[column_of(c) for c in state.columns], F.col(ROW)).mapInPandas(batches, schema)
         found = found.cache()
-        collected = _collect_found(found, [(n, F.col(n).isNotNull(), F.col(n)) for n in names])
+        collected = collect_found(found, [(n, F.col(n).isNotNull(), F.col(n)) for n in names])
         for (entry, column), name in zip(pairs, names, strict=True):
-            rows, texts = _rows(collected[name])
+            rows, texts = found_rows(collected[name])
             state.account.add_found(entry, column, rows, texts)
         kept = indicators(value_plan, [len(collected[name]) for name in names])
         for j, column in kept:
@@ -316,8 +314,8 @@ class SparkEngine:
                     ) -> tuple[Scaler, tuple[FeatureTreatment, ...], int]:
         from pyspark.sql import functions as F
 
-        first = self.cleaned.agg(*[F.min(_col(f)).alias(f"lo{i}") for i, f in enumerate(usable)],
-                                 *[F.skewness(_col(f)).alias(f"sk{i}") for i, f in enumerate(usable)]).collect()[0]
+        first = self.cleaned.agg(*[F.min(column_of(f)).alias(f"lo{i}") for i, f in enumerate(usable)],
+                                 *[F.skewness(column_of(f)).alias(f"sk{i}") for i, f in enumerate(usable)]).collect()[0]
         quantiles = self.cleaned.approxQuantile(usable, list(QUANTILES), 0.0)
         plans = [plan_treatment(FeatureStats(name=f, low=as_float(first[f"lo{i}"]), skew=as_float(first[f"sk{i}"]),
                                              quantiles=(q[0], q[1], q[2], q[3])),
@@ -466,7 +464,7 @@ class SparkEngine:
 
         predictions = self._label(segmentation.centroids, segmentation.numbers)
         key = cleaned.id_column or ROW
-        rows = predictions.select(_col(key).alias("key"), F.col(ROW), F.col(SEGMENT)).orderBy(ROW)
+        rows = predictions.select(column_of(key).alias("key"), F.col(ROW), F.col(SEGMENT)).orderBy(ROW)
         table = pd.DataFrame([tuple(r) for r in rows.toLocalIterator()], columns=["key", ROW, "segment"])
         return table.drop(columns=[ROW]).rename(columns={"key": cleaned.id_column or "row"})
 
@@ -483,7 +481,7 @@ def _treated(features: list[str], scaler: Scaler) -> list[Any]:
 
     out = []
     for i, feature in enumerate(features):
-        expression = _col(feature).cast("double")
+        expression = column_of(feature).cast("double")
         if scaler.transforms and scaler.transforms[i] == "log":
             expression = F.log1p(expression)
         if scaler.clip_low and scaler.clip_low[i] is not None:

@@ -46,13 +46,13 @@ def session(master: str) -> Any:
     return spark
 
 
-def _col(name: str) -> Any:
+def column_of(name: str) -> Any:
     from pyspark.sql import functions as F
 
     return F.col(f"`{name}`")
 
 
-def _numbered(frame: Any) -> Any:
+def numbered(frame: Any) -> Any:
     """``frame`` with ROW: the 1-based data row number, as the pandas engine numbers rows (in segments.csv and
     cleaning.csv). monotonically_increasing_id alone jumps between partitions (the partition number sits in its
     upper bits); one count per partition turns it into consecutive numbers without leaving the JVM."""
@@ -112,15 +112,15 @@ def misfit_lines(spark: Any, path: Path, delimiter: str, header: tuple[str, ...]
     header and blank lines are not records)."""
     from pyspark.sql import functions as F
 
-    lines = _numbered(spark.read.text(str(path)))  # ROW: the line number
-    records = _numbered(lines.filter(F.trim(F.col("value")) != "").select(F.col(ROW).alias("line"), "value"))
+    lines = numbered(spark.read.text(str(path)))  # ROW: the line number
+    records = numbered(lines.filter(F.trim(F.col("value")) != "").select(F.col(ROW).alias("line"), "value"))
     records = records.withColumn("record", F.col(ROW) - 1).drop(ROW)  # the first non-blank line is the header
     data = records.filter(F.col("record") >= 1).select(F.col("line").alias(ROW), "value", "record")
     found = data.select(ROW, "value").mapInPandas(_field_counter(delimiter, header), f"{ROW} long, why string")
     return found.join(data.select(ROW, "record"), ROW).select(F.col(ROW).alias("line"), "record", "why")
 
 
-def _as_pandas_reads(rows: list[Any], columns: list[str]) -> pd.DataFrame:
+def as_pandas_reads(rows: list[Any], columns: list[str]) -> pd.DataFrame:
     """Rows of text collected from Spark, typed as the pandas engine types a CSV it reads (for the roles)."""
     frame = pd.DataFrame([list(r) for r in rows], columns=columns, dtype=object)
     return pd.read_csv(io.StringIO(frame.to_csv(index=False)), keep_default_na=False, na_values=[""],

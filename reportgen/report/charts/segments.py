@@ -13,6 +13,7 @@ from .style import (
     INK,
     MAX_POINTS,
     PALETTE,
+    chart_columns,
     new_figure,
     sample_positions,
     segment_color,
@@ -248,7 +249,6 @@ def profile_heatmap(data: SegmentData) -> Figure:
     from matplotlib.colors import TwoSlopeNorm
 
     from ...describe.personas import format_value
-    from .style import chart_columns
 
     profiles = data.profiles
     columns = list(chart_columns(profiles.numeric, data.names))
@@ -280,8 +280,6 @@ def profile_heatmap(data: SegmentData) -> Figure:
 
 
 def profile_heatmap_alt(data: SegmentData) -> str:
-    from .style import chart_columns
-
     logged = data.profiles.logged
     medians = f" (the median for {', '.join(logged)}, clustered on a log scale)" if logged else ""
     return ("Heatmap of the segments (rows) against " + ", ".join(chart_columns(data.profiles.numeric, data.names))

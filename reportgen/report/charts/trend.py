@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..names import segment_name, short_run
 from .style import FULL_WIDTH_IN, INK, MUTED, new_figure, segment_color, segment_marker, short
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ DATED_PERIODS = 6  # up to this many periods a label has the run's date below it
 
 def period_labels(trend: Trend) -> list[str]:
     """Each period's run name without its date-time prefix, and (for a few periods) the date below it."""
-    from ..names import short_run
-
     dated = len(trend.periods) <= DATED_PERIODS
     return [f"{short(short_run(p.run), 18)}" + (f"\n{p.created[:10]}" if dated else "") for p in trend.periods]
 
@@ -73,8 +72,6 @@ def spread(values: list[float], *, gap: float, top: float) -> list[float]:
 
 
 def shares_alt(trend: Trend) -> str:
-    from ..names import short_run
-
     runs = ", ".join(short_run(p.run) for p in trend.periods)
     if len(trend.periods) <= DATED_PERIODS:
         told = [f"segment {s.segment} " + " then ".join("absent" if v is None else f"{v:.0%}" for v in s.shares)
@@ -92,8 +89,6 @@ def shares_alt(trend: Trend) -> str:
 def movement(trend: Trend) -> Figure:
     """For every step from one period to the next: customers who stayed in their segment, moved to another,
     entered (new customers) and left."""
-    from ..names import short_run
-
     steps = list(trend.steps)
     names = [f"{short(short_run(s.before), 14)} \u2192 {short(short_run(s.after), 14)}" for s in steps]
     parts = [("stayed", "#4d4d4d", [s.stayed for s in steps]), ("moved", "#D55E00", [s.moved for s in steps]),
@@ -119,8 +114,6 @@ def movement(trend: Trend) -> Figure:
 
 
 def movement_alt(trend: Trend) -> str:
-    from ..names import short_run
-
     return "Stacked bar chart of the customers from one period to the next: " + "; ".join(
         f"{short_run(s.before)} to {short_run(s.after)}: {s.stayed:,} stayed, {s.moved:,} moved to another segment, "
         f"{s.entered:,} entered, {s.left:,} left" for s in trend.steps) + "."
@@ -129,8 +122,6 @@ def movement_alt(trend: Trend) -> str:
 def flows(trend: Trend) -> Figure:
     """Where the customers of each segment went in the latest step (row percentages, with counts)."""
     import seaborn as sns
-
-    from ..names import segment_name, short_run
 
     step = trend.steps[-1]
     sources = sorted({f.source for f in step.flows})
@@ -156,8 +147,6 @@ def flows(trend: Trend) -> Figure:
 
 
 def flows_alt(trend: Trend) -> str:
-    from ..names import short_run
-
     step = trend.steps[-1]
     moves = "; ".join(f"{f.customers:,} from segment {f.source} to segment {f.target}" for f in step.movers[:5])
     return (f"Heatmap of the {step.shared:,} customers in both {short_run(step.before)} and "
