@@ -21,17 +21,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .archive import contents
 from .archive import manifest as manifests
 from .archive.compare import compare_runs, stable_numbers
 from .archive.files import FileData
 from .archive.folder import Sealed, write_run
 from .archive.manifest import REPORT_PDF, SEAL
-from .archive.runs import baseline_segments, baseline_selection
+from .archive.runs import baseline_segments, baseline_selection, read_json
 from .archive.trend import build_trend, highlights, series_folders, trend_files
 from .describe.personas import recommend
+from .describe.priorities import check_priorities, rank_priorities, value_at_stake, with_kpis
 from .describe.rfm import rfm_of
 from .describe.rules import rule_categories, segment_rules
+from .describe.wording import make_wording
 from .engines import open_engine
 from .engines.base import Engine, Progress, here
 from .errors import InputError, ReportgenWarning
@@ -45,16 +49,20 @@ from .model import (
     Comparison,
     Dataset,
     FeatureMatrix,
+    KpiOutcome,
     KSelection,
     MissingChart,
     Persona,
+    Priority,
     Profiles,
     RfmResult,
     RunResult,
     Segmentation,
     SegmentRules,
     SegmentStatus,
+    Stake,
     SummaryRow,
+    Wording,
 )
 from .plan import DataSource, RunPlan, clusters_categories, plan_run
 from .report.charts import Drawing, draw_phase, processes_are_safe, split_drawn
@@ -385,6 +393,10 @@ class _Described:
     rfm: RfmResult | None
     rules: SegmentRules
     agreement: Agreement | None
+    wording: Wording
+    stake: Stake | None
+    priorities: tuple[Priority, ...]
+    outcomes: tuple[KpiOutcome, ...]
 
 
 def _describe(plan: RunPlan, engine: Engine, dataset: Dataset, cleaned: CleanResult, segmented: _Segmented,
@@ -397,7 +409,11 @@ def _describe(plan: RunPlan, engine: Engine, dataset: Dataset, cleaned: CleanRes
         profiles = replace(profiles, clustered_categories=matrix.categories.columns)
     summary = engine.summarise(cleaned)
     kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
-    personas = recommend(profiles, plan.rules, names=kept)
+    wording = make_wording((*profiles.numeric, *profiles.categorical), plan.rules.concepts,
+                           labels=dict(settings.labels), currency=settings.currency)
+    personas = with_kpis(recommend(profiles, plan.rules, names=kept, wording=wording), cleaned.frame,
+                         np.asarray(segmentation.labels), profiles, wording)
+    stake = value_at_stake(profiles, wording)
     assignments = engine.assignments(cleaned, segmentation)
     rfm = rfm_of(cleaned.frame, segmentation.labels, plan.rules.rfm) if dataset.transactions is not None else None
     if rfm is not None:
@@ -417,7 +433,21 @@ def _describe(plan: RunPlan, engine: Engine, dataset: Dataset, cleaned: CleanRes
         baseline, portable, before_ids=baseline_segments(baseline),
         after_ids=assignments.iloc[:, :2] if cleaned.id_column else None)
     return _Described(profiles=profiles, summary=summary, personas=personas, assignments=assignments,
-                      portable=portable, comparison=comparison, rfm=rfm, rules=rules, agreement=methods)
+                      portable=portable, comparison=comparison, rfm=rfm, rules=rules, agreement=methods,
+                      wording=wording, stake=stake, priorities=rank_priorities(personas, profiles, stake),
+                      outcomes=_outcomes(baseline, comparison, cleaned, segmentation))
+
+
+def _outcomes(baseline: BaselineModel | None, comparison: Comparison | None, cleaned: CleanResult,
+              segmentation: Segmentation) -> tuple[KpiOutcome, ...]:
+    """The baseline run's priorities (its summary.json), measured on this run's segments."""
+    if baseline is None or comparison is None or baseline.folder is None:
+        return ()
+    before = (read_json(baseline.folder / "summary.json") or {}).get("priorities") or []
+    partners: dict[int, int | None] = {c.partner: c.number for c in comparison.changes
+                                       if c.status == "kept" and c.partner is not None}
+    partners.update({c.number: None for c in comparison.changes if c.status == "gone"})
+    return check_priorities(before, partners, cleaned.frame, np.asarray(segmentation.labels))
 
 
 def _submit_segment_charts(drawing: Drawing, analysis: Analysis) -> None:

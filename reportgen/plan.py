@@ -15,7 +15,7 @@ from .segmentation.algorithms import ALGORITHMS, categorical_algorithms
 from .settings import Settings, validate
 
 if TYPE_CHECKING:
-    from .describe.personas import Rules
+    from .describe.rulebook import Rules
     from .model import BaselineModel
 
 
@@ -46,7 +46,7 @@ def plan_run(settings: Settings, source: DataSource = None, *, source_name: str 
     :class:`InputError` / :class:`~reportgen.errors.OutputError` (the input path, the output folder)."""
     from .archive import runs
     from .archive.folder import check_output_root
-    from .describe.personas import load_rules
+    from .describe.rulebook import load_rules
     from .report.render import check_templates, logo_data_uri
 
     settings = validate(settings)

@@ -103,6 +103,9 @@ class Settings:
     locale: Locale = "en"
     templates: Path | None = None
     rules: Path | None = None
+    currency: str = ""  # the currency of money columns whose header shows none: "€", "$", "EUR"
+    # [labels]: readable names of columns in the report's text, tables and charts (column -> label)
+    labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         """Accept the natural Python forms in a notebook: str paths, lists, "A,B" feature strings."""
@@ -114,6 +117,8 @@ class Settings:
             object.__setattr__(self, "features", tuple(split_list(self.features)) or None)
         if isinstance(self.formats, str | list):
             object.__setattr__(self, "formats", tuple(split_list(self.formats)))
+        if isinstance(self.labels, Mapping):
+            object.__setattr__(self, "labels", tuple((str(k), str(v)) for k, v in self.labels.items()))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for the manifest."""
@@ -229,6 +234,27 @@ def _text(key: str, value: Any, where: str, base: Path) -> str:
     return value
 
 
+def _currency(key: str, value: Any, where: str, base: Path) -> str:
+    """A currency symbol or code: "€", "$", "£", "EUR", "CHF" (at most five characters, no digits)."""
+    text = _text(key, value, where, base).strip()
+    if len(text) > 5 or re.search(r"[\d\s]", text):
+        raise _fail(key, value, where, "a currency symbol or code such as €, $ or EUR")
+    return text
+
+
+def _labels(key: str, value: Any, where: str, base: Path) -> tuple[tuple[str, str], ...]:
+    """[labels]: column = "label", both text, the label at most 60 characters."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        out = tuple((str(column), label) for column, label in pairs)
+    except (TypeError, ValueError):
+        raise _fail(key, value, where, "a table of column = \"label\"") from None
+    for column, label in out:
+        if not isinstance(label, str) or not label.strip() or len(label) > 60:
+            raise _fail(f"labels.{column}", label, where, "a label of 1 to 60 characters")
+    return tuple((column, label.strip()) for column, label in out)
+
+
 def _bool(key: str, value: Any, where: str, base: Path) -> bool:
     if isinstance(value, bool):
         return value
@@ -305,7 +331,7 @@ def parse_k_range(key: str, value: Any, where: str, base: Path = Path()) -> tupl
 
 @dataclass(frozen=True)
 class Field:
-    section: Literal["run", "report"]
+    section: Literal["run", "report", "labels"]
     parse: Parser
     flag: str | None = None  # the flag's name when it is not --<key with dashes>
 
@@ -360,11 +386,13 @@ FIELDS: dict[str, Field] = {
     "locale": Field("report", _choice(LOCALES)),
     "templates": Field("report", _optional(_path)),
     "rules": Field("report", _optional(_path)),
+    "currency": Field("report", _currency),
+    "labels": Field("labels", _labels),
 }
 CONFIG_KEYS = {key for key in FIELDS if key not in ("k_min", "k_max")}
 EMAIL_KEYS = ("host", "port", "user", "security", "from", "to", "cc", "subject", "max_attachment_mb", "timeout",
               "ca_file")
-SECTIONS = ("run", "report", "email")
+SECTIONS = ("run", "report", "labels", "email")
 
 
 def read_config(path: Path) -> dict[str, dict[str, Any]]:
@@ -387,6 +415,8 @@ def read_config(path: Path) -> dict[str, dict[str, Any]]:
                               hint="Known sections: " + ", ".join(f"[{s}]" for s in SECTIONS) + ".")
         if not isinstance(body, dict):
             raise ConfigError(f"config file {path}: {section} must be a section ([{section}])")
+        if section == "labels":
+            continue  # any column name; _labels checks the values
         known = EMAIL_KEYS if section == "email" else [k for k in FIELDS if k in CONFIG_KEYS
                                                          and FIELDS[k].section == section]
         if section == "email" and ({"password", "password_file"} & set(body)):
@@ -434,6 +464,8 @@ def resolve_settings(
         for section in ("run", "report"):
             for key, raw in data.get(section, {}).items():
                 _apply(values, key, raw, f"in {config.name} [{section}]", config.parent)
+        if "labels" in data:
+            _apply(values, "labels", data["labels"], f"in {config.name} [labels]", config.parent)
     for key, raw in (flags or {}).items():
         if raw is None:
             continue

@@ -227,7 +227,7 @@ def test_sample_command(invoke, tmp_path: Path) -> None:
 
 
 def test_rules_command_prints_valid_rules(invoke, tmp_path: Path) -> None:
-    from reportgen.describe.personas import load_rules
+    from reportgen.describe.rulebook import load_rules
 
     result = invoke("rules")
     (tmp_path / "r.toml").write_text(result.stdout, encoding="utf-8")

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -204,7 +205,31 @@ def check_run(result, table: pd.DataFrame, settings: Settings) -> tuple[str, ...
         problems.append(f"report.html shows {sorted(set(shown))}")
     cleaned = bool(account.steps) or account.rows_in != account.rows_out
     problems += check_sql(folder, table, kept=kept, cleaned=cleaned)
+    problems += check_words(result.model)
     return tuple(problems)
+
+
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}|--[a-z]|\.(csv|json|sql|toml)\b|on average")
+
+
+def check_words(model: Any) -> list[str]:
+    """Issue 28: every segment its own persona and headline, no placeholder, flag or file name in a text for the
+    manager, and no "on average" beside a quoted value."""
+    problems = []
+    personas = [s.persona for s in model.segments]
+    rules = [p.rule_id for p in personas]
+    headlines = [p.recommendations[0].action for p in personas]
+    if len(set(rules)) != len(rules):
+        problems.append(f"two segments share a persona rule: {rules}")
+    if len(set(headlines)) != len(headlines):
+        problems.append(f"two segments share a headline recommendation: {headlines}")
+    for p in personas:
+        texts = [p.persona, *(getattr(r, k) for r in p.recommendations for k in ("action", "channel", "offer",
+                                                                                  "message"))]
+        found = {m.group(0) for t in texts for m in PLACEHOLDER.finditer(t)}
+        if found:
+            problems.append(f"segment {p.segment}'s texts hold {sorted(found)}")
+    return problems
 
 
 def _innermost_reportgen_frame(error: BaseException) -> str:

@@ -43,7 +43,7 @@ def test_summary_statistics(mall_csv) -> None:
 def test_a_feature_clustered_on_a_log_scale_is_profiled_on_it() -> None:
     """Ten big spenders make the mean of a heavy-tailed column: on the raw scale the regular customers look
     average; on the log scale (as the clustering saw them) they stand out, and the report quotes medians."""
-    from reportgen.describe.personas import highlights
+    from reportgen.describe.wording import highlight
 
     rng = np.random.default_rng(2)
     spend = np.concatenate([rng.lognormal(np.log(100), 0.2, 150), rng.lognormal(np.log(900), 0.2, 140),
@@ -61,4 +61,4 @@ def test_a_feature_clustered_on_a_log_scale_is_profiled_on_it() -> None:
     assert logged.segments[1].typical["annual_spend"] == logged.segments[1].medians["annual_spend"]
     assert logged.overall_typical["annual_spend"] == logged.overall_medians["annual_spend"]
     assert raw.segments[1].typical["annual_spend"] == raw.segments[1].means["annual_spend"]
-    assert highlights(logged.segments[1], logged)[0].startswith("annual spend median ")
+    assert highlight(logged.segments[1], logged, "annual_spend").startswith("median annual spend ")

@@ -153,8 +153,8 @@ def test_rfm_scores_and_named_segments() -> None:
 def test_rfm_segments_come_from_the_rules_file() -> None:
     import numpy as np
 
-    from reportgen.describe.personas import load_rules, parse_rules
     from reportgen.describe.rfm import RFM_SEGMENTS, rfm_of
+    from reportgen.describe.rulebook import load_rules, parse_rules
     from reportgen.errors import ConfigError
 
     assert load_rules().rfm == RFM_SEGMENTS  # the packaged file holds the grid, editable like the personas

@@ -21,6 +21,7 @@ from ..model import (
     Chart,
     Comparison,
     FeatureMatrix,
+    KpiTarget,
     KSelection,
     Persona,
     Profiles,
@@ -28,6 +29,7 @@ from ..model import (
     Segmentation,
     SegmentRules,
     Stability,
+    Stake,
     SummaryRow,
 )
 from ..segmentation.stability import verdict_word as stability_word
@@ -44,15 +46,18 @@ def segments_table(assignments: pd.DataFrame, personas: Sequence[Persona]) -> pd
                               segment_name=pd.Categorical.from_codes(codes, [names[n] for n in numbers]))
 
 
-def profiles_table(profiles: Profiles, personas: Sequence[Persona]) -> pd.DataFrame:
-    """Per segment (and a final ``all`` row): size, share, mean and median of every numeric column, and the
-    share of every category of every categorical column."""
+def profiles_table(profiles: Profiles, personas: Sequence[Persona], stake: Stake | None = None) -> pd.DataFrame:
+    """Per segment (and a final ``all`` row): size, share (and the share of the money column, ``value share:
+    <column>``, where one is known), mean and median of every numeric column, and the share of every category of
+    every categorical column."""
     names = {p.segment: p.name for p in personas}
     categories = {c: list(profiles.overall_categories[c]) for c in profiles.categorical}
     rows: list[dict[str, Any]] = []
     for seg in profiles.segments:
         row: dict[str, Any] = {"segment": str(seg.segment), "segment_name": names[seg.segment],
                                "size": seg.size, "share": seg.share}
+        if stake is not None:
+            row[f"value share: {stake.column}"] = stake.shares[seg.segment]
         row.update({f"mean: {c}": seg.means[c] for c in profiles.numeric})
         row.update({f"median: {c}": seg.medians[c] for c in profiles.numeric})
         for column, values in categories.items():
@@ -60,6 +65,8 @@ def profiles_table(profiles: Profiles, personas: Sequence[Persona]) -> pd.DataFr
         rows.append(row)
     total: dict[str, Any] = {"segment": "all", "segment_name": "All customers", "size": profiles.total,
                              "share": 1.0}
+    if stake is not None:
+        total[f"value share: {stake.column}"] = 1.0
     total.update({f"mean: {c}": profiles.overall_means[c] for c in profiles.numeric})
     total.update({f"median: {c}": profiles.overall_medians[c] for c in profiles.numeric})
     for column, values in categories.items():
@@ -221,12 +228,33 @@ def summary(model: ReportModel) -> dict[str, Any]:
         "verdict": model.verdict,
         "segments": [
             {"segment": s.number, "name": s.name, "size": s.size, "share": sig(s.share, 6),
+             **({"value_share": sig(model.stake.shares[s.number], 6)} if model.stake is not None else {}),
              "status": s.status, "rule": s.persona.rule_id, "traits": list(s.persona.traits),
              "persona": s.persona.persona,
-             "recommendations": [vars(r) for r in s.persona.recommendations]}
+             "recommendations": [vars(r) for r in s.persona.recommendations],
+             "kpi": kpi_dict(s.persona.kpi)}
             for s in model.segments
         ],
+        "value": None if model.stake is None else {"column": model.stake.column, "label": model.stake.label,
+                                                   "total": sig(model.stake.total, 10)},
+        "priorities": [{"rank": p.rank, "segment": p.segment, "name": p.name, "action": p.action,
+                        "customers": p.customers,
+                        "value_share": None if p.value_share is None else sig(p.value_share, 6),
+                        "kpi": kpi_dict(p.kpi)} for p in model.priorities],
+        "kpi_outcomes": [{"rank": o.rank, "segment_before": o.segment_before, "segment_now": o.segment_now,
+                          "name": o.name, "action": o.action, "kpi": o.kpi, "then": sig(o.then, 4),
+                          "now": None if o.now is None else sig(o.now, 4), "target": sig(o.target, 4),
+                          "met": o.met} for o in model.outcomes],
     }
+
+
+def kpi_dict(kpi: KpiTarget | None) -> dict[str, Any] | None:
+    """A KPI as summary.json keeps it: enough for the next run to measure it again (column, direction,
+    threshold) and to judge it (current, target)."""
+    if kpi is None:
+        return None
+    return {"text": kpi.text, "column": kpi.column, "good": kpi.good, "threshold": sig(kpi.threshold, 6),
+            "current": sig(kpi.current, 4), "target": sig(kpi.target, 4)}
 
 
 def comparison_dict(comparison: Comparison) -> dict[str, Any]:
@@ -272,7 +300,7 @@ def data_files(analysis: Analysis, model: ReportModel, charts: Sequence[Chart]) 
     """Every file of the run folder except the report and the manifest."""
     files: dict[str, FileData] = {
         "segments.csv": csv_parts(segments_table(analysis.assignments, analysis.personas)),
-        "profiles.csv": csv_bytes(profiles_table(analysis.profiles, analysis.personas)),
+        "profiles.csv": csv_bytes(profiles_table(analysis.profiles, analysis.personas, analysis.stake)),
         "cleaning.csv": csv_bytes(analysis.cleaned.log),
         "metrics.json": json_bytes({**metrics(analysis.selection, analysis.segmentation,
                                               features=analysis.matrix.names, scaling=analysis.matrix.scaler.method,

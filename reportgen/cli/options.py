@@ -102,6 +102,9 @@ report_options = option_bundle(
                  help="Folder of templates that override the packaged ones by file name."),
     click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="Persona and recommendation rules (TOML); see 'reportgen rules'."),
+    click.option("--currency", metavar="SYMBOL",
+                 help="Currency of the money columns whose header names none (€, $, EUR); a header such as "
+                      "'Spend (k$)' names its own."),
     click.option("--format", "formats", metavar="html,pdf",
                  help="Report formats to write; 'none' writes the data files only.  [default: html,pdf]"),
 )

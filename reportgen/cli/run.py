@@ -142,6 +142,6 @@ def rules() -> None:
         reportgen rules > my-rules.toml
         reportgen run customers.csv --rules my-rules.toml
     """
-    from ..describe.personas import default_rules_path
+    from ..describe.rulebook import default_rules_path
 
     click.echo(default_rules_path().read_text(encoding="utf-8"), nl=False)

@@ -228,6 +228,8 @@ class MessageContent:
     segments: tuple[Mapping[str, Any], ...]  # summary.json's segments
     baseline_run: str | None
     changes: tuple[str, ...]
+    priorities: tuple[str, ...] = ()  # "1. Send a win-back campaign (segment 4, ...): KPI ... now 5%, target 10%"
+    outcomes: tuple[str, ...] = ()  # "Send a win-back campaign (segment 4): 5% then, 12% now, target 10%: met"
 
 
 def message_content(content: ReportContent) -> MessageContent:
@@ -238,7 +240,35 @@ def message_content(content: ReportContent) -> MessageContent:
         title=content.title, period=period_of(content.created), intro=intro, run=content.run,
         segments=tuple(summary.get("segments", [])),
         baseline_run=content.comparison["baseline"]["run"] if content.comparison else None,
-        changes=tuple(_changes(content)))
+        changes=tuple(_changes(content)), priorities=tuple(priority_lines(summary)),
+        outcomes=tuple(outcome_lines(summary)))
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.0%}"
+
+
+def priority_lines(summary: Mapping[str, Any]) -> list[str]:
+    """summary.json's priorities as sentences."""
+    lines = []
+    for p in summary.get("priorities") or []:
+        kpi = p.get("kpi") or {}
+        value = f", {_pct(p['value_share'])} of the value" if p.get("value_share") is not None else ""
+        lines.append(f"{p.get('rank')}. {p.get('action')} (segment {p.get('segment')}, {p.get('name')}: "
+                     f"{p.get('customers', 0):,} customers{value}). KPI: the share of its {kpi.get('text')}, "
+                     f"{_pct(kpi.get('current'))} now, target {_pct(kpi.get('target'))}.")
+    return lines
+
+
+def outcome_lines(summary: Mapping[str, Any]) -> list[str]:
+    """summary.json's kpi_outcomes as sentences: then, now, the target, met or missed."""
+    lines = []
+    for o in summary.get("kpi_outcomes") or []:
+        result = "segment gone" if o.get("met") is None else ("met" if o["met"] else "missed")
+        lines.append(f"{o.get('action')} (segment {o.get('segment_before')}, {o.get('name')}): the share of its "
+                     f"{o.get('kpi')} was {_pct(o.get('then'))}, is {_pct(o.get('now'))} now, target "
+                     f"{_pct(o.get('target'))}: {result}.")
+    return lines
 
 
 def message_bodies(content: ReportContent) -> tuple[str, str]:

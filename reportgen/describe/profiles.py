@@ -41,7 +41,8 @@ def build_profiles(*, numbers: Sequence[int], sizes: Sequence[int], total: int, 
                    overall_median: Mapping[str, float],
                    category_counts: Mapping[str, Mapping[int, Mapping[str, int]]],
                    logged: Sequence[str] = (), log_means: Mapping[int, Mapping[str, float]] | None = None,
-                   log_overall: Mapping[str, tuple[float, float]] | None = None) -> Profiles:
+                   log_overall: Mapping[str, tuple[float, float]] | None = None,
+                   sums: Mapping[int, Mapping[str, float]] | None = None) -> Profiles:
     """Profiles from per-segment means and medians, overall statistics and per-segment category counts.
 
     ``logged`` features were clustered on log(1 + x): their z (and so their level, high or low) compares the
@@ -61,6 +62,7 @@ def build_profiles(*, numbers: Sequence[int], sizes: Sequence[int], total: int, 
             levels={c: level_of(z[c]) for c in numeric},
             categories={c: shares(category_counts[c].get(number, {})) for c in categorical},
             typical={c: med[c] if c in logged else m[c] for c in numeric},
+            sums={c: float((sums or {}).get(number, {}).get(c, NAN)) for c in numeric},
         ))
     overall_counts: dict[str, dict[str, int]] = {}
     for column in categorical:
@@ -88,6 +90,7 @@ def profile(cleaned: CleanResult, segmentation: Segmentation, logged: Sequence[s
     means: dict[int, dict[str, float]] = {n: {} for n in numbers}
     medians: dict[int, dict[str, float]] = {n: {} for n in numbers}
     log_means: dict[int, dict[str, float]] = {n: {} for n in numbers}
+    sums: dict[int, dict[str, float]] = {n: {} for n in numbers}
     members = {n: labels == n for n in numbers} if len(numbers) > 1 else {n: slice(None) for n in numbers}
     for c, column in columns.items():
         for n in numbers:
@@ -95,6 +98,7 @@ def profile(cleaned: CleanResult, segmentation: Segmentation, logged: Sequence[s
             values = values[~np.isnan(values)]
             means[n][c] = float(values.mean()) if len(values) else NAN
             medians[n][c] = float(np.median(values)) if len(values) else NAN
+            sums[n][c] = float(values.sum())
             if c in logged:
                 log_means[n][c] = float(np.log1p(values).mean()) if len(values) else NAN
     present = {c: pd.Series(column).dropna() for c, column in columns.items()}
@@ -105,7 +109,7 @@ def profile(cleaned: CleanResult, segmentation: Segmentation, logged: Sequence[s
         overall_mean={c: float(present[c].mean()) for c in numeric},
         overall_std={c: float(present[c].std(ddof=0)) for c in numeric},
         overall_median={c: float(present[c].median()) for c in numeric},
-        category_counts=counts, logged=logged, log_means=log_means,
+        category_counts=counts, logged=logged, log_means=log_means, sums=sums,
         log_overall={c: (float(np.log1p(present[c]).mean()), float(np.log1p(present[c]).std(ddof=0)))
                      for c in logged})
 

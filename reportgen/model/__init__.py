@@ -22,8 +22,11 @@ from .archive import (
 )
 from .describe import (
     Condition,
+    KpiOutcome,
+    KpiTarget,
     Level,
     Persona,
+    Priority,
     Profiles,
     Recommendation,
     RfmResult,
@@ -31,7 +34,9 @@ from .describe import (
     SegmentRule,
     SegmentRules,
     Segments,
+    Stake,
     SummaryRow,
+    Wording,
 )
 from .inputs import (
     CleaningAccount,
@@ -108,6 +113,8 @@ __all__ = [
     "IndexInfo",
     "KCandidate",
     "KSelection",
+    "KpiOutcome",
+    "KpiTarget",
     "Level",
     "MethodAgreement",
     "MissingChart",
@@ -115,6 +122,7 @@ __all__ = [
     "NumberFormat",
     "OutlierPolicy",
     "Persona",
+    "Priority",
     "Profiles",
     "Recommendation",
     "ReportModel",
@@ -136,6 +144,7 @@ __all__ = [
     "Segments",
     "Source",
     "Stability",
+    "Stake",
     "StepCount",
     "SummaryRow",
     "Table",
@@ -149,5 +158,6 @@ __all__ = [
     "TrendSegment",
     "TrendStep",
     "Vote",
+    "Wording",
     "first_of",
 ]

@@ -28,6 +28,7 @@ class SegmentProfile:
     categories: Mapping[str, Mapping[str, float]]  # column -> value -> share within the segment
     # the value the report quotes: the median of a feature clustered on a log scale (Profiles.logged), else the mean
     typical: Mapping[str, float] = field(default_factory=dict)
+    sums: Mapping[str, float] = field(default_factory=dict)  # column -> the segment's total (value at stake)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,79 @@ class Persona:
     persona: str
     recommendations: tuple[Recommendation, ...]
     rule_id: str
-    traits: tuple[str, ...]  # phrases, most distinctive first: "a higher annual income (87 k$ vs 61 k$ overall)"
-    highlights: tuple[str, ...] = ()  # short forms for tables: "annual income 87 k$ (avg 61 k$)"
+    traits: tuple[str, ...]  # phrases, most distinctive first: "annual income mean 87 k$ (all customers: 61 k$)"
+    highlights: tuple[str, ...] = ()  # short forms for tables: "annual income mean 87 k$ (all 61 k$)"
+    kpi_column: str = ""  # the column whose KPI the headline action is meant to move ("" without one) ...
+    kpi_good: str = ""  # ... and its good direction, "high" or "low"
+    kpi: KpiTarget | None = None  # that KPI measured on the segment's customers, with its target
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the report names columns and writes their values: labels (column -> readable name, from the config's
+    [labels] or made from the header), the currency of money columns whose header names none, and which columns
+    hold money (a rules concept with ``money = true``, or a currency in the header)."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    currency: str = ""
+    money: tuple[str, ...] = ()
+    headings: Mapping[str, str] = field(default_factory=dict)  # column -> its name in a table: "Annual income (k$)"
+
+    def heading(self, column: str) -> str:
+        return self.headings.get(column, column)
+
+
+@dataclass(frozen=True)
+class KpiTarget:
+    """A KPI of one segment: the share of its customers on the good side of a threshold of a column ("customers
+    whose days since last order is at most 80"), its value now and the target for the next run."""
+
+    column: str
+    good: Literal["high", "low"]  # high: at least ``threshold`` is good; low: at most
+    threshold: float
+    text: str  # "customers whose days since last order is at most 80"
+    current: float  # share of the segment's customers, 0..1
+    target: float
+
+
+@dataclass(frozen=True)
+class Stake:
+    """The value at stake: the money column, its total over all customers and each segment's share of it."""
+
+    column: str
+    label: str
+    total: float
+    shares: Mapping[int, float]  # segment -> share of the total
+
+
+@dataclass(frozen=True)
+class Priority:
+    """One of the summary's first actions: a segment's headline action, ranked by what is at stake."""
+
+    rank: int
+    segment: int
+    name: str
+    action: str
+    customers: int
+    value_share: float | None  # the segment's share of the money column (None without one)
+    kpi: KpiTarget
+
+
+@dataclass(frozen=True)
+class KpiOutcome:
+    """A baseline priority checked in this run: its KPI then (the baseline's value), now, the target, met or not.
+    ``segment_now`` is None when the segment is gone (then ``now`` and ``met`` are None too)."""
+
+    rank: int
+    segment_before: int
+    segment_now: int | None
+    name: str
+    action: str
+    kpi: str
+    then: float
+    now: float | None
+    target: float
+    met: bool | None
 
 
 @dataclass(frozen=True)

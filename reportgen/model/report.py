@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .archive import BaselineModel, Comparison, SegmentStatus
-from .describe import Persona, Profiles, RfmResult, SegmentProfile, SegmentRule, SegmentRules, SummaryRow
+from .describe import (
+    KpiOutcome,
+    Persona,
+    Priority,
+    Profiles,
+    RfmResult,
+    SegmentProfile,
+    SegmentRule,
+    SegmentRules,
+    Stake,
+    SummaryRow,
+    Wording,
+)
 from .inputs import CleaningAccount, CleanResult, ColumnInfo, Dataset, Source, TransactionSummary
 from .segments import (
     Agreement,
@@ -150,6 +162,10 @@ class ReportModel:
     categories: CategoricalEncoding | None = None  # categorical columns clustered beside the features
     unseen_levels: tuple[tuple[str, int], ...] = ()  # (column, customers) with a level the baseline had not seen
     missing_charts: tuple[MissingChart, ...] = ()  # charts that could not be drawn (left out, said in the method)
+    wording: Wording = field(default_factory=Wording)  # column labels, currency, money columns
+    stake: Stake | None = None  # the value at stake: each segment's share of the money column
+    priorities: tuple[Priority, ...] = ()  # the summary's first actions, ranked by what is at stake
+    outcomes: tuple[KpiOutcome, ...] = ()  # the baseline's priorities, checked in this run
 
     @property
     def clustered(self) -> tuple[str, ...]:
@@ -215,6 +231,10 @@ class Analysis:
     rfm: RfmResult | None = None  # RFM scores and named segments (a transaction log's customers)
     rules: SegmentRules | None = None  # the segments as rules a CRM can apply
     agreement: Agreement | None = None  # how far the other algorithms find the same segments
+    wording: Wording = field(default_factory=Wording)  # column labels, currency, money columns
+    stake: Stake | None = None  # the value at stake: each segment's share of the money column
+    priorities: tuple[Priority, ...] = ()  # the summary's first actions, ranked by what is at stake
+    outcomes: tuple[KpiOutcome, ...] = ()  # the baseline's priorities, checked in this run
 
 @dataclass(frozen=True)
 class RunResult:

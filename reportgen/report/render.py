@@ -95,7 +95,7 @@ def make_filters(locale: str) -> dict[str, Callable[..., str]]:
 
     def amount(value: Any, column: str) -> str:
         """A value in its column's unit, as the personas write it: ``87 k$``, ``82/100``, ``$1,200``."""
-        from ..describe.personas import format_value
+        from ..describe.wording import format_value
 
         text = format_value(float(value), column) if value is not None else "–"
         decimal, thousands = SEPARATORS.get(locale, SEPARATORS["en"])

@@ -186,4 +186,5 @@ def build_report_model(analysis: Analysis, settings: Settings, *, charts: Sequen
         rfm=analysis.rfm, segment_rules=analysis.rules, agreement=analysis.agreement,
         method_name=ALGORITHMS[segmentation.algorithm].name, categories=matrix.categories,
         unseen_levels=matrix.unseen_levels, missing_charts=tuple(missing_charts),
+        wording=analysis.wording, stake=analysis.stake, priorities=analysis.priorities, outcomes=analysis.outcomes,
     )

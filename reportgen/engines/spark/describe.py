@@ -26,7 +26,8 @@ def profile_segments(predictions: Any, cleaned: CleanResult, segmentation: Segme
     grouped = predictions.groupBy(SEGMENT).agg(
         *[F.avg(column_of(c)).alias(f"mean{i}") for i, c in enumerate(numeric)],
         *[F.percentile_approx(column_of(c), 0.5, 10000).alias(f"median{i}") for i, c in enumerate(numeric)],
-        *[F.avg(F.log1p(column_of(c))).alias(f"lmean{i}") for i, c in enumerate(logged)]).collect()
+        *[F.avg(F.log1p(column_of(c))).alias(f"lmean{i}") for i, c in enumerate(logged)],
+        *[F.sum(column_of(c)).alias(f"sum{i}") for i, c in enumerate(numeric)]).collect()
     counts: dict[str, dict[int, dict[str, int]]] = {}
     for column in cleaned.categorical:
         per: dict[int, dict[str, int]] = {}
@@ -43,7 +44,8 @@ def profile_segments(predictions: Any, cleaned: CleanResult, segmentation: Segme
         overall_median={c: as_float(overall[f"median{i}"]) for i, c in enumerate(numeric)},
         category_counts=counts, logged=logged,
         log_means={int(r[SEGMENT]): {c: as_float(r[f"lmean{i}"]) for i, c in enumerate(logged)} for r in grouped},
-        log_overall={c: (as_float(overall[f"lmean{i}"]), as_float(overall[f"lstd{i}"])) for i, c in enumerate(logged)})
+        log_overall={c: (as_float(overall[f"lmean{i}"]), as_float(overall[f"lstd{i}"])) for i, c in enumerate(logged)},
+        sums={int(r[SEGMENT]): {c: as_float(r[f"sum{i}"]) for i, c in enumerate(numeric)} for r in grouped})
 
 
 def summary_rows(frame: Any, cleaned: CleanResult) -> tuple[SummaryRow, ...]:

@@ -248,7 +248,7 @@ def profile_heatmap(data: SegmentData) -> Figure:
     drawn as an image, not a statistical chart: plain matplotlib, which draws it in half the time.)"""
     from matplotlib.colors import TwoSlopeNorm
 
-    from ...describe.personas import format_value
+    from ...describe.wording import format_value
 
     profiles = data.profiles
     columns = list(chart_columns(profiles.numeric, data.names))
