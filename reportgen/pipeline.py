@@ -39,6 +39,7 @@ from .describe.wording import make_wording
 from .engines import open_engine
 from .engines.base import Engine, Progress, here
 from .errors import InputError, ReportgenWarning
+from .inputs.transactions import LABELS as TRANSACTION_LABELS
 from .model import (
     Agreement,
     Analysis,
@@ -410,7 +411,8 @@ def _describe(plan: RunPlan, engine: Engine, dataset: Dataset, cleaned: CleanRes
     summary = engine.summarise(cleaned)
     kept = {n: baseline.names[n] for n, s in statuses.items() if s == "kept"} if baseline else None
     wording = make_wording((*profiles.numeric, *profiles.categorical), plan.rules.concepts,
-                           labels=dict(settings.labels), currency=settings.currency)
+                           labels={**(TRANSACTION_LABELS if dataset.transactions is not None else {}),
+                                   **dict(settings.labels)}, currency=settings.currency)
     personas = with_kpis(recommend(profiles, plan.rules, names=kept, wording=wording), cleaned.frame,
                          np.asarray(segmentation.labels), profiles, wording)
     stake = value_at_stake(profiles, wording)

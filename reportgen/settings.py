@@ -489,17 +489,6 @@ def _check_combination(settings: Settings) -> Settings:
     return settings
 
 
-def email_section(config: Path | None) -> dict[str, Any]:
-    """The ``[email]`` section of a config file ({} without one); mailer.py validates the values. A relative
-    ca_file is relative to the config file."""
-    if config is None:
-        return {}
-    section = dict(read_config(config).get("email", {}))
-    if section.get("ca_file") and not Path(section["ca_file"]).expanduser().is_absolute():
-        section["ca_file"] = str(config.parent / section["ca_file"])
-    return section
-
-
 def validate(settings: Settings) -> Settings:
     """Every field through its parser (a Settings built in a notebook is judged like a flag), and the
     combinations of fields: values only, no I/O (:func:`reportgen.plan.plan_run` checks the files and folders)."""

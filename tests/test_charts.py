@@ -42,7 +42,7 @@ def test_every_chart_has_a_unique_name_a_section_and_alt_text() -> None:
     from reportgen.model import Section
 
     assert {spec.section for spec in CHARTS} <= set(get_args(Section))
-    assert {spec.section for spec in CHARTS} >= {"summary", "exploration", "choosing-k", "segments", "rfm",
+    assert {spec.section for spec in CHARTS} >= {"exploration", "choosing-k", "segments", "rfm",
                                                  "comparison"}
     assert all(callable(spec.draw) and callable(spec.alt) for spec in CHARTS)
 

@@ -136,7 +136,7 @@ def test_currency_labels_and_money_columns() -> None:
     assert format_value(4203, "annual_spend", wording) == "4,203 EUR"
     assert format_value(87, "Annual Income (k$)", wording) == "87 k$"
     assert format_value(-0.04, "x", wording) == "0"
-    assert wording.heading("annual_spend") == "Annual spend (EUR)" and wording.heading("Age") == "age in years"
+    assert wording.heading("annual_spend") == "Annual spend (EUR)" and wording.heading("Age") == "Age in years"
 
 
 def test_no_money_column_no_stake(mall_csv: Path, tmp_path: Path) -> None:

@@ -38,8 +38,7 @@ def email(run_ref: str, to: tuple[str, ...], cc: tuple[str, ...], subject: str |
         reportgen email latest --to a@example.com --dry-run message.eml
     """
     from ..archive.runs import resolve_run
-    from ..delivery.mailer import email_run, resolve_email_settings
-    from ..settings import email_section
+    from ..delivery.mailer import email_run, email_section, resolve_email_settings
 
     config = config or find_config(Path.cwd())
     folder = resolve_run(run_ref, output_root(output, config))

@@ -53,8 +53,7 @@ def run(data: Path | str | None, config: Path | None, quiet: bool, as_json: bool
     settings = resolve_settings(config=config, flags=flags)
     mail = None
     if email_to:  # check the email settings before the work, not after
-        from ..delivery.mailer import resolve_email_settings
-        from ..settings import email_section
+        from ..delivery.mailer import email_section, resolve_email_settings
 
         mail = resolve_email_settings(email_section(config), to=email_to)
     progress = None if quiet else StderrProgress()

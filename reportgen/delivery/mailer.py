@@ -25,6 +25,7 @@ from typing import Any
 
 from ..archive.runs import read_json, read_manifest
 from ..errors import ConfigError, MailError
+from ..settings import read_config
 
 SECURITIES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -458,3 +459,14 @@ def email_run(folder: Path, settings: EmailSettings, *, attach_html: bool = Fals
                         + ", ".join(f"{a} ({why})" for a, why in result.refused.items()),
                         hint="Check the refused addresses; the delivery is recorded in deliveries.json.")
     return result
+
+
+def email_section(config: Path | None) -> dict[str, Any]:
+    """The ``[email]`` section of a config file ({} without one); :func:`resolve_email_settings` checks the
+    values. A relative ca_file is relative to the config file."""
+    if config is None:
+        return {}
+    section = dict(read_config(config).get("email", {}))
+    if section.get("ca_file") and not Path(section["ca_file"]).expanduser().is_absolute():
+        section["ca_file"] = str(config.parent / section["ca_file"])
+    return section

@@ -103,66 +103,70 @@ def parse_rules(data: Mapping[str, Any], *, source: str = "<rules>") -> Rules:
     unknown = set(data) - {"schema", "typical", "concepts", "rules", "rfm"}
     _require(not unknown, f"unknown top-level key(s) {sorted(unknown)}", where)
     _require(data.get("schema", 1) in SCHEMAS, f"schema must be one of {list(SCHEMAS)}", where)
-    concepts = []
-    for key, body in dict(data.get("concepts", {})).items():
-        at = f"{where} [concepts.{key}]"
-        _require(isinstance(body, dict), "must be a table", at)
-        extra = set(body) - {"match", "label", "good", "money", *LEVELS}
-        _require(not extra, f"unknown keys {sorted(extra)}", at)
-        _require(body.get("good") in (None, "high", "low"), "good must be \"high\" or \"low\"", at)
-        _require(isinstance(body.get("money", False), bool), "money must be true or false", at)
-        _require(isinstance(body.get("match"), str), "needs match = \"<regular expression>\"", at)
-        try:
-            pattern = re.compile(body["match"], re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(f"{at}: match is not a valid regular expression: {exc}") from exc
-        words = {level: str(body.get(level, f"{level} {body.get('label', key)}")) for level in LEVELS}
-        concepts.append(Concept(key=key, pattern=pattern, label=str(body.get("label", key)), words=words,
-                                good=body.get("good"), money=bool(body.get("money", False))))
-    known = {c.key for c in concepts}
-    directed = {c.key for c in concepts if c.good}
-    rules = []
-    for index, body in enumerate(data.get("rules", []), start=1):
-        at = f"{where} rule {index} ({body.get('id', 'no id')})"
-        _require(isinstance(body, dict), "must be a table", at)
-        extra = set(body) - {"id", "when", "unless", "kpi", "persona", "recommendations"}
-        _require(not extra, f"unknown keys {sorted(extra)}", at)
-        _require(isinstance(body.get("id"), str) and body["id"], "needs id = \"...\"", at)
-        when, unless = dict(body.get("when", {})), dict(body.get("unless", {}))
-        for key, conditions in (("when", when), ("unless", unless)):
-            for concept, level in conditions.items():
-                _require(concept in known, f"{key} names unknown concept {concept!r} (known: {sorted(known)})", at)
-                _require(level in LEVELS, f"{key} {concept} = {level!r} must be one of {list(LEVELS)}", at)
-        kpi = body.get("kpi")
-        _require(kpi is None or kpi in directed,
-                 f"kpi must name a concept with good = \"high\" or \"low\" (such concepts: {sorted(directed)})", at)
-        _require(isinstance(body.get("persona"), str), "needs persona = \"...\"", at)
-        recs = body.get("recommendations", [])
-        _require(isinstance(recs, list) and len(recs) >= MIN_RECOMMENDATIONS,
-                 f"needs at least {MIN_RECOMMENDATIONS} [[rules.recommendations]]", at)
-        allowed = BASE_FIELDS | set(when)
-        texts = [body["persona"]]
-        parsed_recs = []
-        for rec in recs:
-            _require(isinstance(rec, dict) and set(rec) == set(RECOMMENDATION_KEYS),
-                     f"each recommendation needs exactly {', '.join(RECOMMENDATION_KEYS)}", at)
-            texts.extend(str(rec[k]) for k in RECOMMENDATION_KEYS)
-            parsed_recs.append(Recommendation(**{k: str(rec[k]) for k in RECOMMENDATION_KEYS}))
-        for text in texts:
-            try:
-                used = _fields(text)
-            except ValueError as exc:
-                raise ConfigError(f"{at}: {exc} in {text[:40]!r}") from exc
-            _require(used <= allowed, f"uses {{{', '.join(sorted(used - allowed))}}}; allowed here: "
-                     + ", ".join("{" + f + "}" for f in sorted(allowed)), at)
-        rules.append(Rule(id=body["id"], when=when, persona=body["persona"], recommendations=tuple(parsed_recs),
-                          unless=unless, kpi=kpi))
+    concepts = [_concept(key, body, f"{where} [concepts.{key}]")
+                for key, body in dict(data.get("concepts", {})).items()]
+    rules = [_rule(body, concepts, f"{where} rule {index} ({body.get('id', 'no id')})")
+             for index, body in enumerate(data.get("rules", []), start=1)]
     ids = [r.id for r in rules]
     _require(len(ids) == len(set(ids)), "rule ids must be unique", where)
     _require(any(not r.when for r in rules), "needs a fallback rule with when = {}", where)
     return Rules(source=source, concepts=tuple(concepts), rules=tuple(rules),
                  typical=str(data.get("typical", "Typical customers")), rfm=_rfm_segments(data.get("rfm", []), where),
                  schema=int(data.get("schema", 1)))
+
+
+def _concept(key: str, body: Any, at: str) -> Concept:
+    _require(isinstance(body, dict), "must be a table", at)
+    extra = set(body) - {"match", "label", "good", "money", *LEVELS}
+    _require(not extra, f"unknown keys {sorted(extra)}", at)
+    _require(body.get("good") in (None, "high", "low"), "good must be \"high\" or \"low\"", at)
+    _require(isinstance(body.get("money", False), bool), "money must be true or false", at)
+    _require(isinstance(body.get("match"), str), "needs match = \"<regular expression>\"", at)
+    try:
+        pattern = re.compile(body["match"], re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{at}: match is not a valid regular expression: {exc}") from exc
+    words = {level: str(body.get(level, f"{level} {body.get('label', key)}")) for level in LEVELS}
+    return Concept(key=key, pattern=pattern, label=str(body.get("label", key)), words=words,
+                   good=body.get("good"), money=bool(body.get("money", False)))
+
+
+def _rule(body: Any, concepts: list[Concept], at: str) -> Rule:
+    known = {c.key for c in concepts}
+    directed = {c.key for c in concepts if c.good}
+    _require(isinstance(body, dict), "must be a table", at)
+    extra = set(body) - {"id", "when", "unless", "kpi", "persona", "recommendations"}
+    _require(not extra, f"unknown keys {sorted(extra)}", at)
+    _require(isinstance(body.get("id"), str) and body["id"], "needs id = \"...\"", at)
+    when, unless = dict(body.get("when", {})), dict(body.get("unless", {}))
+    for key, conditions in (("when", when), ("unless", unless)):
+        for concept, level in conditions.items():
+            _require(concept in known, f"{key} names unknown concept {concept!r} (known: {sorted(known)})", at)
+            _require(level in LEVELS, f"{key} {concept} = {level!r} must be one of {list(LEVELS)}", at)
+    kpi = body.get("kpi")
+    _require(kpi is None or kpi in directed,
+             f"kpi must name a concept with good = \"high\" or \"low\" (such concepts: {sorted(directed)})", at)
+    _require(isinstance(body.get("persona"), str), "needs persona = \"...\"", at)
+    recs = body.get("recommendations", [])
+    _require(isinstance(recs, list) and len(recs) >= MIN_RECOMMENDATIONS,
+             f"needs at least {MIN_RECOMMENDATIONS} [[rules.recommendations]]", at)
+    texts = [body["persona"]]
+    parsed_recs = []
+    for rec in recs:
+        _require(isinstance(rec, dict) and set(rec) == set(RECOMMENDATION_KEYS),
+                 f"each recommendation needs exactly {', '.join(RECOMMENDATION_KEYS)}", at)
+        texts.extend(str(rec[k]) for k in RECOMMENDATION_KEYS)
+        parsed_recs.append(Recommendation(**{k: str(rec[k]) for k in RECOMMENDATION_KEYS}))
+    allowed = BASE_FIELDS | set(when)
+    for text in texts:
+        try:
+            used = _fields(text)
+        except ValueError as exc:
+            raise ConfigError(f"{at}: {exc} in {text[:40]!r}") from exc
+        _require(used <= allowed, f"uses {{{', '.join(sorted(used - allowed))}}}; allowed here: "
+                 + ", ".join("{" + f + "}" for f in sorted(allowed)), at)
+    return Rule(id=body["id"], when=when, persona=body["persona"], recommendations=tuple(parsed_recs),
+                unless=unless, kpi=kpi)
 
 
 def _score_range(value: Any, key: str, at: str) -> tuple[int, int]:

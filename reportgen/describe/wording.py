@@ -50,7 +50,7 @@ def make_wording(columns: Iterable[str], concepts: tuple[Concept, ...], *, label
     headings = {}
     for column in columns:
         unit = unit_of(column) or (currency if column in money else "")
-        headings[column] = given.get(column) or capitalise(words_of(column)) + (f" ({unit})" if unit else "")
+        headings[column] = capitalise(given.get(column) or words_of(column)) + (f" ({unit})" if unit else "")
     return Wording(labels=given, currency=currency, money=money, headings=headings)
 
 

@@ -53,6 +53,8 @@ DATE_FORMATS: tuple[tuple[str, str], ...] = (
     ("%m/%d/%y", "month/day/year (03/31/24)"), ("%Y%m%d", "year month day (20240331)"),
 )
 FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
+LABELS = {"recency_days": "days since last purchase", "frequency": "purchases", "monetary": "net spend",
+          "tenure_days": "days since first purchase", "avg_order_value": "order value"}  # the report's words
 
 
 @dataclass(frozen=True)

@@ -93,11 +93,12 @@ def make_filters(locale: str) -> dict[str, Callable[..., str]]:
     def short(text: str, length: int = 12) -> str:
         return str(text)[:length]
 
-    def amount(value: Any, column: str) -> str:
-        """A value in its column's unit, as the personas write it: ``87 k$``, ``82/100``, ``$1,200``."""
+    def amount(value: Any, column: str, wording: Any = None) -> str:
+        """A value in its column's unit, as the personas write it: ``87 k$``, ``82/100``, ``€1,200`` (``wording``:
+        the run's :class:`~reportgen.model.Wording`, for the currency of money columns)."""
         from ..describe.wording import format_value
 
-        text = format_value(float(value), column) if value is not None else "–"
+        text = format_value(float(value), column, wording) if value is not None else "–"
         decimal, thousands = SEPARATORS.get(locale, SEPARATORS["en"])
         return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
 

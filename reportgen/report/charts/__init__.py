@@ -77,7 +77,7 @@ CHARTS: tuple[ChartSpec[Any], ...] = (
               segments.segment_mix_alt, applies=lambda data: bool(data.profiles.categorical)),
     ChartSpec("rfm_grid", "RFM segments: recency against frequency", "rfm", "segments", segments.rfm_grid,
               segments.rfm_grid_alt, applies=lambda data: data.rfm_grid is not None),
-    ChartSpec("sizes", "Segment sizes", "summary", "segments", segments.sizes, segments.sizes_alt),
+    ChartSpec("sizes", "Segment sizes", "segments", "segments", segments.sizes, segments.sizes_alt),
     ChartSpec("share_change", "Segment shares, baseline and now", "comparison", "comparison",
               comparison.share_change, comparison.share_change_alt),
     ChartSpec("migration", "Customer migration between segments", "comparison", "comparison", comparison.migration,
