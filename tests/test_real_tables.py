@@ -67,7 +67,7 @@ def test_skewed_customers_decisions_are_in_the_manifest_and_report(skewed_run) -
     assert "The segments cover <b>3,000 of the 3,000 customers</b>" in html
     assert "30 customers have extreme values" in html
     assert "Each index picks" in html and "Gap statistic" in html
-    assert "days_since_complaint is -1" in html  # the sentinel's yes/no column is profiled
+    assert "Days since complaint is -1" in html  # the sentinel's yes/no column is profiled, under its label
 
 
 def bank_table(n: int = 1000, seed: int = 11) -> pd.DataFrame:
