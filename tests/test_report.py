@@ -70,7 +70,7 @@ def test_difference_bars_follow_the_profile(mall_result) -> None:
     assert len(bars) == 3  # income, spending score, age
     assert all(float(left) == 50 for left, _ in bars[:2])  # above average: bars start at the centre
     assert float(bars[2][0]) < 50  # age below average: the bar ends at the centre
-    assert "87 k$ <span class=\"muted\">(avg 61 k$)" in section
+    assert "87 k$ <span class=\"muted\">(mean; all 61 k$)" in section
 
 
 @pytest.mark.slow
